@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# wstrace build. Quiet by default; `make V=1` shows full commands.
+# Every generated file goes under $(BUILD); nothing generated is tracked.
+
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PREFIX ?= /usr/local
+DESTDIR ?=
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+	-e 's/ppc64le/powerpc/' -e 's/mips.*/mips/' -e 's/riscv64/riscv/')
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf
+LDLIBS := -lbpf -lelf -lpcap -lz -lcrypto
+TEST_LDLIBS := -lcmocka $(LDLIBS)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRC := bpf/wstrace.bpf.c
+BPF_OBJ := $(BUILD)/wstrace.bpf.o
+SKEL := $(BUILD)/wstrace.skel.h
+
+USER_SRC := $(wildcard user/*.c)
+USER_OBJ := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRC))
+LIB_OBJ := $(filter-out $(BUILD)/user/main.o,$(USER_OBJ))
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BPFTEST_SRC := $(wildcard tests/bpf/test_*.c)
+BPFTEST_BIN := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRC))
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz
+.DELETE_ON_ERROR:
+
+all: wstrace
+
+wstrace: $(BUILD)/wstrace
+	$(Q)cp $< $@
+
+$(BUILD)/wstrace: $(USER_OBJ)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/wstrace.h | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the loader includes the skeleton.
+$(BUILD)/user/capture.o: $(SKEL)
+
+$(BPF_OBJ): $(BPF_SRC) $(wildcard bpf/*.h) vmlinux/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Ivmlinux -Ibpf -c $< -o $(BUILD)/wstrace.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(BUILD)/wstrace.tmp.bpf.o
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name wstrace_bpf > $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(TEST_LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJ) | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(TEST_LDLIBS) -o $@
+
+$(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJ) | $(BUILD)/tools
+	$(call msg,TOOL,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJ) $(LDLIBS) -lpthread -o $@
+
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tools:
+	$(Q)mkdir -p $@
+
+tests-build: wstrace $(UNIT_BIN) $(BPFTEST_BIN) $(TOOL_BIN)
+
+# Unit tests only (no root needed).
+unit: $(UNIT_BIN)
+	$(Q)tests/run.sh --unit-only $(BUILD)
+
+# The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		build-asan/wstrace $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
+
+# Everything: unit tests (plain and sanitized), BPF tests, end-to-end tests.
+test: tests-build test-asan
+	$(Q)tests/run.sh $(BUILD) build-asan
+
+FUZZ_TIME ?= 30
+fuzz: $(SKEL)
+	$(Q)tests/fuzz/run.sh $(FUZZ_TIME)
+
+bench: tests-build
+	$(Q)tests/bench/run.sh $(BUILD)
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+install: wstrace
+	install -D -m 0755 wstrace $(DESTDIR)$(PREFIX)/sbin/wstrace
+	install -D -m 0644 dist/wstrace.service $(DESTDIR)$(PREFIX)/lib/systemd/system/wstrace.service
+	install -D -m 0644 dist/wstrace.conf $(DESTDIR)/etc/wstrace/wstrace.conf
+
+clean:
+	rm -rf build build-asan build-fuzz wstrace

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * wstrace.h - the record and counters shared by the kernel program and user space.
+ *
+ * Included by bpf/wstrace.bpf.c and by user space (user/packet.h, the ring
+ * buffer consumer, the pcap reader). Changing a struct here means bumping
+ * WST_RECORD_VERSION and updating: user/capture.c (consumer checks),
+ * user/pcap_source.c (builds the same record), user/pcap_sink.c.
+ *
+ * Byte order: addresses are in network order (the bytes as on the wire);
+ * every other multi-byte field is in host order, converted by the producer.
+ */
+#ifndef WSTRACE_H
+#define WSTRACE_H
+
+#ifdef __bpf__
+/* vmlinux.h provides the __uN types on the kernel side. */
+#else
+#include <linux/types.h>
+#endif
+
+#define WST_RECORD_VERSION 1
+
+/* Largest payload the kernel copies per packet: a GSO/GRO super-packet. */
+#define WST_MAX_SNAPLEN 65536
+#define WST_DEFAULT_SNAPLEN 4096
+
+enum wst_dir {
+	WST_DIR_INGRESS = 0,
+	WST_DIR_EGRESS = 1,
+	WST_DIR_FILE = 2, /* read from a capture file: direction unknown */
+};
+
+/* TCP flag bits as in the TCP header's 13th byte. */
+enum wst_tcp_flag {
+	WST_TCP_FIN = 0x01,
+	WST_TCP_SYN = 0x02,
+	WST_TCP_RST = 0x04,
+	WST_TCP_PSH = 0x08,
+	WST_TCP_ACK = 0x10,
+	WST_TCP_URG = 0x20,
+	WST_TCP_ECE = 0x40,
+	WST_TCP_CWR = 0x80,
+};
+
+/*
+ * One captured TCP packet. Followed in the ring buffer by cap_len payload
+ * bytes (the first cap_len bytes of the TCP payload).
+ */
+struct wst_record {
+	__u16 version;     /* WST_RECORD_VERSION */
+	__u16 hdr_len;     /* sizeof(struct wst_record) */
+	__u32 ifindex;
+	__u64 ts_ns;       /* kernel: CLOCK_MONOTONIC; after the source: CLOCK_REALTIME */
+	__u8 family;       /* 4 or 6 */
+	__u8 dir;          /* enum wst_dir */
+	__u8 tcp_flags;    /* enum wst_tcp_flag bits */
+	__u8 tcp_doff;     /* TCP header length in bytes */
+	__u8 saddr[16];    /* network order; IPv4 in the first 4 bytes */
+	__u8 daddr[16];    /* network order */
+	__u16 sport;       /* host order */
+	__u16 dport;       /* host order */
+	__u32 seq;         /* host order */
+	__u32 ack;         /* host order */
+	__u16 window;      /* host order, unscaled */
+	__u16 _pad0;
+	__u32 payload_len; /* TCP payload bytes on the wire (whole GSO packet) */
+	__u32 cap_len;     /* payload bytes that follow this header */
+	__u32 _pad1;
+};
+
+_Static_assert(sizeof(struct wst_record) == 80, "wst_record layout changed");
+
+/* Per-CPU counters the kernel keeps; user space sums them over CPUs. */
+enum wst_counter {
+	WST_CNT_PKTS_INGRESS,
+	WST_CNT_PKTS_EGRESS,
+	WST_CNT_BYTES_INGRESS,  /* IP packet bytes */
+	WST_CNT_BYTES_EGRESS,
+	WST_CNT_SYN,            /* SYN without ACK */
+	WST_CNT_SYNACK,
+	WST_CNT_FIN,
+	WST_CNT_RST,
+	WST_CNT_RINGBUF_FULL,   /* records lost: bpf_ringbuf_reserve failed */
+	WST_CNT_TRUNCATED,      /* records whose payload was cut by snaplen */
+	WST_CNT_LOAD_ERRORS,    /* bpf_skb_load_bytes failed on a matched packet */
+	WST_CNT_MAX,
+};
+
+struct wst_counters {
+	__u64 v[WST_CNT_MAX];
+};
+
+#endif /* WSTRACE_H */

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * wstrace.bpf.c - TC programs that copy packets of watched TCP ports into a
+ * ring buffer. They never alter or drop traffic: every path returns
+ * TC_ACT_UNSPEC, which is TCX_NEXT under tcx and "continue with the next
+ * filter" under a clsact direct-action filter, so other programs still run.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "wstrace.h"
+#include "parse.bpf.h"
+
+#define WST_TC_ACT_UNSPEC (-1)
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set through skel->rodata before load. 0 = whole packet. */
+const volatile __u32 snaplen = 0;
+/* 0 = wake user space on every record; else once this much is queued. */
+const volatile __u32 wakeup_bytes = 0;
+
+/* Watched ports: nonzero = watched. User space changes it at run time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+/* Sized by user space before load (bpf_map__set_max_entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wst_counters);
+} counters SEC(".maps");
+
+/* Keeps the compiler from dropping a bounds check the verifier needs. */
+#define wst_barrier_var(v) asm volatile("" : "+r"(v))
+
+static __always_inline int wst_port_watched(__u16 port)
+{
+	__u32 key = port;
+	__u8 *w = bpf_map_lookup_elem(&ports, &key);
+
+	return w && *w;
+}
+
+static __always_inline __u64 wst_wakeup_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	/* Batch wakeups as the kernel's ring buffer benchmark does. */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Reserves a record with room for `room` payload bytes (a constant: the
+ * verifier needs the reserve size known) and loads cap payload bytes straight
+ * into it from the skb, so ring space follows the bytes captured.
+ */
+static __always_inline void wst_emit(struct __sk_buff *skb,
+				     const struct wst_record *rec,
+				     __u32 payload_off, __u32 cap,
+				     struct wst_counters *cnt, const __u32 room)
+{
+	struct wst_record *r;
+	__u64 len = cap;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r) + room, 0);
+	if (!r) {
+		cnt->v[WST_CNT_RINGBUF_FULL]++;
+		return;
+	}
+	__builtin_memcpy(r, rec, sizeof(*r));
+	if (room) {
+		/*
+		 * Verifier: re-check len against this size class right here, in
+		 * two separate tests, so the compiler cannot fold them into one
+		 * "len - 1 < room" on a copy the verifier does not link to len.
+		 */
+		wst_barrier_var(len);
+		if (len > room) {
+			bpf_ringbuf_discard(r, 0);
+			return;
+		}
+		wst_barrier_var(len);
+		if (len == 0) {
+			bpf_ringbuf_discard(r, 0);
+			return;
+		}
+		if (bpf_skb_load_bytes(skb, payload_off, (void *)(r + 1), len) < 0) {
+			cnt->v[WST_CNT_LOAD_ERRORS]++;
+			bpf_ringbuf_discard(r, 0);
+			return;
+		}
+	}
+	if (cap < rec->payload_len)
+		cnt->v[WST_CNT_TRUNCATED]++;
+	bpf_ringbuf_submit(r, wst_wakeup_flags());
+}
+
+static __always_inline void wst_emit_sized(struct __sk_buff *skb,
+					   const struct wst_record *rec,
+					   __u32 payload_off, __u32 cap,
+					   struct wst_counters *cnt)
+{
+	if (cap == 0)
+		wst_emit(skb, rec, payload_off, cap, cnt, 0);
+	else if (cap <= 64)
+		wst_emit(skb, rec, payload_off, cap, cnt, 64);
+	else if (cap <= 128)
+		wst_emit(skb, rec, payload_off, cap, cnt, 128);
+	else if (cap <= 256)
+		wst_emit(skb, rec, payload_off, cap, cnt, 256);
+	else if (cap <= 512)
+		wst_emit(skb, rec, payload_off, cap, cnt, 512);
+	else if (cap <= 1024)
+		wst_emit(skb, rec, payload_off, cap, cnt, 1024);
+	else if (cap <= 2048)
+		wst_emit(skb, rec, payload_off, cap, cnt, 2048);
+	else if (cap <= 4096)
+		wst_emit(skb, rec, payload_off, cap, cnt, 4096);
+	else if (cap <= 8192)
+		wst_emit(skb, rec, payload_off, cap, cnt, 8192);
+	else if (cap <= 16384)
+		wst_emit(skb, rec, payload_off, cap, cnt, 16384);
+	else if (cap <= 32768)
+		wst_emit(skb, rec, payload_off, cap, cnt, 32768);
+	else
+		wst_emit(skb, rec, payload_off, cap, cnt, WST_MAX_SNAPLEN);
+}
+
+static __always_inline void wst_count_flags(struct wst_counters *cnt, __u8 flags)
+{
+	if ((flags & (WST_TCP_SYN | WST_TCP_ACK)) == WST_TCP_SYN)
+		cnt->v[WST_CNT_SYN]++;
+	else if ((flags & (WST_TCP_SYN | WST_TCP_ACK)) ==
+		 (WST_TCP_SYN | WST_TCP_ACK))
+		cnt->v[WST_CNT_SYNACK]++;
+	if (flags & WST_TCP_FIN)
+		cnt->v[WST_CNT_FIN]++;
+	if (flags & WST_TCP_RST)
+		cnt->v[WST_CNT_RST]++;
+}
+
+static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
+{
+	struct wst_pkt_info pi = {};
+	struct wst_record rec = {};
+	struct wst_counters *cnt;
+	__u32 key = 0, limit, cap;
+	__u16 proto;
+
+	proto = wst_parse_l2(skb, &pi.l3_off);
+	if (proto == WST_ETH_P_IP) {
+		if (wst_parse_ipv4(skb, &pi, &rec) < 0)
+			return WST_TC_ACT_UNSPEC;
+	} else if (proto == WST_ETH_P_IPV6) {
+		if (wst_parse_ipv6(skb, &pi, &rec) < 0)
+			return WST_TC_ACT_UNSPEC;
+	} else {
+		return WST_TC_ACT_UNSPEC;
+	}
+	if (wst_parse_tcp(skb, &pi, &rec) < 0)
+		return WST_TC_ACT_UNSPEC;
+	if (!wst_port_watched(rec.sport) && !wst_port_watched(rec.dport))
+		return WST_TC_ACT_UNSPEC;
+
+	cnt = bpf_map_lookup_elem(&counters, &key);
+	if (!cnt)
+		return WST_TC_ACT_UNSPEC;
+	/* Per-CPU map: plain increments, no atomics needed. */
+	if (dir == WST_DIR_INGRESS) {
+		cnt->v[WST_CNT_PKTS_INGRESS]++;
+		cnt->v[WST_CNT_BYTES_INGRESS] += skb->len - pi.l3_off;
+	} else {
+		cnt->v[WST_CNT_PKTS_EGRESS]++;
+		cnt->v[WST_CNT_BYTES_EGRESS] += skb->len - pi.l3_off;
+	}
+	wst_count_flags(cnt, rec.tcp_flags);
+
+	limit = snaplen;
+	if (limit == 0 || limit > WST_MAX_SNAPLEN)
+		limit = WST_MAX_SNAPLEN;
+	cap = pi.payload_len < limit ? pi.payload_len : limit;
+
+	rec.version = WST_RECORD_VERSION;
+	rec.hdr_len = sizeof(rec);
+	rec.ifindex = skb->ifindex;
+	rec.ts_ns = bpf_ktime_get_ns();
+	rec.dir = dir;
+	rec.payload_len = pi.payload_len;
+	rec.cap_len = cap;
+	wst_emit_sized(skb, &rec, pi.payload_off, cap, cnt);
+	return WST_TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int tc_ingress(struct __sk_buff *skb)
+{
+	return wst_capture(skb, WST_DIR_INGRESS);
+}
+
+SEC("tc")
+int tc_egress(struct __sk_buff *skb)
+{
+	return wst_capture(skb, WST_DIR_EGRESS);
+}

@@ -53,7 +53,7 @@ enum wst_close_reason {
 struct wst_event {
 	enum wst_event_type type;
 	uint64_t ts_ns;                 /* CLOCK_REALTIME */
-	const struct wst_flow *flow;
+	struct wst_flow *flow;          /* upper layers may hang state on flow->app */
 	enum wst_flow_dir dir;          /* direction of the packet or initiator */
 	const struct wst_packet *pkt;   /* NULL for timeouts and end of capture */
 	union {

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* flow.c - bounded hash table of TCP connections with per-timeout LRU lists. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow.h"
+
+/* FNV-1a over the key, seeded so that flows cannot be steered into one chain. */
+static uint32_t flow_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u ^ t->hash_seed;
+
+	for (size_t i = 0; i < sizeof(*k); i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+int flow_table_init(struct flow_table *t, uint32_t max_flows)
+{
+	uint32_t nb = 16;
+	struct timespec ts;
+
+	memset(t, 0, sizeof(*t));
+	if (max_flows == 0)
+		return -EINVAL;
+	while (nb < max_flows && nb < (1u << 30))
+		nb <<= 1;
+	t->buckets = calloc(nb, sizeof(*t->buckets));
+	if (!t->buckets)
+		return -ENOMEM;
+	t->mask = nb - 1;
+	t->max_flows = max_flows;
+	t->next_id = 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t->hash_seed = (uint32_t)(ts.tv_nsec ^ ts.tv_sec);
+	return 0;
+}
+
+void flow_table_destroy(struct flow_table *t)
+{
+	for (int l = 0; l < FLOW_TIMER_MAX; l++) {
+		struct wst_flow *f = t->lists[l].head;
+
+		while (f) {
+			struct wst_flow *next = f->lnext;
+
+			free(f);
+			f = next;
+		}
+	}
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+bool flow_key_from_packet(const struct wst_packet *pkt, const struct port_set *ports,
+			  struct flow_key *key, enum wst_flow_dir *dir)
+{
+	const struct wst_record *r = &pkt->r;
+	bool dst_watched = ports_has(ports, r->dport);
+	bool src_watched = ports_has(ports, r->sport);
+
+	if (!dst_watched && !src_watched)
+		return false;
+	/*
+	 * The watched port is the server's. If both are watched, a SYN without
+	 * ACK goes to the server; otherwise guess the lower port is the server.
+	 */
+	if (dst_watched && src_watched) {
+		if ((r->tcp_flags & (WST_TCP_SYN | WST_TCP_ACK)) == WST_TCP_SYN)
+			*dir = WST_C2S;
+		else if ((r->tcp_flags & (WST_TCP_SYN | WST_TCP_ACK)) == (WST_TCP_SYN | WST_TCP_ACK))
+			*dir = WST_S2C;
+		else
+			*dir = r->dport <= r->sport ? WST_C2S : WST_S2C;
+	} else {
+		*dir = dst_watched ? WST_C2S : WST_S2C;
+	}
+	memset(key, 0, sizeof(*key));
+	key->family = r->family;
+	if (*dir == WST_C2S) {
+		key->cport = r->sport;
+		key->sport = r->dport;
+		memcpy(key->caddr, r->saddr, 16);
+		memcpy(key->saddr, r->daddr, 16);
+	} else {
+		key->cport = r->dport;
+		key->sport = r->sport;
+		memcpy(key->caddr, r->daddr, 16);
+		memcpy(key->saddr, r->saddr, 16);
+	}
+	return true;
+}
+
+void flow_key_reverse(const struct flow_key *key, struct flow_key *rev)
+{
+	*rev = *key;
+	rev->cport = key->sport;
+	rev->sport = key->cport;
+	memcpy(rev->caddr, key->saddr, 16);
+	memcpy(rev->saddr, key->caddr, 16);
+}
+
+struct wst_flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
+{
+	struct wst_flow *f = t->buckets[flow_hash(t, key) & t->mask];
+
+	for (; f; f = f->hnext)
+		if (memcmp(&f->key, key, sizeof(*key)) == 0)
+			return f;
+	return NULL;
+}
+
+static void list_unlink(struct flow_list *l, struct wst_flow *f)
+{
+	if (f->lprev)
+		f->lprev->lnext = f->lnext;
+	else
+		l->head = f->lnext;
+	if (f->lnext)
+		f->lnext->lprev = f->lprev;
+	else
+		l->tail = f->lprev;
+	f->lprev = f->lnext = NULL;
+	l->n--;
+}
+
+static void list_append(struct flow_list *l, struct wst_flow *f)
+{
+	f->lnext = NULL;
+	f->lprev = l->tail;
+	if (l->tail)
+		l->tail->lnext = f;
+	else
+		l->head = f;
+	l->tail = f;
+	l->n++;
+}
+
+struct wst_flow *flow_insert(struct flow_table *t, const struct flow_key *key, uint64_t now_ns)
+{
+	struct wst_flow *f;
+	uint32_t b;
+
+	if (flow_table_full(t))
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->key = *key;
+	f->id = t->next_id++;
+	f->first_ns = f->last_ns = now_ns;
+	b = flow_hash(t, key) & t->mask;
+	f->hnext = t->buckets[b];
+	t->buckets[b] = f;
+	f->timer = FLOW_TIMER_IDLE;
+	list_append(&t->lists[f->timer], f);
+	t->n++;
+	return f;
+}
+
+void flow_remove(struct flow_table *t, struct wst_flow *f)
+{
+	struct wst_flow **pp = &t->buckets[flow_hash(t, &f->key) & t->mask];
+
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	list_unlink(&t->lists[f->timer], f);
+	t->n--;
+	free(f);
+}
+
+void flow_touch(struct flow_table *t, struct wst_flow *f, enum flow_timer timer, uint64_t now_ns)
+{
+	if (now_ns > f->last_ns)
+		f->last_ns = now_ns;
+	list_unlink(&t->lists[f->timer], f);
+	f->timer = timer;
+	list_append(&t->lists[timer], f);
+}
+
+struct wst_flow *flow_lru(const struct flow_table *t)
+{
+	struct wst_flow *best = NULL;
+
+	for (int l = 0; l < FLOW_TIMER_MAX; l++) {
+		struct wst_flow *f = t->lists[l].head;
+
+		if (f && (!best || f->last_ns < best->last_ns))
+			best = f;
+	}
+	return best;
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* tcp_track.c - TCP state per connection, from packets seen passively (RFC 9293). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_track.h"
+
+struct tcp_tracker {
+	struct tcp_track_opts opts;
+	const struct port_set *ports;
+	struct wst_sink sink;
+	struct flow_table flows;
+	struct tcp_stats stats;
+};
+
+/* Sequence number comparisons modulo 2^32 (RFC 9293 3.4). */
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_leq(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+
+int tcp_tracker_new(struct tcp_tracker **out, const struct tcp_track_opts *opts,
+		    const struct port_set *ports, struct wst_sink sink)
+{
+	struct tcp_tracker *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	if (opts)
+		t->opts = *opts;
+	if (!t->opts.max_flows)
+		t->opts.max_flows = TCP_TRACK_DEFAULT_MAX_FLOWS;
+	if (!t->opts.handshake_timeout_ns)
+		t->opts.handshake_timeout_ns = TCP_TRACK_DEFAULT_HANDSHAKE_TIMEOUT_NS;
+	if (!t->opts.idle_timeout_ns)
+		t->opts.idle_timeout_ns = TCP_TRACK_DEFAULT_IDLE_TIMEOUT_NS;
+	if (!t->opts.linger_ns)
+		t->opts.linger_ns = TCP_TRACK_DEFAULT_LINGER_NS;
+	err = flow_table_init(&t->flows, t->opts.max_flows);
+	if (err) {
+		free(t);
+		return err;
+	}
+	t->ports = ports;
+	t->sink = sink;
+	*out = t;
+	return 0;
+}
+
+void tcp_tracker_set_ports(struct tcp_tracker *t, const struct port_set *ports)
+{
+	t->ports = ports;
+}
+
+static void emit(struct tcp_tracker *t, struct wst_event *ev)
+{
+	if (t->sink.on_event)
+		t->sink.on_event(t->sink.ctx, ev);
+}
+
+static void emit_simple(struct tcp_tracker *t, enum wst_event_type type, struct wst_flow *f,
+			enum wst_flow_dir dir, const struct wst_packet *pkt, uint64_t ts)
+{
+	struct wst_event ev = { .type = type, .ts_ns = ts, .flow = f, .dir = dir, .pkt = pkt };
+
+	emit(t, &ev);
+}
+
+/* The one tcp_closed of a flow. */
+static void emit_closed(struct tcp_tracker *t, struct wst_flow *f, enum wst_close_reason reason,
+			enum wst_flow_dir dir, const struct wst_packet *pkt, uint64_t ts)
+{
+	struct wst_event ev = { .type = WST_EV_TCP_CLOSED, .ts_ns = ts, .flow = f, .dir = dir, .pkt = pkt };
+
+	ev.u.closed.duration_us = ts > f->first_ns ? (ts - f->first_ns) / 1000 : 0;
+	ev.u.closed.reason = reason;
+	for (int d = 0; d < 2; d++) {
+		ev.u.closed.bytes[d] = f->half[d].bytes;
+		ev.u.closed.pkts[d] = f->half[d].pkts;
+	}
+	f->state = TCP_ST_CLOSED;
+	t->stats.closed++;
+	emit(t, &ev);
+}
+
+/* Ends a flow that is still open, then frees it. */
+static void flow_end(struct tcp_tracker *t, struct wst_flow *f, enum wst_close_reason reason, uint64_t ts)
+{
+	if (f->state != TCP_ST_CLOSED)
+		emit_closed(t, f, reason, WST_C2S, NULL, ts);
+	flow_remove(&t->flows, f);
+}
+
+static struct wst_flow *flow_new(struct tcp_tracker *t, const struct flow_key *key, uint64_t ts)
+{
+	if (flow_table_full(&t->flows)) {
+		struct wst_flow *victim = flow_lru(&t->flows);
+
+		if (!victim)
+			return NULL;
+		if (victim->state != TCP_ST_CLOSED)
+			t->stats.evicted++;
+		flow_end(t, victim, WST_CLOSE_EVICTED, ts);
+	}
+	t->stats.flows++;
+	return flow_insert(&t->flows, key, ts);
+}
+
+/* Classifies the packet's sequence space and updates its half. */
+static enum wst_event_type classify(struct tcp_tracker *t, struct wst_flow *f, enum wst_flow_dir dir,
+				    const struct wst_record *r)
+{
+	struct tcp_half *h = &f->half[dir];
+	bool syn = r->tcp_flags & WST_TCP_SYN, fin = r->tcp_flags & WST_TCP_FIN;
+	uint32_t seg_len = r->payload_len + syn + fin;
+	uint32_t end = r->seq + seg_len;
+	enum wst_event_type type;
+
+	h->pkts++;
+	if (r->tcp_flags & WST_TCP_RST)
+		return WST_EV_TCP_RST;
+	if (syn) {
+		if (h->syn_seen && r->seq == h->isn) {
+			t->stats.retransmits++;
+			return WST_EV_TCP_RETRANSMIT;
+		}
+		h->syn_seen = true;
+		h->isn = r->seq;
+		h->high_seq = end;
+		h->seq_known = true;
+		h->bytes += r->payload_len;
+		return (r->tcp_flags & WST_TCP_ACK) ? WST_EV_TCP_SYNACK : WST_EV_TCP_SYN;
+	}
+	if (seg_len == 0) {
+		if (!h->seq_known) {
+			h->seq_known = true;
+			h->high_seq = r->seq;
+		}
+		return WST_EV_TCP_ACK;
+	}
+	type = fin ? WST_EV_TCP_FIN : WST_EV_TCP_DATA;
+	if (!h->seq_known) {
+		h->seq_known = true;
+		h->bytes += r->payload_len;
+		h->high_seq = end;
+	} else if (seq_leq(end, h->high_seq)) {
+		/* Nothing new: every byte (and the FIN) was seen before. */
+		t->stats.retransmits++;
+		return WST_EV_TCP_RETRANSMIT;
+	} else if (seq_lt(h->high_seq, r->seq)) {
+		/* Bytes before this segment are missing (reordering or loss). */
+		t->stats.out_of_order++;
+		h->bytes += r->payload_len;
+		h->high_seq = end;
+		type = WST_EV_TCP_OUT_OF_ORDER;
+	} else {
+		/* In order, possibly overlapping what was seen: count only new bytes. */
+		uint32_t fresh = end - h->high_seq - fin;
+
+		h->bytes += fresh < r->payload_len ? fresh : r->payload_len;
+		h->high_seq = end;
+	}
+	if (fin && !h->fin_seen) {
+		h->fin_seen = true;
+		h->fin_seq = r->seq + r->payload_len;
+	}
+	return type;
+}
+
+/* Applies what the packet's ACK number acknowledges on the other half. */
+static void apply_ack(struct wst_flow *f, enum wst_flow_dir dir, const struct wst_record *r)
+{
+	struct tcp_half *o = &f->half[!dir];
+
+	if (!(r->tcp_flags & WST_TCP_ACK))
+		return;
+	if (o->syn_seen && !o->syn_acked && seq_leq(o->isn + 1, r->ack))
+		o->syn_acked = true;
+	if (o->fin_seen && !o->fin_acked && seq_leq(o->fin_seq + 1, r->ack))
+		o->fin_acked = true;
+}
+
+static enum flow_timer timer_for(const struct wst_flow *f)
+{
+	if (f->state == TCP_ST_CLOSED || (f->half[0].fin_seen && f->half[1].fin_seen))
+		return FLOW_TIMER_LINGER;
+	if (f->state < TCP_ST_ESTABLISHED)
+		return FLOW_TIMER_HANDSHAKE;
+	return FLOW_TIMER_IDLE;
+}
+
+void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt)
+{
+	const struct wst_record *r = &pkt->r;
+	uint64_t ts = r->ts_ns;
+	struct flow_key key;
+	enum wst_flow_dir dir;
+	enum wst_event_type type;
+	struct wst_flow *f;
+	bool syn_only = (r->tcp_flags & (WST_TCP_SYN | WST_TCP_ACK | WST_TCP_RST)) == WST_TCP_SYN;
+
+	t->stats.packets++;
+	if (!flow_key_from_packet(pkt, t->ports, &key, &dir)) {
+		t->stats.not_watched++;
+		return;
+	}
+	tcp_tracker_expire(t, ts);
+
+	f = flow_lookup(&t->flows, &key);
+	/* Both ports watched: the roles were a guess, the other order may exist. */
+	if (!f && ports_has(t->ports, r->sport) && ports_has(t->ports, r->dport)) {
+		struct flow_key rev;
+
+		flow_key_reverse(&key, &rev);
+		f = flow_lookup(&t->flows, &rev);
+		if (f) {
+			key = rev;
+			dir = !dir;
+		}
+	}
+	/* A new SYN on a closed tuple, or with a new ISN, is a new connection. */
+	if (f && syn_only && dir == WST_C2S &&
+	    (f->state == TCP_ST_CLOSED || (f->half[WST_C2S].syn_seen && f->half[WST_C2S].isn != r->seq) ||
+	     f->midstream)) {
+		flow_end(t, f, WST_CLOSE_END, ts);
+		f = NULL;
+	}
+	if (!f) {
+		f = flow_new(t, &key, ts);
+		if (!f)
+			return; /* out of memory: counted as not tracked below */
+		if (syn_only) {
+			f->state = TCP_ST_SYN_SENT;
+			f->syn_ns = ts;
+		} else {
+			f->state = TCP_ST_ESTABLISHED;
+			f->midstream = true;
+			t->stats.midstream++;
+		}
+	}
+
+	type = classify(t, f, dir, r);
+	apply_ack(f, dir, r);
+	if (f->state == TCP_ST_SYN_SENT && (r->tcp_flags & WST_TCP_SYN) && !syn_only)
+		f->state = TCP_ST_SYN_RCVD;
+	emit_simple(t, type, f, dir, pkt, ts);
+
+	if (type == WST_EV_TCP_RST) {
+		if (f->state == TCP_ST_CLOSED)
+			goto touch;
+		if (f->state < TCP_ST_ESTABLISHED && dir == WST_S2C) {
+			t->stats.refused++;
+			emit_simple(t, WST_EV_TCP_REFUSED, f, dir, pkt, ts);
+		} else {
+			t->stats.resets++;
+		}
+		emit_closed(t, f, WST_CLOSE_RST, dir, pkt, ts);
+		goto touch;
+	}
+	if (f->state < TCP_ST_ESTABLISHED && f->half[WST_C2S].syn_acked && f->half[WST_S2C].syn_acked) {
+		struct wst_event ev = { .type = WST_EV_TCP_ESTABLISHED, .ts_ns = ts, .flow = f,
+					.dir = dir, .pkt = pkt };
+
+		f->state = TCP_ST_ESTABLISHED;
+		f->est_ns = ts;
+		f->established_seen = true;
+		t->stats.established++;
+		ev.u.established.handshake_us = ts > f->syn_ns ? (ts - f->syn_ns) / 1000 : 0;
+		emit(t, &ev);
+	}
+	if (f->state != TCP_ST_CLOSED && (f->half[0].fin_seen || f->half[1].fin_seen)) {
+		if (f->state == TCP_ST_ESTABLISHED)
+			f->state = TCP_ST_CLOSING;
+		if (f->half[0].fin_acked && f->half[1].fin_acked)
+			emit_closed(t, f, WST_CLOSE_FIN, dir, pkt, ts);
+	}
+touch:
+	flow_touch(&t->flows, f, timer_for(f), ts);
+}
+
+void tcp_tracker_expire(struct tcp_tracker *t, uint64_t now_ns)
+{
+	struct wst_flow *f;
+
+	while ((f = flow_oldest(&t->flows, FLOW_TIMER_HANDSHAKE)) &&
+	       f->last_ns + t->opts.handshake_timeout_ns <= now_ns) {
+		struct wst_event ev = { .type = WST_EV_TCP_HANDSHAKE_TIMEOUT, .ts_ns = now_ns,
+					.flow = f, .dir = WST_C2S };
+
+		ev.u.timeout.waited_us = (now_ns - f->first_ns) / 1000;
+		t->stats.handshake_timeouts++;
+		emit(t, &ev);
+		flow_end(t, f, WST_CLOSE_IDLE, now_ns);
+	}
+	while ((f = flow_oldest(&t->flows, FLOW_TIMER_IDLE)) &&
+	       f->last_ns + t->opts.idle_timeout_ns <= now_ns) {
+		t->stats.idle_expired++;
+		flow_end(t, f, WST_CLOSE_IDLE, now_ns);
+	}
+	/* Both FINs seen but the last ACK not captured still counts as a FIN close. */
+	while ((f = flow_oldest(&t->flows, FLOW_TIMER_LINGER)) &&
+	       f->last_ns + t->opts.linger_ns <= now_ns)
+		flow_end(t, f, WST_CLOSE_FIN, now_ns);
+}
+
+void tcp_tracker_finish(struct tcp_tracker *t, uint64_t now_ns)
+{
+	struct wst_flow *f;
+
+	for (int l = 0; l < FLOW_TIMER_MAX; l++) {
+		while ((f = flow_oldest(&t->flows, l))) {
+			enum wst_close_reason reason = WST_CLOSE_END;
+
+			if (f->half[0].fin_seen && f->half[1].fin_seen)
+				reason = WST_CLOSE_FIN;
+			flow_end(t, f, reason, now_ns > f->last_ns ? now_ns : f->last_ns);
+		}
+	}
+}
+
+const struct tcp_stats *tcp_tracker_stats(const struct tcp_tracker *t)
+{
+	return &t->stats;
+}
+
+uint64_t tcp_tracker_active(const struct tcp_tracker *t)
+{
+	return t->flows.n - t->flows.lists[FLOW_TIMER_LINGER].n;
+}
+
+void tcp_tracker_free(struct tcp_tracker *t)
+{
+	if (!t)
+		return;
+	flow_table_destroy(&t->flows);
+	free(t);
+}

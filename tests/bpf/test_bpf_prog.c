@@ -1,0 +1,1061 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_bpf_prog.c - the TC capture programs on crafted frames through
+ * BPF_PROG_TEST_RUN, then user/capture.c attached to real interfaces (lo and
+ * a veth pair) in a network namespace of this process's own.
+ *
+ * Needs root. Outside CI a non-root run skips; under CI=true it fails.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_packet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.h"
+#include "log.h"
+#include "wstrace.skel.h"
+
+#define WS_PORT 7272
+#define TC_ACT_UNSPEC_U32 0xffffffffu
+#define MAX_RECS 16
+
+struct rec_copy {
+	size_t size;
+	struct wst_record r;
+	uint8_t payload[4096];
+};
+
+struct collector {
+	int n;
+	struct rec_copy recs[MAX_RECS];
+};
+
+struct loaded {
+	struct wstrace_bpf *skel;
+	struct ring_buffer *rb;
+	struct collector col;
+};
+
+static struct loaded g_full;  /* snaplen 0 */
+static struct loaded g_snap;  /* snaplen 10 */
+static const char *g_load_error;
+
+static bool in_ci(void)
+{
+	const char *ci = getenv("CI");
+
+	return ci && !strcmp(ci, "true");
+}
+
+static void need_kernel(void)
+{
+	if (g_full.skel && g_snap.skel)
+		return;
+	if (!in_ci() && geteuid() != 0)
+		skip();
+	fail_msg("BPF programs did not load: %s", g_load_error);
+}
+
+static int collect(void *ctx, void *data, size_t size)
+{
+	struct collector *col = ctx;
+	struct rec_copy *rc;
+
+	if (col->n >= MAX_RECS)
+		return 0;
+	rc = &col->recs[col->n++];
+	rc->size = size;
+	memcpy(&rc->r, data, size < sizeof(rc->r) ? size : sizeof(rc->r));
+	if (size > sizeof(rc->r)) {
+		size_t more = size - sizeof(rc->r);
+
+		memcpy(rc->payload, (uint8_t *)data + sizeof(rc->r),
+		       more < sizeof(rc->payload) ? more : sizeof(rc->payload));
+	}
+	return 0;
+}
+
+static int load(struct loaded *l, uint32_t snaplen)
+{
+	uint32_t key = WS_PORT;
+	uint8_t on = 1;
+	int err;
+
+	l->skel = wstrace_bpf__open();
+	if (!l->skel)
+		return -errno;
+	l->skel->rodata->snaplen = snaplen;
+	bpf_map__set_max_entries(l->skel->maps.events, 1 << 20);
+	err = wstrace_bpf__load(l->skel);
+	if (err)
+		goto fail;
+	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ports), &key, &on, 0);
+	if (err)
+		goto fail;
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), collect,
+				 &l->col, NULL);
+	if (!l->rb) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	wstrace_bpf__destroy(l->skel);
+	l->skel = NULL;
+	return err ? err : -EINVAL;
+}
+
+static void unload(struct loaded *l)
+{
+	ring_buffer__free(l->rb);
+	wstrace_bpf__destroy(l->skel);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Runs the program on a frame; asserts the packet passes. Returns records. */
+static int run_prog(struct loaded *l, struct bpf_program *prog,
+		    const uint8_t *frame, size_t len)
+{
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame,
+			    .data_size_in = len, .repeat = 1);
+	int err;
+
+	l->col.n = 0;
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	if (err)
+		fail_msg("test run of a %zu-byte frame: %s", len, strerror(-err));
+	assert_int_equal(opts.retval, TC_ACT_UNSPEC_U32);
+	ring_buffer__consume(l->rb);
+	return l->col.n;
+}
+
+static int run_in(struct loaded *l, const uint8_t *frame, size_t len)
+{
+	return run_prog(l, l->skel->progs.tc_ingress, frame, len);
+}
+
+static void counters(struct loaded *l, struct wst_counters *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, j;
+	struct wst_counters *pc = calloc(ncpu, sizeof(*pc));
+	uint32_t key = 0;
+
+	assert_non_null(pc);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters),
+					     &key, pc), 0);
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < ncpu; i++)
+		for (j = 0; j < WST_CNT_MAX; j++)
+			out->v[j] += pc[i].v[j];
+	free(pc);
+}
+
+/* ---- frame builder ---- */
+
+struct spec {
+	int family;        /* 4 or 6 */
+	int n_vlan;        /* tags in the frame */
+	int ip_opt;        /* IPv4 option bytes, multiple of 4 */
+	int v6_ext;        /* IPv6 extension headers (hop-by-hop, then dest opts) */
+	bool v6_frag;      /* add a fragment header */
+	uint16_t frag_off; /* fragment offset in 8-byte units */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t win;
+	int tcp_opt;       /* TCP option bytes, multiple of 4 */
+	const void *payload;
+	size_t plen;
+	size_t pad_to;     /* Ethernet minimum-size padding */
+};
+
+struct built {
+	size_t len, l3, l4, pl;
+};
+
+static const uint8_t v4_src[4] = { 192, 0, 2, 1 };
+static const uint8_t v4_dst[4] = { 198, 51, 100, 2 };
+static const uint8_t v6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [14] = 0xab, [15] = 2 };
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static struct built build(uint8_t *buf, const struct spec *s)
+{
+	struct built b = { 0 };
+	size_t off = 12, tcp_len = 20 + s->tcp_opt;
+	int i;
+
+	memset(buf, 0, 4096);
+	memcpy(buf, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	for (i = 0; i < s->n_vlan; i++) {
+		/* Outer tag 802.1ad when there are two. */
+		put16(buf + off, i == 0 && s->n_vlan == 2 ? 0x88a8 : 0x8100);
+		put16(buf + off + 2, 100 + i);
+		off += 4;
+	}
+	put16(buf + off, s->family == 4 ? 0x0800 : 0x86dd);
+	off += 2;
+	b.l3 = off;
+	if (s->family == 4) {
+		size_t ihl = 20 + s->ip_opt;
+
+		buf[off] = 0x40 | (ihl / 4);
+		put16(buf + off + 2, ihl + tcp_len + s->plen);
+		put16(buf + off + 6, s->frag_off);
+		buf[off + 8] = 64;
+		buf[off + 9] = 6;
+		memcpy(buf + off + 12, v4_src, 4);
+		memcpy(buf + off + 16, v4_dst, 4);
+		memset(buf + off + 20, 1, s->ip_opt); /* NOPs */
+		off += ihl;
+	} else {
+		size_t ext = s->v6_ext * 8 + (s->v6_frag ? 8 : 0);
+		uint8_t *next;
+
+		buf[off] = 0x60;
+		put16(buf + off + 4, ext + tcp_len + s->plen);
+		next = &buf[off + 6];
+		buf[off + 7] = 64;
+		memcpy(buf + off + 8, v6_src, 16);
+		memcpy(buf + off + 24, v6_dst, 16);
+		off += 40;
+		for (i = 0; i < s->v6_ext; i++) {
+			*next = i == 0 ? 0 : 60; /* hop-by-hop, then dest opts */
+			next = &buf[off];
+			buf[off + 1] = 0;     /* 8 bytes */
+			buf[off + 2] = 1;     /* PadN, 4 bytes */
+			buf[off + 3] = 4;
+			off += 8;
+		}
+		if (s->v6_frag) {
+			*next = 44;
+			next = &buf[off];
+			put16(buf + off + 2, s->frag_off << 3);
+			off += 8;
+		}
+		*next = 6;
+	}
+	b.l4 = off;
+	put16(buf + off, s->sport);
+	put16(buf + off + 2, s->dport);
+	put32(buf + off + 4, s->seq);
+	put32(buf + off + 8, s->ack);
+	buf[off + 12] = (tcp_len / 4) << 4;
+	buf[off + 13] = s->flags;
+	put16(buf + off + 14, s->win);
+	memset(buf + off + 20, 1, s->tcp_opt); /* NOPs */
+	off += tcp_len;
+	b.pl = off;
+	if (s->plen)
+		memcpy(buf + off, s->payload, s->plen);
+	off += s->plen;
+	b.len = off < s->pad_to ? s->pad_to : off;
+	return b;
+}
+
+static const char hello[] = "GET /chat HTTP/1.1\r\nUpgrade: websocket\r\n\r\n";
+
+static struct spec base4(void)
+{
+	struct spec s = {
+		.family = 4, .sport = 60653, .dport = WS_PORT,
+		.seq = 0x01020304, .ack = 0xa0b0c0d0,
+		.flags = WST_TCP_PSH | WST_TCP_ACK, .win = 512,
+		.payload = hello, .plen = sizeof(hello) - 1,
+	};
+	return s;
+}
+
+static void check_rec(const struct rec_copy *rc, const struct spec *s, int dir)
+{
+	const struct wst_record *r = &rc->r;
+	struct wst_packet pkt;
+
+	assert_true(rc->size >= sizeof(*r) + r->cap_len);
+	assert_int_equal(capture_parse_record(r, rc->size, 0, &pkt), 0);
+	assert_int_equal(r->version, WST_RECORD_VERSION);
+	assert_int_equal(r->hdr_len, sizeof(*r));
+	assert_int_equal(r->family, s->family);
+	assert_int_equal(r->dir, dir);
+	assert_true(r->ts_ns > 0);
+	if (s->family == 4) {
+		assert_memory_equal(r->saddr, v4_src, 4);
+		assert_memory_equal(r->daddr, v4_dst, 4);
+	} else {
+		assert_memory_equal(r->saddr, v6_src, 16);
+		assert_memory_equal(r->daddr, v6_dst, 16);
+	}
+	assert_int_equal(r->sport, s->sport);
+	assert_int_equal(r->dport, s->dport);
+	assert_int_equal(r->seq, s->seq);
+	assert_int_equal(r->ack, s->ack);
+	assert_int_equal(r->tcp_flags, s->flags);
+	assert_int_equal(r->window, s->win);
+	assert_int_equal(r->tcp_doff, 20 + s->tcp_opt);
+	assert_int_equal(r->payload_len, s->plen);
+	assert_int_equal(r->_pad0, 0);
+	assert_int_equal(r->_pad1, 0);
+}
+
+static void check_full(const struct rec_copy *rc, const struct spec *s, int dir)
+{
+	check_rec(rc, s, dir);
+	assert_int_equal(rc->r.cap_len, s->plen);
+	if (s->plen)
+		assert_memory_equal(rc->payload, s->payload, s->plen);
+}
+
+/* ---- BPF_PROG_TEST_RUN tests ---- */
+
+static void test_ipv4_payload(void **state)
+{
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+	/* 43 payload bytes take the 64-byte size class, not 4 KiB. */
+	assert_int_equal(g_full.col.recs[0].size, sizeof(struct wst_record) + 64);
+
+	/* Source port matches too, and the egress program says egress. */
+	s.sport = WS_PORT;
+	s.dport = 40000;
+	b = build(buf, &s);
+	assert_int_equal(run_prog(&g_full, g_full.skel->progs.tc_egress, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_EGRESS);
+}
+
+static void test_size_classes(void **state)
+{
+	static uint8_t big[3000];
+	struct spec s = base4();
+	uint8_t buf[4096];
+	size_t lens[] = { 0, 1, 64, 65, 128, 129, 1024, 1025, 2048, 2049, 2900 };
+	size_t i, room;
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = i * 7 + 3;
+	s.payload = big;
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		s.plen = lens[i];
+		s.flags = WST_TCP_ACK;
+		b = build(buf, &s);
+		assert_int_equal(run_in(&g_full, buf, b.len), 1);
+		check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+		for (room = 0; room < s.plen; room = room ? room * 2 : 64)
+			;
+		/* A bare ACK is a bare header: ring space follows cap_len. */
+		assert_int_equal(g_full.col.recs[0].size,
+				 sizeof(struct wst_record) + room);
+	}
+}
+
+static void test_ipv6_ext(void **state)
+{
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	s.family = 6;
+	s.v6_ext = 2;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+
+	/* First fragment carries the TCP header. */
+	s.v6_frag = true;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+
+	/* A non-first fragment does not. */
+	s.frag_off = 100;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+
+	/* Too many extension headers to follow. */
+	s.v6_frag = false;
+	s.frag_off = 0;
+	s.v6_ext = 7;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+}
+
+static void test_vlan(void **state)
+{
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	s.n_vlan = 1;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+
+	s.n_vlan = 2; /* QinQ */
+	s.family = 6;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+}
+
+static void test_options(void **state)
+{
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	s.ip_opt = 8;
+	s.tcp_opt = 12;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+
+	s.ip_opt = 40; /* IHL 15, TCP doff 15 */
+	s.tcp_opt = 40;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+}
+
+static void test_padding(void **state)
+{
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	/* A SYN padded to the Ethernet minimum: the padding is not payload. */
+	s.flags = WST_TCP_SYN;
+	s.plen = 0;
+	s.pad_to = 60;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+}
+
+static void test_snaplen(void **state)
+{
+	struct wst_counters c0, c1;
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	counters(&g_snap, &c0);
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_snap, buf, b.len), 1);
+	check_rec(&g_snap.col.recs[0], &s, WST_DIR_INGRESS);
+	assert_int_equal(g_snap.col.recs[0].r.cap_len, 10);
+	assert_memory_equal(g_snap.col.recs[0].payload, hello, 10);
+	assert_int_equal(g_snap.col.recs[0].size, sizeof(struct wst_record) + 64);
+	counters(&g_snap, &c1);
+	assert_int_equal(c1.v[WST_CNT_TRUNCATED], c0.v[WST_CNT_TRUNCATED] + 1);
+
+	/* Shorter than snaplen: whole, not counted as truncated. */
+	s.plen = 5;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_snap, buf, b.len), 1);
+	check_full(&g_snap.col.recs[0], &s, WST_DIR_INGRESS);
+	counters(&g_snap, &c0);
+	assert_int_equal(c0.v[WST_CNT_TRUNCATED], c1.v[WST_CNT_TRUNCATED]);
+}
+
+static void test_other_port(void **state)
+{
+	struct wst_counters c0, c1;
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	counters(&g_full, &c0);
+	s.sport = 50000;
+	s.dport = 80;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+	counters(&g_full, &c1);
+	assert_memory_equal(&c0, &c1, sizeof(c0));
+}
+
+static void set_port(struct loaded *l, uint32_t port, uint8_t v)
+{
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(l->skel->maps.ports),
+					     &port, &v, 0), 0);
+}
+
+static void test_port_map_runtime(void **state)
+{
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	b = build(buf, &s);
+	set_port(&g_full, WS_PORT, 0);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+	set_port(&g_full, WS_PORT, 1);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+
+	s.dport = 9000;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+	set_port(&g_full, 9000, 1);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+	set_port(&g_full, 9000, 0);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+}
+
+static void test_malformed(void **state)
+{
+	struct wst_counters c0, c1;
+	struct spec s = base4();
+	uint8_t buf[4096], tmp[4096];
+	struct built b;
+	size_t cut;
+
+	(void)state;
+	need_kernel();
+	counters(&g_full, &c0);
+	b = build(buf, &s);
+
+	/* Bad IHL (< 5 words). */
+	memcpy(tmp, buf, b.len);
+	tmp[b.l3] = 0x44;
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* IHL pointing past the IP total length. */
+	tmp[b.l3] = 0x4f;
+	put16(tmp + b.l3 + 2, 40);
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* Wrong IP version. */
+	memcpy(tmp, buf, b.len);
+	tmp[b.l3] = 0x55;
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* Bad TCP data offset: below 5 words, and past the packet. */
+	memcpy(tmp, buf, b.len);
+	tmp[b.l4 + 12] = 4 << 4;
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	tmp[b.l4 + 12] = 15 << 4;
+	put16(tmp + b.l3 + 2, 20 + 20 + 10);
+	assert_int_equal(run_in(&g_full, tmp, b.l3 + 50), 0);
+	/* IP total length beyond the frame. */
+	memcpy(tmp, buf, b.len);
+	put16(tmp + b.l3 + 2, 1400);
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* IP total length shorter than its own headers. */
+	put16(tmp + b.l3 + 2, 30);
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* Not TCP (UDP to the watched port). */
+	memcpy(tmp, buf, b.len);
+	tmp[b.l3 + 9] = 17;
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* Non-first IPv4 fragment. */
+	memcpy(tmp, buf, b.len);
+	put16(tmp + b.l3 + 6, 0x2000 | 10);
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* Truncated at every length through the TCP header. The test run
+	 * itself refuses an IP frame shorter than an IP header (-EINVAL). */
+	for (cut = 14; cut < b.l4 + 20; cut++) {
+		DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = tmp,
+				    .data_size_in = cut, .repeat = 1);
+		int err;
+
+		memcpy(tmp, buf, cut);
+		if (cut > b.l3 + 4)
+			put16(tmp + b.l3 + 2, cut - b.l3);
+		g_full.col.n = 0;
+		err = bpf_prog_test_run_opts(
+			bpf_program__fd(g_full.skel->progs.tc_ingress), &opts);
+		if (err == -EINVAL && cut < b.l3 + 20)
+			continue;
+		assert_int_equal(err, 0);
+		assert_int_equal(opts.retval, TC_ACT_UNSPEC_U32);
+		ring_buffer__consume(g_full.rb);
+		assert_int_equal(g_full.col.n, 0);
+	}
+	/* ARP with the watched port's bytes where TCP ports would be. */
+	memcpy(tmp, buf, b.len);
+	put16(tmp + 12, 0x0806);
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+	/* IPv6 ethertype with an IPv4 header in it. */
+	put16(tmp + 12, 0x86dd);
+	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
+
+	counters(&g_full, &c1);
+	assert_memory_equal(&c0, &c1, sizeof(c0));
+}
+
+static void test_counters(void **state)
+{
+	struct wst_counters c0, c1;
+	struct spec s = base4();
+	uint8_t buf[4096];
+	size_t ip_bytes = 0, eg_bytes;
+	struct built b;
+	uint8_t flags[] = {
+		WST_TCP_SYN, WST_TCP_SYN | WST_TCP_ACK, WST_TCP_ACK,
+		WST_TCP_FIN | WST_TCP_ACK, WST_TCP_RST, WST_TCP_RST | WST_TCP_ACK,
+		WST_TCP_SYN, WST_TCP_PSH | WST_TCP_ACK,
+	};
+	size_t i;
+
+	(void)state;
+	need_kernel();
+	counters(&g_full, &c0);
+	for (i = 0; i < sizeof(flags); i++) {
+		s.flags = flags[i];
+		b = build(buf, &s);
+		assert_int_equal(run_in(&g_full, buf, b.len), 1);
+		ip_bytes += b.len - b.l3;
+	}
+	s.flags = WST_TCP_FIN | WST_TCP_ACK;
+	b = build(buf, &s);
+	eg_bytes = b.len - b.l3;
+	assert_int_equal(run_prog(&g_full, g_full.skel->progs.tc_egress, buf, b.len), 1);
+	counters(&g_full, &c1);
+
+#define DELTA(k) (c1.v[k] - c0.v[k])
+	assert_int_equal(DELTA(WST_CNT_PKTS_INGRESS), sizeof(flags));
+	assert_int_equal(DELTA(WST_CNT_BYTES_INGRESS), ip_bytes);
+	assert_int_equal(DELTA(WST_CNT_PKTS_EGRESS), 1);
+	assert_int_equal(DELTA(WST_CNT_BYTES_EGRESS), eg_bytes);
+	assert_int_equal(DELTA(WST_CNT_SYN), 2);
+	assert_int_equal(DELTA(WST_CNT_SYNACK), 1);
+	assert_int_equal(DELTA(WST_CNT_FIN), 2);
+	assert_int_equal(DELTA(WST_CNT_RST), 2);
+	assert_int_equal(DELTA(WST_CNT_RINGBUF_FULL), 0);
+	assert_int_equal(DELTA(WST_CNT_TRUNCATED), 0);
+	assert_int_equal(DELTA(WST_CNT_LOAD_ERRORS), 0);
+#undef DELTA
+}
+
+static void test_ringbuf_full(void **state)
+{
+	struct wst_counters c0, c1;
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+	int i, n = 0;
+
+	(void)state;
+	need_kernel();
+	/* 1 MiB ring, 2128-byte records: the ring fills before 600 runs. */
+	static uint8_t big[2000];
+	s.payload = big;
+	s.plen = sizeof(big);
+	b = build(buf, &s);
+	counters(&g_full, &c0);
+	for (i = 0; i < 600; i++) {
+		DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf,
+				    .data_size_in = b.len, .repeat = 1);
+
+		assert_int_equal(bpf_prog_test_run_opts(
+			bpf_program__fd(g_full.skel->progs.tc_ingress), &opts), 0);
+		assert_int_equal(opts.retval, TC_ACT_UNSPEC_U32);
+	}
+	counters(&g_full, &c1);
+	g_full.col.n = 0;
+	n = ring_buffer__consume(g_full.rb);
+	assert_true(n > 0 && n < 600);
+	assert_int_equal(c1.v[WST_CNT_RINGBUF_FULL] - c0.v[WST_CNT_RINGBUF_FULL],
+			 600 - n);
+}
+
+/* ---- attach tests: real interfaces in a private network namespace ---- */
+
+static bool g_netns;
+
+struct seen {
+	int n, syn, synack, data, veth_in, veth_out;
+	int ifa, ifb;
+};
+
+static void on_packet(void *ctx, const struct wst_packet *pkt)
+{
+	struct seen *sn = ctx;
+	struct timespec now;
+	int64_t diff;
+
+	sn->n++;
+	/* Realtime timestamps: within a minute of now. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	diff = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - (int64_t)pkt->r.ts_ns;
+	assert_true(diff >= 0 && diff < 60LL * 1000000000);
+	if (pkt->r.tcp_flags == WST_TCP_SYN)
+		sn->syn++;
+	if (pkt->r.tcp_flags == (WST_TCP_SYN | WST_TCP_ACK))
+		sn->synack++;
+	if (pkt->r.cap_len == 5 && !memcmp(pkt->payload, "hello", 5))
+		sn->data++;
+	if (pkt->r.sport == 40404 && pkt->r.ifindex == (uint32_t)sn->ifa &&
+	    pkt->r.dir == WST_DIR_EGRESS)
+		sn->veth_out++;
+	if (pkt->r.sport == 40404 && pkt->r.ifindex == (uint32_t)sn->ifb &&
+	    pkt->r.dir == WST_DIR_INGRESS)
+		sn->veth_in++;
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	return rc == 0 ? 0 : -1;
+}
+
+/* Output of a command contains needle? */
+static bool cmd_has(const char *cmd, const char *needle)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = popen(cmd, "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (getenv("WSTRACE_DEBUG"))
+			fprintf(stderr, "%s: %s", cmd, line);
+		if (strstr(line, needle))
+			found = true;
+	}
+	pclose(f);
+	return found;
+}
+
+/* tcx programs named name on ifname's hook (bpftool 7.1 does not list tcx). */
+static int tcx_count(const char *ifname, int attach_type, const char *name)
+{
+	__u32 ids[16], cnt = 16, flags = 0, i;
+	int ifindex = if_nametoindex(ifname), n = 0;
+
+	if (!ifindex)
+		return -1;
+	if (bpf_prog_query(ifindex, attach_type, 0, &flags, ids, &cnt))
+		return errno == ENOENT ? 0 : -errno;
+	for (i = 0; i < cnt; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    !strcmp(info.name, name))
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+#define TCX_IN 46
+#define TCX_OUT 47
+
+static void need_netns(void)
+{
+	need_kernel();
+	if (!g_netns)
+		fail_msg("could not set up the test network namespace");
+}
+
+/* A TCP exchange on 127.0.0.1:7272 and one raw frame out of wsta. */
+static void make_traffic(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(WS_PORT),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
+	struct spec s = base4();
+	uint8_t buf[4096];
+	int l, cl, sv, one = 1, ps;
+	struct built b;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	cl = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(cl, (struct sockaddr *)&a, sizeof(a)), 0);
+	sv = accept(l, NULL, NULL);
+	assert_true(sv >= 0);
+	assert_int_equal(send(cl, "hello", 5, 0), 5);
+	close(cl);
+	close(sv);
+	close(l);
+
+	ps = socket(AF_PACKET, SOCK_RAW, 0);
+	assert_true(ps >= 0);
+	ll.sll_ifindex = if_nametoindex("wsta");
+	ll.sll_halen = 6;
+	s.sport = 40404;
+	b = build(buf, &s);
+	assert_int_equal(sendto(ps, buf, b.len, 0, (struct sockaddr *)&ll,
+				sizeof(ll)), (ssize_t)b.len);
+	close(ps);
+}
+
+static void poll_until(struct capture *c, struct seen *sn)
+{
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		assert_true(capture_poll(c, 50) >= 0);
+		if (sn->syn && sn->synack && sn->data && sn->veth_in && sn->veth_out)
+			break;
+	}
+}
+
+static void attach_mode(bool force_clsact)
+{
+	const char *ifs[] = { "lo", "wsta", "wstb" };
+	const uint16_t ports[] = { WS_PORT };
+	struct capture_opts o = {
+		.ifaces = ifs, .n_ifaces = 3, .ports = ports, .n_ports = 1,
+		.force_clsact = force_clsact,
+	};
+	struct seen sn = { .ifa = if_nametoindex("wsta"), .ifb = if_nametoindex("wstb") };
+	struct wst_counters wc;
+	struct capture *c = NULL;
+
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
+	assert_int_equal(capture_n_attached(c), 5); /* lo: ingress only */
+	assert_int_equal(capture_uses_tcx(c), !force_clsact);
+	assert_true(capture_epoll_fd(c) >= 0);
+	assert_int_equal(capture_netlink_fd(c), -1);
+	if (force_clsact) {
+		assert_true(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
+		assert_true(cmd_has("tc filter show dev wsta egress", "tc_egress"));
+		assert_false(cmd_has("tc filter show dev lo egress", "tc_egress"));
+	} else {
+		assert_int_equal(tcx_count("wsta", TCX_IN, "tc_ingress"), 1);
+		assert_int_equal(tcx_count("wsta", TCX_OUT, "tc_egress"), 1);
+		assert_int_equal(tcx_count("wstb", TCX_IN, "tc_ingress"), 1);
+		assert_int_equal(tcx_count("lo", TCX_IN, "tc_ingress"), 1);
+		assert_int_equal(tcx_count("lo", TCX_OUT, "tc_egress"), 0);
+		assert_false(cmd_has("tc qdisc show", "clsact"));
+	}
+
+	make_traffic();
+	poll_until(c, &sn);
+	/* lo is hooked on ingress only: each packet once. */
+	assert_int_equal(sn.syn, 1);
+	assert_int_equal(sn.synack, 1);
+	assert_int_equal(sn.data, 1);
+	assert_int_equal(sn.veth_out, 1);
+	assert_int_equal(sn.veth_in, 1);
+	assert_int_equal(capture_bad_records(c), 0);
+	assert_int_equal(capture_read_counters(c, &wc), 0);
+	assert_int_equal(wc.v[WST_CNT_PKTS_INGRESS] + wc.v[WST_CNT_PKTS_EGRESS],
+			 (uint64_t)sn.n);
+	assert_true(wc.v[WST_CNT_SYN] >= 1 && wc.v[WST_CNT_SYNACK] >= 1);
+
+	/* Ports changed at run time: nothing more is seen. */
+	assert_int_equal(capture_set_ports(c, NULL, 0), 0);
+	memset(&sn, 0, sizeof(sn));
+	make_traffic();
+	assert_true(capture_poll(c, 100) >= 0);
+	assert_int_equal(sn.n, 0);
+
+	capture_close(c);
+	assert_int_equal(tcx_count("wsta", TCX_IN, "tc_ingress"), 0);
+	assert_int_equal(tcx_count("wsta", TCX_OUT, "tc_egress"), 0);
+	assert_int_equal(tcx_count("wstb", TCX_IN, "tc_ingress"), 0);
+	assert_int_equal(tcx_count("lo", TCX_IN, "tc_ingress"), 0);
+	assert_false(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
+	assert_false(cmd_has("tc qdisc show", "clsact"));
+}
+
+static void test_attach_tcx(void **state)
+{
+	(void)state;
+	need_netns();
+	attach_mode(false);
+}
+
+static void test_attach_clsact(void **state)
+{
+	(void)state;
+	need_netns();
+	attach_mode(true);
+}
+
+/* A filter left by a crashed run is replaced, and a foreign qdisc stays. */
+static void test_clsact_stale(void **state)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, topts, .handle = 0x7773, .priority = 0x7773);
+	const char *ifs[] = { "wsta" };
+	struct capture_opts o = { .ifaces = ifs, .n_ifaces = 1, .force_clsact = true };
+	struct seen sn = { 0 };
+	struct capture *c = NULL;
+	struct wstrace_bpf *old;
+
+	(void)state;
+	need_netns();
+	hook.ifindex = if_nametoindex("wsta");
+	old = wstrace_bpf__open_and_load();
+	assert_non_null(old);
+	assert_int_equal(bpf_tc_hook_create(&hook), 0);
+	topts.prog_fd = bpf_program__fd(old->progs.tc_ingress);
+	assert_int_equal(bpf_tc_attach(&hook, &topts), 0);
+	wstrace_bpf__destroy(old); /* "crash": the filter stays */
+	assert_true(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
+
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
+	assert_int_equal(capture_n_attached(c), 2);
+	capture_close(c);
+	/* Our filters are gone; the qdisc we did not create stays. */
+	assert_false(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
+	assert_true(cmd_has("tc qdisc show dev wsta", "clsact"));
+	assert_int_equal(sh("tc qdisc del dev wsta clsact"), 0);
+}
+
+static void test_attach_any(void **state)
+{
+	const uint16_t ports[] = { WS_PORT };
+	struct capture_opts o = { .ports = ports, .n_ports = 1 };
+	struct seen sn = { 0 };
+	struct capture *c = NULL;
+	int n0, i, got = 0;
+
+	(void)state;
+	need_netns();
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
+	n0 = capture_n_attached(c);
+	assert_int_equal(n0, 5);
+	assert_true(capture_netlink_fd(c) >= 0);
+
+	assert_int_equal(sh("ip link add wstc type veth peer name wstd && "
+			    "ip link set wstc up"), 0);
+	for (i = 0; i < 20 && capture_n_attached(c) < n0 + 2; i++) {
+		int r = capture_handle_netlink(c);
+
+		assert_true(r >= 0);
+		got += r;
+		usleep(20000);
+	}
+	assert_int_equal(capture_n_attached(c), n0 + 2);
+	assert_true(got >= 1);
+	assert_int_equal(tcx_count("wstc", TCX_IN, "tc_ingress"), 1);
+	assert_int_equal(tcx_count("wstc", TCX_OUT, "tc_egress"), 1);
+
+	assert_int_equal(sh("ip link del wstc"), 0);
+	for (i = 0; i < 20 && capture_n_attached(c) > n0; i++) {
+		assert_true(capture_handle_netlink(c) >= 0);
+		usleep(20000);
+	}
+	assert_int_equal(capture_n_attached(c), n0);
+	capture_close(c);
+}
+
+static void test_unknown_iface(void **state)
+{
+	const char *ifs[] = { "wst-nonesuch" };
+	struct capture_opts o = { .ifaces = ifs, .n_ifaces = 1 };
+	struct seen sn = { 0 };
+	struct capture *c = (struct capture *)&sn;
+
+	(void)state;
+	need_netns();
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), -ENODEV);
+	assert_null(c);
+	capture_close(NULL);
+}
+
+static void setup_netns(void)
+{
+	if (unshare(CLONE_NEWNET) != 0)
+		return;
+	if (sh("ip link set lo up && "
+	       "ip link add wsta type veth peer name wstb && "
+	       "ip link set wsta up && ip link set wstb up"))
+		return;
+	g_netns = true;
+}
+
+int main(void)
+{
+	/* One group, so the runner's count of passed tests covers all. */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ipv4_payload),
+		cmocka_unit_test(test_size_classes),
+		cmocka_unit_test(test_ipv6_ext),
+		cmocka_unit_test(test_vlan),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_padding),
+		cmocka_unit_test(test_snaplen),
+		cmocka_unit_test(test_other_port),
+		cmocka_unit_test(test_port_map_runtime),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_ringbuf_full),
+		cmocka_unit_test(test_attach_tcx),
+		cmocka_unit_test(test_attach_clsact),
+		cmocka_unit_test(test_clsact_stale),
+		cmocka_unit_test(test_attach_any),
+		cmocka_unit_test(test_unknown_iface),
+	};
+	int err, fails;
+
+	if (getenv("WSTRACE_DEBUG"))
+		wst_log_verbosity = WST_LOG_DEBUG;
+	err = load(&g_full, 0);
+	if (!err)
+		err = load(&g_snap, 10);
+	if (err)
+		g_load_error = strerror(-err);
+	if (!err)
+		setup_netns();
+
+	fails = cmocka_run_group_tests_name("bpf_prog", tests, NULL, NULL);
+	unload(&g_full);
+	unload(&g_snap);
+	return fails ? 1 : 0;
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* test_utf8.c - incremental UTF-8 validator: RFC 3629 cases, every split. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "utf8.h"
+
+/* Copies len bytes so that they end right before a PROT_NONE page. */
+static uint8_t *u8t_guarded(const void *src, size_t len, void **map,
+			    size_t *map_len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t n = (len + pg - 1) / pg * pg + pg;
+	uint8_t *base;
+
+	if (n == pg)
+		n += pg;
+	base = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(base != MAP_FAILED);
+	assert_int_equal(mprotect(base + n - pg, pg, PROT_NONE), 0);
+	*map = base;
+	*map_len = n;
+	memcpy(base + n - pg - len, src, len);
+	return base + n - pg - len;
+}
+
+struct u8case {
+	const char *name;
+	const char *bytes;
+	size_t len;
+	bool valid;      /* whole input valid and complete */
+	bool prefix_ok;  /* no invalid byte (may end mid code point) */
+};
+
+#define C(n, s, v, p) { n, s, sizeof(s) - 1, v, p }
+
+static const struct u8case cases[] = {
+	C("ascii", "hello", true, true),
+	C("empty", "", true, true),
+	C("chat", "hi, all \xef\xbc\x81", true, true), /* U+FF01 */
+	C("2byte", "\xc3\xa9t\xc3\xa9", true, true),
+	C("emoji", "\xf0\x9f\x98\x80", true, true),    /* U+1F600 */
+	C("max", "\xf4\x8f\xbf\xbf", true, true),      /* U+10FFFF */
+	C("e000", "\xee\x80\x80", true, true),         /* after surrogates */
+	C("d7ff", "\xed\x9f\xbf", true, true),         /* before surrogates */
+	C("overlong2", "\xc0\x80", false, false),
+	C("overlong2b", "\xc1\xbf", false, false),
+	C("overlong3", "\xe0\x80\x80", false, false),
+	C("overlong3b", "\xe0\x9f\xbf", false, false),
+	C("overlong4", "\xf0\x80\x80\x80", false, false),
+	C("overlong4b", "\xf0\x8f\xbf\xbf", false, false),
+	C("surrogate", "\xed\xa0\x80", false, false),
+	C("surrogate_hi", "\xed\xbf\xbf", false, false),
+	C("above_max", "\xf4\x90\x80\x80", false, false),
+	C("f5", "\xf5\x80\x80\x80", false, false),
+	C("ff", "a\xff", false, false),
+	C("stray_cont", "a\x80" "b", false, false),
+	C("trunc2", "a\xc3", false, true),
+	C("trunc3", "\xef\xbc", false, true),
+	C("trunc4", "\xf0\x9f\x98", false, true),
+	C("short_seq", "\xe2\x82" "a", false, false),
+};
+
+static void test_cases_whole(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct u8case *c = &cases[i];
+		struct utf8_state s = { 0 };
+		void *map;
+		size_t map_len;
+		uint8_t *p = u8t_guarded(c->bytes, c->len, &map, &map_len);
+		bool ok = utf8_feed(&s, p, c->len);
+
+		if (ok != c->prefix_ok || utf8_complete(&s) != c->valid ||
+		    utf8_valid(p, c->len) != c->valid)
+			fail_msg("case %s", c->name);
+		munmap(map, map_len);
+	}
+}
+
+/* The same verdict whatever the split into two or byte by byte. */
+static void test_cases_split(void **state)
+{
+	size_t i, k, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct u8case *c = &cases[i];
+		const uint8_t *p = (const uint8_t *)c->bytes;
+
+		for (k = 0; k <= c->len; k++) {
+			struct utf8_state s = { 0 };
+			bool ok = utf8_feed(&s, p, k);
+
+			ok = utf8_feed(&s, p + k, c->len - k) && ok;
+			if (ok != c->prefix_ok || utf8_complete(&s) != c->valid)
+				fail_msg("case %s split %zu", c->name, k);
+		}
+		{
+			struct utf8_state s = { 0 };
+			bool ok = true;
+
+			for (j = 0; j < c->len; j++)
+				ok = utf8_feed(&s, p + j, 1) && ok;
+			if (ok != c->prefix_ok || utf8_complete(&s) != c->valid)
+				fail_msg("case %s bytewise", c->name);
+		}
+	}
+}
+
+static void test_sticky_and_offset(void **state)
+{
+	struct utf8_state s = { 0 };
+	const uint8_t bad[] = { 'a', 'b', 0xed, 0xa0, 0x80, 'c' };
+
+	(void)state;
+	assert_false(utf8_feed(&s, bad, sizeof(bad)));
+	/* 0xa0 at offset 3 is where it went wrong. */
+	assert_int_equal(s.count, 3);
+	assert_false(utf8_feed(&s, (const uint8_t *)"ok", 2));
+	assert_false(utf8_complete(&s));
+	utf8_init(&s);
+	assert_true(utf8_feed(&s, (const uint8_t *)"ok", 2));
+}
+
+/* Every code point (minus surrogates) encodes and validates. */
+static void test_all_code_points(void **state)
+{
+	uint32_t cp;
+
+	(void)state;
+	for (cp = 0; cp <= 0x10ffff; cp++) {
+		uint8_t b[4];
+		size_t n;
+		bool expect = !(cp >= 0xd800 && cp <= 0xdfff);
+
+		if (cp < 0x80) {
+			b[0] = cp;
+			n = 1;
+		} else if (cp < 0x800) {
+			b[0] = 0xc0 | cp >> 6;
+			b[1] = 0x80 | (cp & 0x3f);
+			n = 2;
+		} else if (cp < 0x10000) {
+			b[0] = 0xe0 | cp >> 12;
+			b[1] = 0x80 | ((cp >> 6) & 0x3f);
+			b[2] = 0x80 | (cp & 0x3f);
+			n = 3;
+		} else {
+			b[0] = 0xf0 | cp >> 18;
+			b[1] = 0x80 | ((cp >> 12) & 0x3f);
+			b[2] = 0x80 | ((cp >> 6) & 0x3f);
+			b[3] = 0x80 | (cp & 0x3f);
+			n = 4;
+		}
+		if (utf8_valid(b, n) != expect)
+			fail_msg("U+%04X", cp);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cases_whole),
+		cmocka_unit_test(test_cases_split),
+		cmocka_unit_test(test_sticky_and_offset),
+		cmocka_unit_test(test_all_code_points),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

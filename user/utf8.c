@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * utf8.c - incremental UTF-8 validation, RFC 3629 section 4 (the syntax of
+ * UTF-8 byte sequences), written as a small hand-made state machine: the
+ * lead byte decides how many continuation bytes follow and the range the
+ * first of them must fall in; that range is what excludes overlong forms,
+ * surrogates and code points above U+10FFFF.
+ */
+#include "utf8.h"
+
+bool utf8_feed(struct utf8_state *s, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	if (s->bad)
+		return false;
+	for (i = 0; i < len; i++) {
+		uint8_t c = p[i];
+
+		if (s->need) {
+			if (c < s->lo || c > s->hi)
+				goto invalid;
+			s->need--;
+			/* Only the first continuation byte is restricted. */
+			s->lo = 0x80;
+			s->hi = 0xbf;
+			s->count++;
+			continue;
+		}
+		if (c < 0x80) {
+			s->count++;
+			continue;
+		}
+		s->lo = 0x80;
+		s->hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf) {
+			s->need = 1;
+		} else if (c == 0xe0) {
+			s->need = 2;
+			s->lo = 0xa0; /* no overlong 3-byte form */
+		} else if (c >= 0xe1 && c <= 0xec) {
+			s->need = 2;
+		} else if (c == 0xed) {
+			s->need = 2;
+			s->hi = 0x9f; /* no surrogates */
+		} else if (c >= 0xee && c <= 0xef) {
+			s->need = 2;
+		} else if (c == 0xf0) {
+			s->need = 3;
+			s->lo = 0x90; /* no overlong 4-byte form */
+		} else if (c >= 0xf1 && c <= 0xf3) {
+			s->need = 3;
+		} else if (c == 0xf4) {
+			s->need = 3;
+			s->hi = 0x8f; /* nothing above U+10FFFF */
+		} else {
+			/* stray continuation, C0/C1 (overlong), F5..FF */
+			goto invalid;
+		}
+		s->count++;
+	}
+	return true;
+invalid:
+	s->bad = true;
+	return false;
+}
+
+bool utf8_complete(const struct utf8_state *s)
+{
+	return !s->bad && s->need == 0;
+}
+
+bool utf8_valid(const uint8_t *p, size_t len)
+{
+	struct utf8_state s = { 0 };
+
+	return utf8_feed(&s, p, len) && utf8_complete(&s);
+}

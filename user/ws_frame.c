@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ws_frame.c - RFC 6455 section 5 frame decoding for a passive observer:
+ * header parsing, unmasking while copying out (the caller's bytes are never
+ * written), per-frame checks of sections 5.1, 5.2, 5.5 and 7.4, and
+ * resynchronisation after stream gaps.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utf8.h"
+#include "ws_frame.h"
+
+/* Unmasked bytes are handed to on_frame_data in chunks of this size. */
+#define WS_FRAME_CHUNK 1024
+
+const char *ws_opcode_name(uint8_t op)
+{
+	switch (op) {
+	case WS_OP_CONT: return "cont";
+	case WS_OP_TEXT: return "text";
+	case WS_OP_BINARY: return "binary";
+	case WS_OP_CLOSE: return "close";
+	case WS_OP_PING: return "ping";
+	case WS_OP_PONG: return "pong";
+	}
+	return "reserved";
+}
+
+const char *ws_violation_name(enum ws_violation v)
+{
+	static const char *const names[WS_VIOL_MAX] = {
+		[WS_VIOL_NONE] = "none",
+		[WS_VIOL_UNMASKED_CLIENT_FRAME] = "unmasked_client_frame",
+		[WS_VIOL_MASKED_SERVER_FRAME] = "masked_server_frame",
+		[WS_VIOL_CONTROL_TOO_LONG] = "control_too_long",
+		[WS_VIOL_CONTROL_FRAGMENTED] = "control_fragmented",
+		[WS_VIOL_RESERVED_OPCODE] = "reserved_opcode",
+		[WS_VIOL_RSV_WITHOUT_EXTENSION] = "rsv_without_extension",
+		[WS_VIOL_RSV1_ON_CONTROL] = "rsv1_on_control",
+		[WS_VIOL_RSV1_ON_CONTINUATION] = "rsv1_on_continuation",
+		[WS_VIOL_NON_MINIMAL_LENGTH] = "non_minimal_length",
+		[WS_VIOL_LENGTH_TOP_BIT] = "length_top_bit",
+		[WS_VIOL_INVALID_UTF8] = "invalid_utf8",
+		[WS_VIOL_INVALID_CLOSE_CODE] = "invalid_close_code",
+		[WS_VIOL_CLOSE_PAYLOAD_1_BYTE] = "close_payload_1_byte",
+		[WS_VIOL_CLOSE_REASON_UTF8] = "close_reason_invalid_utf8",
+		[WS_VIOL_CONTINUATION_WITHOUT_START] = "continuation_without_start",
+		[WS_VIOL_DATA_FRAME_IN_FRAGMENTED_MESSAGE] =
+			"data_frame_in_fragmented_message",
+		[WS_VIOL_DATA_AFTER_CLOSE] = "data_after_close",
+		[WS_VIOL_MESSAGE_TOO_BIG] = "message_too_big",
+		[WS_VIOL_INFLATE_ERROR] = "inflate_error",
+		[WS_VIOL_INFLATE_TOO_BIG] = "inflate_too_big",
+	};
+
+	if ((unsigned)v >= WS_VIOL_MAX || !names[v])
+		return "unknown";
+	return names[v];
+}
+
+int ws_frame_header_parse(const uint8_t *buf, size_t len,
+			  struct ws_frame_header *h)
+{
+	size_t need = 2;
+	uint64_t plen;
+	uint8_t len7;
+	int i;
+
+	if (len < 2)
+		return 0;
+	len7 = buf[1] & 0x7f;
+	if (len7 == 126)
+		need += 2;
+	else if (len7 == 127)
+		need += 8;
+	if (buf[1] & 0x80)
+		need += 4;
+	if (len < need)
+		return 0;
+
+	h->fin = buf[0] & 0x80;
+	h->rsv1 = buf[0] & 0x40;
+	h->rsv2 = buf[0] & 0x20;
+	h->rsv3 = buf[0] & 0x10;
+	h->opcode = buf[0] & 0x0f;
+	h->masked = buf[1] & 0x80;
+	h->non_minimal_length = false;
+	if (len7 < 126) {
+		plen = len7;
+		i = 2;
+	} else if (len7 == 126) {
+		plen = (uint64_t)buf[2] << 8 | buf[3];
+		h->non_minimal_length = plen < 126;
+		i = 4;
+	} else {
+		plen = 0;
+		for (i = 2; i < 10; i++)
+			plen = plen << 8 | buf[i];
+		/* 5.2: the most significant bit MUST be 0. */
+		if (plen >> 63)
+			return -WS_VIOL_LENGTH_TOP_BIT;
+		h->non_minimal_length = plen <= 0xffff;
+	}
+	h->payload_len = plen;
+	if (h->masked)
+		memcpy(h->mask, buf + i, 4);
+	else
+		memset(h->mask, 0, 4);
+	h->header_len = need;
+	return (int)need;
+}
+
+bool ws_close_code_valid(uint16_t code)
+{
+	/* 7.4.1: 1004-1006 and 1015 are reserved and never sent; 7.4.2:
+	 * below 1000 unused, 1016-2999 for future RFCs, 3000-4999 for
+	 * libraries and applications. 1012-1014 are IANA registered. */
+	if (code >= 1000 && code <= 1003)
+		return true;
+	if (code >= 1007 && code <= 1014)
+		return true;
+	return code >= 3000 && code <= 4999;
+}
+
+int ws_close_parse(const uint8_t *p, size_t len, uint16_t *code,
+		   const uint8_t **reason, size_t *reason_len)
+{
+	*reason = NULL;
+	*reason_len = 0;
+	if (len == 0) {
+		/* 7.1.5: no status code is "1005 received". */
+		*code = WS_CLOSE_NO_STATUS;
+		return 0;
+	}
+	*code = 0;
+	if (len == 1)
+		return -WS_VIOL_CLOSE_PAYLOAD_1_BYTE;
+	*code = (uint16_t)(p[0] << 8 | p[1]);
+	*reason = p + 2;
+	*reason_len = len - 2;
+	if (!ws_close_code_valid(*code))
+		return -WS_VIOL_INVALID_CLOSE_CODE;
+	if (!utf8_valid(p + 2, len - 2))
+		return -WS_VIOL_CLOSE_REASON_UTF8;
+	return 0;
+}
+
+static uint64_t max_plausible(const struct ws_frame_config *cfg)
+{
+	return cfg->max_plausible_len ? cfg->max_plausible_len :
+					WS_FRAME_DEFAULT_MAX_PLAUSIBLE;
+}
+
+/* Checks of the first header byte alone, used to skip garbage quickly. */
+static bool first_byte_plausible(const struct ws_frame_config *cfg, uint8_t b)
+{
+	uint8_t op = b & 0x0f;
+
+	if (ws_opcode_is_reserved(op))
+		return false;
+	if (b & 0x30)
+		return false;
+	if (b & 0x40) {
+		/* RFC 7692 6.1: RSV1 only on the first frame of a message. */
+		if (!cfg->rsv1_allowed || op == WS_OP_CONT ||
+		    ws_opcode_is_control(op))
+			return false;
+	}
+	if (ws_opcode_is_control(op) && !(b & 0x80))
+		return false;
+	return true;
+}
+
+/* Checks of the first two bytes, before the whole header is there. */
+static bool prefix_plausible(const struct ws_frame_config *cfg,
+			     const uint8_t *p, size_t len)
+{
+	if (len < 1 || !first_byte_plausible(cfg, p[0]))
+		return false;
+	if (len < 2)
+		return true;
+	if (!!(p[1] & 0x80) != cfg->is_client_side)
+		return false;
+	if (ws_opcode_is_control(p[0] & 0x0f) && (p[1] & 0x7f) > 125)
+		return false;
+	return true;
+}
+
+bool ws_frame_header_plausible(const struct ws_frame_header *h,
+			       const struct ws_frame_config *cfg)
+{
+	uint8_t b0 = (h->fin ? 0x80 : 0) | (h->rsv1 ? 0x40 : 0) |
+		     (h->rsv2 ? 0x20 : 0) | (h->rsv3 ? 0x10 : 0) | h->opcode;
+
+	if (!first_byte_plausible(cfg, b0))
+		return false;
+	if (h->masked != cfg->is_client_side)
+		return false;
+	if (h->non_minimal_length)
+		return false;
+	if (ws_opcode_is_control(h->opcode) &&
+	    h->payload_len > WS_FRAME_CONTROL_MAX)
+		return false;
+	return h->payload_len <= max_plausible(cfg);
+}
+
+int ws_frame_decoder_init(struct ws_frame_decoder *d,
+			  const struct ws_frame_config *cfg,
+			  const struct ws_frame_callbacks *cb)
+{
+	memset(d, 0, sizeof(*d));
+	if (cfg)
+		d->cfg = *cfg;
+	if (cb)
+		d->cb = *cb;
+	if (d->cfg.max_capture > WS_FRAME_CAPTURE_LIMIT)
+		return -EINVAL;
+	/* Control frames are always kept whole: close codes, ping/pong. */
+	d->cap_size = d->cfg.max_capture > WS_FRAME_CONTROL_MAX ?
+			      d->cfg.max_capture : WS_FRAME_CONTROL_MAX;
+	d->cap = malloc(d->cap_size);
+	if (!d->cap)
+		return -ENOMEM;
+	return 0;
+}
+
+void ws_frame_decoder_free(struct ws_frame_decoder *d)
+{
+	free(d->cap);
+	d->cap = NULL;
+	d->cap_size = 0;
+}
+
+static void violation(struct ws_frame_decoder *d, enum ws_violation v,
+		      uint64_t detail)
+{
+	if (d->cb.on_violation)
+		d->cb.on_violation(d->cb.ctx, v, detail);
+}
+
+static void enter_lost(struct ws_frame_decoder *d)
+{
+	bool was_lost = d->state == WS_FRAME_ST_LOST;
+
+	d->state = WS_FRAME_ST_LOST;
+	d->hdr_len = 0;
+	d->pos = 0;
+	d->kept = 0;
+	d->gap_in_frame = false;
+	if (!was_lost && d->cb.on_lost)
+		d->cb.on_lost(d->cb.ctx);
+}
+
+static void check_close(struct ws_frame_decoder *d)
+{
+	const uint8_t *reason;
+	size_t rlen;
+	uint16_t code;
+	int r;
+
+	r = ws_close_parse(d->cap, d->kept, &code, &reason, &rlen);
+	if (r == -WS_VIOL_CLOSE_PAYLOAD_1_BYTE) {
+		violation(d, WS_VIOL_CLOSE_PAYLOAD_1_BYTE, 1);
+	} else if (r == -WS_VIOL_INVALID_CLOSE_CODE) {
+		violation(d, WS_VIOL_INVALID_CLOSE_CODE, code);
+	} else if (r == -WS_VIOL_CLOSE_REASON_UTF8) {
+		struct utf8_state u = { 0 };
+
+		utf8_feed(&u, reason, rlen);
+		violation(d, WS_VIOL_CLOSE_REASON_UTF8, u.count);
+	}
+}
+
+static void finish_frame(struct ws_frame_decoder *d)
+{
+	bool truncated = d->gap_in_frame || d->kept < d->h.payload_len;
+
+	if (d->h.opcode == WS_OP_CLOSE && !truncated)
+		check_close(d);
+	d->state = WS_FRAME_ST_HEADER;
+	d->frames++;
+	if (d->cb.on_frame)
+		d->cb.on_frame(d->cb.ctx, &d->h, d->cap, d->kept, truncated);
+	d->pos = 0;
+	d->kept = 0;
+	d->gap_in_frame = false;
+}
+
+/* Reports what is wrong with a header when in sync (5.1, 5.2, 5.5). */
+static void check_header(struct ws_frame_decoder *d,
+			 const struct ws_frame_header *h)
+{
+	bool control = ws_opcode_is_control(h->opcode);
+	uint64_t rsv = (h->rsv2 ? 0x20 : 0) | (h->rsv3 ? 0x10 : 0);
+
+	if (h->masked != d->cfg.is_client_side)
+		violation(d, h->masked ? WS_VIOL_MASKED_SERVER_FRAME :
+					 WS_VIOL_UNMASKED_CLIENT_FRAME,
+			  h->opcode);
+	if (ws_opcode_is_reserved(h->opcode))
+		violation(d, WS_VIOL_RESERVED_OPCODE, h->opcode);
+	if (h->rsv1 && !d->cfg.rsv1_allowed)
+		rsv |= 0x40;
+	if (rsv)
+		violation(d, WS_VIOL_RSV_WITHOUT_EXTENSION, rsv);
+	if (h->rsv1 && d->cfg.rsv1_allowed) {
+		/* RFC 7692 6.1: RSV1 marks the first frame of a message. */
+		if (control)
+			violation(d, WS_VIOL_RSV1_ON_CONTROL, h->opcode);
+		else if (h->opcode == WS_OP_CONT)
+			violation(d, WS_VIOL_RSV1_ON_CONTINUATION, 0);
+	}
+	if (h->non_minimal_length)
+		violation(d, WS_VIOL_NON_MINIMAL_LENGTH, h->payload_len);
+	if (control && h->payload_len > WS_FRAME_CONTROL_MAX)
+		violation(d, WS_VIOL_CONTROL_TOO_LONG, h->payload_len);
+	if (control && !h->fin)
+		violation(d, WS_VIOL_CONTROL_FRAGMENTED, h->opcode);
+}
+
+static void start_frame(struct ws_frame_decoder *d,
+			const struct ws_frame_header *h, bool check)
+{
+	d->h = *h;
+	d->pos = 0;
+	d->kept = 0;
+	d->gap_in_frame = false;
+	if (check)
+		check_header(d, h);
+	d->state = WS_FRAME_ST_PAYLOAD;
+	if (d->cb.on_frame_start)
+		d->cb.on_frame_start(d->cb.ctx, &d->h);
+	if (h->payload_len == 0)
+		finish_frame(d);
+}
+
+static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
+			    size_t len);
+
+/*
+ * Evaluates the resync window: drops its first byte while it cannot start
+ * a plausible header; stops when it needs more bytes or on a resync.
+ */
+static void lost_scan(struct ws_frame_decoder *d)
+{
+	struct ws_frame_header h;
+	int r;
+
+	while (d->hdr_len > 0) {
+		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
+		if (r == 0 && prefix_plausible(&d->cfg, d->hdr, d->hdr_len))
+			return;
+		if (r > 0 && ws_frame_header_plausible(&h, &d->cfg)) {
+			uint8_t rest[WS_FRAME_HEADER_MAX];
+			size_t nrest = d->hdr_len - (size_t)r;
+
+			memcpy(rest, d->hdr + r, nrest);
+			d->hdr_len = 0;
+			d->state = WS_FRAME_ST_HEADER;
+			if (d->cb.on_resync)
+				d->cb.on_resync(d->cb.ctx, d->skipped);
+			d->skipped = 0;
+			start_frame(d, &h, false);
+			if (nrest)
+				feed_internal(d, rest, nrest);
+			return;
+		}
+		d->hdr_len--;
+		memmove(d->hdr, d->hdr + 1, d->hdr_len);
+		d->skipped++;
+	}
+}
+
+static size_t feed_lost(struct ws_frame_decoder *d, const uint8_t *buf,
+			size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && d->state == WS_FRAME_ST_LOST) {
+		if (d->hdr_len == 0 && !first_byte_plausible(&d->cfg, buf[i])) {
+			d->skipped++;
+			i++;
+			continue;
+		}
+		/* The window is shorter than a full header here. */
+		d->hdr[d->hdr_len++] = buf[i++];
+		lost_scan(d);
+	}
+	return i;
+}
+
+/* 5.2: the top bit of a 64-bit length is set: frames can't be delimited. */
+static void lost_on_top_bit(struct ws_frame_decoder *d)
+{
+	uint8_t win[WS_FRAME_HEADER_MAX];
+	size_t n = d->hdr_len ? d->hdr_len - 1u : 0;
+
+	violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
+	memcpy(win, d->hdr + 1, n);
+	enter_lost(d);
+	/* Rescan what followed the bad first byte. */
+	d->skipped++;
+	memcpy(d->hdr, win, n);
+	d->hdr_len = n;
+	lost_scan(d);
+}
+
+static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
+			  size_t len)
+{
+	struct ws_frame_header h;
+	size_t i = 0;
+	int r;
+
+	if (d->hdr_len == 0) {
+		r = ws_frame_header_parse(buf, len, &h);
+		if (r > 0) {
+			start_frame(d, &h, true);
+			return (size_t)r;
+		}
+		if (r < 0) {
+			d->hdr[0] = buf[0];
+			d->hdr_len = 1;
+			lost_on_top_bit(d);
+			return 1;
+		}
+	}
+	/* Header split across calls: collect it byte by byte. */
+	while (i < len) {
+		d->hdr[d->hdr_len++] = buf[i++];
+		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
+		if (r > 0) {
+			d->hdr_len = 0;
+			start_frame(d, &h, true);
+			break;
+		}
+		if (r < 0) {
+			lost_on_top_bit(d);
+			break;
+		}
+	}
+	return i;
+}
+
+static void unmask(uint8_t *dst, const uint8_t *src, size_t n,
+		   const uint8_t mask[4], uint64_t pos)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dst[i] = src[i] ^ mask[(pos + i) & 3];
+}
+
+static size_t feed_payload(struct ws_frame_decoder *d, const uint8_t *buf,
+			   size_t len)
+{
+	uint64_t remaining = d->h.payload_len - d->pos;
+	size_t n = len < remaining ? len : (size_t)remaining;
+	size_t limit = ws_opcode_is_control(d->h.opcode) ? d->cap_size :
+							   d->cfg.max_capture;
+
+	/* Keep a contiguous prefix only: nothing after a gap. */
+	if (!d->gap_in_frame && d->kept < limit) {
+		size_t c = limit - d->kept < n ? limit - d->kept : n;
+
+		if (d->h.masked)
+			unmask(d->cap + d->kept, buf, c, d->h.mask, d->pos);
+		else
+			memcpy(d->cap + d->kept, buf, c);
+		d->kept += c;
+	}
+	if (d->cb.on_frame_data && n) {
+		if (!d->h.masked) {
+			d->cb.on_frame_data(d->cb.ctx, &d->h, buf, n, d->pos);
+		} else {
+			uint8_t tmp[WS_FRAME_CHUNK];
+			size_t off = 0;
+
+			while (off < n) {
+				size_t c = n - off < sizeof(tmp) ? n - off :
+								   sizeof(tmp);
+
+				unmask(tmp, buf + off, c, d->h.mask,
+				       d->pos + off);
+				d->cb.on_frame_data(d->cb.ctx, &d->h, tmp, c,
+						    d->pos + off);
+				off += c;
+			}
+		}
+	}
+	d->pos += n;
+	if (d->pos == d->h.payload_len)
+		finish_frame(d);
+	return n;
+}
+
+static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
+			    size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		switch (d->state) {
+		case WS_FRAME_ST_HEADER:
+			off += feed_header(d, buf + off, len - off);
+			break;
+		case WS_FRAME_ST_PAYLOAD:
+			off += feed_payload(d, buf + off, len - off);
+			break;
+		case WS_FRAME_ST_LOST:
+			off += feed_lost(d, buf + off, len - off);
+			break;
+		}
+	}
+	return len;
+}
+
+size_t ws_frame_decoder_feed(struct ws_frame_decoder *d, const uint8_t *buf,
+			     size_t len)
+{
+	d->stream_off += len;
+	return feed_internal(d, buf, len);
+}
+
+bool ws_frame_decoder_gap_is_inside(const struct ws_frame_decoder *d,
+				    uint64_t missing)
+{
+	return d->state == WS_FRAME_ST_PAYLOAD &&
+	       missing <= d->h.payload_len - d->pos;
+}
+
+int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing)
+{
+	if (missing == 0)
+		return 0;
+	d->stream_off += missing;
+	if (ws_frame_decoder_gap_is_inside(d, missing)) {
+		d->pos += missing;
+		d->gap_in_frame = true;
+		if (d->pos == d->h.payload_len)
+			finish_frame(d);
+		return 0;
+	}
+	if (d->state == WS_FRAME_ST_PAYLOAD) {
+		/* The frame ended inside the gap; what follows is unknown. */
+		d->gap_in_frame = true;
+		finish_frame(d);
+	} else if (d->state == WS_FRAME_ST_LOST) {
+		/* The window is no longer contiguous. */
+		d->skipped += d->hdr_len;
+	}
+	enter_lost(d);
+	return 1;
+}
+
+void ws_frame_decoder_set_lost(struct ws_frame_decoder *d)
+{
+	if (d->state == WS_FRAME_ST_LOST)
+		return;
+	enter_lost(d);
+}

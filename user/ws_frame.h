@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ws_frame.h - RFC 6455 frame decoder for one direction of a connection,
+ * as seen by a passive observer.
+ *
+ * Incremental: bytes are fed as they arrive (a header split across calls,
+ * many frames in one call, 64-bit lengths). Results come through callbacks.
+ * The input is never modified: payloads are unmasked while copied out.
+ * The session layer reports missing stream bytes with ws_frame_decoder_gap();
+ * when a frame boundary is no longer certain the decoder is "lost" and looks
+ * for a plausible header to resynchronise on.
+ */
+#ifndef WST_WS_FRAME_H
+#define WST_WS_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Opcodes, RFC 6455 5.2 and 11.8. */
+enum ws_opcode {
+	WS_OP_CONT = 0x0,
+	WS_OP_TEXT = 0x1,
+	WS_OP_BINARY = 0x2,
+	WS_OP_CLOSE = 0x8,
+	WS_OP_PING = 0x9,
+	WS_OP_PONG = 0xa,
+};
+
+static inline bool ws_opcode_is_control(uint8_t op)
+{
+	return op & 0x8;
+}
+
+static inline bool ws_opcode_is_reserved(uint8_t op)
+{
+	return (op >= 0x3 && op <= 0x7) || op >= 0xb;
+}
+
+/* "cont", "text", "binary", "close", "ping", "pong", "reserved". */
+const char *ws_opcode_name(uint8_t op);
+
+/*
+ * Protocol violations and limits, reported through on_violation callbacks
+ * with a detail value (stated per kind). Named errors returned by parsers
+ * in this module are the negated values; WS_VIOL_NONE is 0.
+ */
+enum ws_violation {
+	WS_VIOL_NONE = 0,
+	WS_VIOL_UNMASKED_CLIENT_FRAME,  /* 5.1; detail: opcode */
+	WS_VIOL_MASKED_SERVER_FRAME,    /* 5.1; detail: opcode */
+	WS_VIOL_CONTROL_TOO_LONG,       /* 5.5; detail: payload length */
+	WS_VIOL_CONTROL_FRAGMENTED,     /* 5.5; detail: opcode */
+	WS_VIOL_RESERVED_OPCODE,        /* 5.2; detail: opcode */
+	WS_VIOL_RSV_WITHOUT_EXTENSION,  /* 5.2; detail: the RSV bits (0x70 mask) */
+	WS_VIOL_RSV1_ON_CONTROL,        /* RFC 7692 6.1; detail: opcode */
+	WS_VIOL_RSV1_ON_CONTINUATION,   /* RFC 7692 6.1; detail: 0 */
+	WS_VIOL_NON_MINIMAL_LENGTH,     /* 5.2; detail: payload length */
+	WS_VIOL_LENGTH_TOP_BIT,         /* 5.2; stream lost; detail: 0 */
+	WS_VIOL_INVALID_UTF8,           /* 8.1; detail: offset in the message */
+	WS_VIOL_INVALID_CLOSE_CODE,     /* 7.4; detail: the code */
+	WS_VIOL_CLOSE_PAYLOAD_1_BYTE,   /* 5.5.1; detail: 1 */
+	WS_VIOL_CLOSE_REASON_UTF8,      /* 5.5.1; detail: offset in the reason */
+	WS_VIOL_CONTINUATION_WITHOUT_START, /* 5.4; detail: 0 */
+	WS_VIOL_DATA_FRAME_IN_FRAGMENTED_MESSAGE, /* 5.4; detail: opcode */
+	WS_VIOL_DATA_AFTER_CLOSE,       /* 5.5.1; detail: opcode */
+	WS_VIOL_MESSAGE_TOO_BIG,        /* limit; detail: the limit */
+	WS_VIOL_INFLATE_ERROR,          /* RFC 7692 bad DEFLATE data; detail: 0 */
+	WS_VIOL_INFLATE_TOO_BIG,        /* limit; detail: the limit */
+	WS_VIOL_MAX,
+};
+
+/* "unmasked_client_frame", ...; "unknown" out of range. */
+const char *ws_violation_name(enum ws_violation v);
+
+struct ws_frame_header {
+	bool fin, rsv1, rsv2, rsv3, masked;
+	bool non_minimal_length;  /* length encoded in more bytes than needed */
+	uint8_t opcode;
+	uint8_t header_len;       /* 2..14 */
+	uint8_t mask[4];          /* valid if masked */
+	uint64_t payload_len;
+};
+
+/* Longest header: 2 + 8 (64-bit length) + 4 (masking key). */
+#define WS_FRAME_HEADER_MAX 14
+
+/*
+ * Parses a frame header at buf (RFC 6455 5.2). Returns the header size
+ * (2..14), 0 if more bytes are needed, or -WS_VIOL_LENGTH_TOP_BIT when a
+ * 64-bit length has its most significant bit set (the frame cannot be
+ * delimited). A non-minimal length is accepted and flagged in h.
+ * Reads at most WS_FRAME_HEADER_MAX bytes and never beyond len.
+ */
+int ws_frame_header_parse(const uint8_t *buf, size_t len,
+			  struct ws_frame_header *h);
+
+struct ws_frame_config {
+	/* Frames of this direction are written by the client: they must be
+	 * masked; server frames must not be (5.1). */
+	bool is_client_side;
+	/* permessage-deflate negotiated: RSV1 allowed on data frames. */
+	bool rsv1_allowed;
+	/* Payload bytes of each data frame kept for on_frame; the rest are
+	 * streamed through on_frame_data and counted. Control frames are kept
+	 * whole up to WS_FRAME_CONTROL_MAX bytes whatever this says. */
+	size_t max_capture;
+	/* Longest frame considered plausible while resynchronising;
+	 * 0 means WS_FRAME_DEFAULT_MAX_PLAUSIBLE. Not a limit in sync. */
+	uint64_t max_plausible_len;
+};
+
+#define WS_FRAME_CONTROL_MAX 125
+#define WS_FRAME_DEFAULT_MAX_PLAUSIBLE (16ull << 20)
+/* Bound on max_capture, so a configuration cannot ask for huge buffers. */
+#define WS_FRAME_CAPTURE_LIMIT (64u << 20)
+
+/* Every callback is optional. */
+struct ws_frame_callbacks {
+	/* A header was decoded (violations about it were reported before). */
+	void (*on_frame_start)(void *ctx, const struct ws_frame_header *h);
+	/* Unmasked payload bytes of the current frame, in order; offset is
+	 * their position in the payload (it jumps over gaps). */
+	void (*on_frame_data)(void *ctx, const struct ws_frame_header *h,
+			      const uint8_t *data, size_t len, uint64_t offset);
+	/* End of a frame: the first kept payload bytes, unmasked. truncated:
+	 * kept < payload length (capture limit or a gap inside the payload). */
+	void (*on_frame)(void *ctx, const struct ws_frame_header *h,
+			 const uint8_t *payload, size_t kept, bool truncated);
+	void (*on_violation)(void *ctx, enum ws_violation v, uint64_t detail);
+	/* The decoder no longer knows where frames start. */
+	void (*on_lost)(void *ctx);
+	/* Resynchronised on a plausible header after discarding `skipped`
+	 * bytes fed while lost (bytes of reported gaps are not counted). */
+	void (*on_resync)(void *ctx, uint64_t skipped);
+	void *ctx;
+};
+
+enum ws_frame_state {
+	WS_FRAME_ST_HEADER = 0,
+	WS_FRAME_ST_PAYLOAD,
+	WS_FRAME_ST_LOST,
+};
+
+struct ws_frame_decoder {
+	struct ws_frame_config cfg;
+	struct ws_frame_callbacks cb;
+	enum ws_frame_state state;
+	uint8_t hdr[WS_FRAME_HEADER_MAX]; /* partial header or resync window */
+	uint8_t hdr_len;
+	struct ws_frame_header h;         /* current frame */
+	uint64_t pos;                     /* payload offset of the next byte */
+	bool gap_in_frame;                /* bytes of the current payload missing */
+	uint8_t *cap;                     /* capture buffer, cap_size bytes */
+	size_t cap_size;
+	size_t kept;
+	uint64_t skipped;                 /* bytes discarded while lost */
+	uint64_t stream_off;              /* stream bytes seen, gaps included */
+	uint64_t frames;                  /* frames completed */
+};
+
+/*
+ * Sets up d. Returns 0 or -ENOMEM (capture buffer) or -EINVAL.
+ * cb may be NULL. Release with ws_frame_decoder_free().
+ */
+int ws_frame_decoder_init(struct ws_frame_decoder *d,
+			  const struct ws_frame_config *cfg,
+			  const struct ws_frame_callbacks *cb);
+void ws_frame_decoder_free(struct ws_frame_decoder *d);
+
+/* Consumes all len bytes (the return value is always len). */
+size_t ws_frame_decoder_feed(struct ws_frame_decoder *d,
+			     const uint8_t *buf, size_t len);
+
+/* True if a gap of `missing` bytes would fall entirely inside the payload
+ * of the current frame (the next frame boundary stays certain). */
+bool ws_frame_decoder_gap_is_inside(const struct ws_frame_decoder *d,
+				    uint64_t missing);
+
+/*
+ * `missing` stream bytes will never be seen. Inside the current payload:
+ * they are skipped, the frame is marked truncated, returns 0. Otherwise the
+ * current frame (if any) ends truncated, the decoder becomes lost and
+ * returns 1. A gap of 0 bytes is a no-op.
+ */
+int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing);
+
+/* Forces the lost state, e.g. when attaching to a stream mid-way. */
+void ws_frame_decoder_set_lost(struct ws_frame_decoder *d);
+
+static inline bool ws_frame_decoder_is_lost(const struct ws_frame_decoder *d)
+{
+	return d->state == WS_FRAME_ST_LOST;
+}
+
+/*
+ * Whether a parsed header is a believable frame start for this direction:
+ * non-reserved opcode, RSV bits allowed by the negotiated extension, mask
+ * bit right, minimal length, control frames <= 125 bytes with FIN, length
+ * within max_plausible_len. Used to resynchronise.
+ */
+bool ws_frame_header_plausible(const struct ws_frame_header *h,
+			       const struct ws_frame_config *cfg);
+
+/* Close codes, RFC 6455 7.4.1. */
+#define WS_CLOSE_NO_STATUS 1005
+
+/*
+ * Parses a close frame payload (RFC 6455 5.5.1). Returns 0 when valid:
+ * *code is the status code, or WS_CLOSE_NO_STATUS for an empty payload.
+ * Otherwise a negated violation: -WS_VIOL_CLOSE_PAYLOAD_1_BYTE,
+ * -WS_VIOL_INVALID_CLOSE_CODE (*code set), -WS_VIOL_CLOSE_REASON_UTF8
+ * (*code and the reason set). reason points into p (not NUL-terminated).
+ */
+int ws_close_parse(const uint8_t *p, size_t len, uint16_t *code,
+		   const uint8_t **reason, size_t *reason_len);
+
+/* RFC 6455 7.4: may this code appear in a close frame? */
+bool ws_close_code_valid(uint16_t code);
+
+#endif /* WST_WS_FRAME_H */

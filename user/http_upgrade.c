@@ -523,8 +523,11 @@ int http_parse_content_length(struct http_str value, uint64_t *out)
 	for (size_t i = 0; i < value.len; i++) {
 		unsigned char c = value.p[i];
 
-		if (!is_digit(c) || v > (UINT64_MAX - 9) / 10)
+		if (!is_digit(c))
 			return HTTP_ERR_SYNTAX;
+		if (v > UINT64_MAX / 10 ||
+		    (v == UINT64_MAX / 10 && (uint64_t)(c - '0') > UINT64_MAX % 10))
+			return HTTP_ERR_SYNTAX; /* overflow */
 		v = v * 10 + (c - '0');
 	}
 	*out = v;

@@ -478,6 +478,45 @@ static void test_padding(void **state)
 	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
 }
 
+/* GSO super-packets (BIG TCP: IPv4 tot_len 0) take their length from skb->len. */
+static void test_gso(void **state)
+{
+	struct __sk_buff ctx = { .gso_segs = 2, .gso_size = 20 }, ctx_out;
+	uint8_t out[4096];
+	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
+			    .ctx_size_out = sizeof(ctx_out), .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = 1);
+	struct spec s = base4();
+	uint8_t buf[4096];
+	struct built b;
+	int fam, err;
+
+	(void)state;
+	need_kernel();
+	for (fam = 4; fam <= 6; fam += 2) {
+		s.family = fam;
+		b = build(buf, &s);
+		if (fam == 4)
+			put16(buf + b.l3 + 2, 0);
+		else
+			put16(buf + b.l3 + 4, 0);
+		opts.data_in = buf;
+		opts.data_size_in = b.len;
+		opts.data_size_out = sizeof(out);
+		opts.ctx_size_out = sizeof(ctx_out);
+		g_full.col.n = 0;
+		err = bpf_prog_test_run_opts(
+			bpf_program__fd(g_full.skel->progs.tc_ingress), &opts);
+		if (err)
+			fail_msg("IPv%d GSO test run: %s", fam, strerror(-err));
+		assert_int_equal(opts.retval, TC_ACT_UNSPEC_U32);
+		ring_buffer__consume(g_full.rb);
+		assert_int_equal(g_full.col.n, 1);
+		check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+	}
+}
+
 static void test_snaplen(void **state)
 {
 	struct wst_counters c0, c1;
@@ -1030,6 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_padding),
+		cmocka_unit_test(test_gso),
 		cmocka_unit_test(test_snaplen),
 		cmocka_unit_test(test_other_port),
 		cmocka_unit_test(test_port_map_runtime),

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* output.c - helpers shared by the text and JSON outputs. */
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow.h"
+#include "output.h"
+
+void output_init(struct output *o, FILE *fp, enum output_format format)
+{
+	memset(o, 0, sizeof(*o));
+	o->fp = fp;
+	o->format = format;
+	o->show_payload = true;
+	o->cached_sec = -1;
+}
+
+void output_event(void *ctx, const struct wst_event *ev)
+{
+	struct output *o = ctx;
+
+	if (o->format == OUTPUT_JSON)
+		out_json_event(o, ev);
+	else
+		out_text_event(o, ev);
+}
+
+void output_time_local(struct output *o, uint64_t ts_ns, char *buf, size_t len)
+{
+	int64_t sec = (int64_t)(ts_ns / 1000000000);
+
+	if (sec != o->cached_sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(o->cached_hms, sizeof(o->cached_hms), "%H:%M:%S", &tm);
+		o->cached_sec = sec;
+	}
+	snprintf(buf, len, "%s.%06u", o->cached_hms, (unsigned)(ts_ns % 1000000000 / 1000));
+}
+
+void output_time_rfc3339(uint64_t ts_ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ts_ns / 1000000000);
+	struct tm tm;
+	char day[32];
+
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06uZ", day, (unsigned)(ts_ns % 1000000000 / 1000));
+}
+
+/* Interface names rarely change; a small cache avoids an ioctl per packet. */
+#define IFNAME_CACHE 64
+static struct {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+} ifname_cache[IFNAME_CACHE];
+
+const char *output_ifname(uint32_t ifindex)
+{
+	unsigned slot = ifindex % IFNAME_CACHE;
+
+	if (ifindex == 0)
+		return "-";
+	if (ifname_cache[slot].ifindex != ifindex) {
+		if (!if_indextoname(ifindex, ifname_cache[slot].name))
+			snprintf(ifname_cache[slot].name, IF_NAMESIZE, "if%u", ifindex);
+		ifname_cache[slot].ifindex = ifindex;
+	}
+	return ifname_cache[slot].name;
+}
+
+void output_endpoints(const struct wst_event *ev, char *src, char *dst)
+{
+	const struct flow_key *k = &ev->flow->key;
+	bool c2s = ev->pkt ? ev->dir == WST_C2S : true;
+
+	if (ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED)
+		c2s = true; /* connection facts read client > server */
+	if (c2s) {
+		pkt_format_endpoint(src, WST_ENDPOINT_STRLEN, k->family, k->caddr, k->cport);
+		pkt_format_endpoint(dst, WST_ENDPOINT_STRLEN, k->family, k->saddr, k->sport);
+	} else {
+		pkt_format_endpoint(src, WST_ENDPOINT_STRLEN, k->family, k->saddr, k->sport);
+		pkt_format_endpoint(dst, WST_ENDPOINT_STRLEN, k->family, k->caddr, k->cport);
+	}
+}
+
+uint32_t output_rel_seq(const struct wst_flow *f, enum wst_flow_dir dir, uint32_t seq)
+{
+	const struct tcp_half *h = &f->half[dir];
+
+	return h->syn_seen ? seq - h->isn : seq;
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid (RFC 3629). */
+static size_t utf8_seq_len(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+			return 0; /* overlong or surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+void output_json_string(FILE *fp, const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+
+	putc('"', fp);
+	while (i < len) {
+		uint8_t c = s[i];
+		size_t n;
+
+		if (c == '"' || c == '\\') {
+			putc('\\', fp);
+			putc(c, fp);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			switch (c) {
+			case '\n': fputs("\\n", fp); break;
+			case '\r': fputs("\\r", fp); break;
+			case '\t': fputs("\\t", fp); break;
+			default: fprintf(fp, "\\u%04x", c); break;
+			}
+			i++;
+		} else if (c < 0x80) {
+			putc(c, fp);
+			i++;
+		} else if ((n = utf8_seq_len(s + i, len - i))) {
+			fwrite(s + i, 1, n, fp);
+			i += n;
+		} else {
+			fputs("\\ufffd", fp);
+			i++;
+		}
+	}
+	putc('"', fp);
+}
+
+void output_hex_dump(FILE *fp, const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = len - off < 16 ? len - off : 16;
+
+		fprintf(fp, "\t0x%04zx:  ", off);
+		for (size_t i = 0; i < 16; i++) {
+			if (i < n)
+				fprintf(fp, "%02x", p[off + i]);
+			else
+				fputs("  ", fp);
+			if (i & 1)
+				putc(' ', fp);
+		}
+		putc(' ', fp);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = p[off + i];
+
+			putc(c >= 0x20 && c < 0x7f ? c : '.', fp);
+		}
+		putc('\n', fp);
+	}
+}

@@ -61,6 +61,7 @@ struct capture {
 	int64_t mono_to_real_ns;
 	uint64_t bad_records;
 	bool any;
+	bool batched;    /* wakeup_bytes set: records may wait without a wakeup */
 	bool use_clsact; /* forced, or tcx found missing */
 	int nl_fd;
 	struct cap_iface *ifs;
@@ -538,9 +539,16 @@ int capture_netlink_fd(const struct capture *c)
 
 int capture_poll(struct capture *c, int timeout_ms)
 {
+	int n, m;
+
 	if (!c || !c->rb)
 		return -EINVAL;
-	return ring_buffer__poll(c->rb, timeout_ms);
+	n = ring_buffer__poll(c->rb, timeout_ms);
+	if (n < 0 || !c->batched)
+		return n;
+	/* Batched wakeups: what is below the threshold sent no wakeup. */
+	m = ring_buffer__consume(c->rb);
+	return m < 0 ? m : n + m;
 }
 
 uint64_t capture_bad_records(const struct capture *c)
@@ -612,6 +620,7 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 	c->nl_fd = -1;
 	c->use_clsact = opts->force_clsact;
 	c->any = cap_wants_any(opts);
+	c->batched = opts->wakeup_bytes != 0;
 
 	/* Open. */
 	c->skel = wstrace_bpf__open();

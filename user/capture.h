@@ -39,7 +39,11 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 int capture_epoll_fd(const struct capture *c);
 /* rtnetlink socket (non-blocking) when following interfaces, else -1. */
 int capture_netlink_fd(const struct capture *c);
-/* Waits up to timeout_ms and consumes records: count handled or -errno. */
+/*
+ * Waits up to timeout_ms and consumes records: count handled or -errno.
+ * With wakeup_bytes set the epoll fd only fires once that much is queued:
+ * call this with a timeout (or with 0 on a timer) to drain the rest.
+ */
 int capture_poll(struct capture *c, int timeout_ms);
 /* Reads pending link notifications, attaches to interfaces that came up
  * and forgets removed ones: count newly attached or -errno. */

@@ -951,6 +951,36 @@ static void attach_mode(bool force_clsact)
 	assert_false(cmd_has("tc qdisc show", "clsact"));
 }
 
+/* Batched wakeups: records below the threshold still arrive through poll. */
+static void test_wakeup_batch(void **state)
+{
+	const char *ifs[] = { "lo" };
+	const uint16_t ports[] = { WS_PORT };
+	struct capture_opts o = {
+		.ifaces = ifs, .n_ifaces = 1, .ports = ports, .n_ports = 1,
+		.wakeup_bytes = 1 << 20, .snaplen = 3,
+	};
+	struct seen sn = { 0 };
+	struct capture *c = NULL;
+	struct wst_counters wc;
+	int i;
+
+	(void)state;
+	need_netns();
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
+	assert_int_equal(capture_n_attached(c), 1);
+	make_traffic();
+	for (i = 0; i < 20 && sn.n < 7; i++)
+		assert_true(capture_poll(c, 10) >= 0);
+	/* SYN, SYN-ACK, ACK, data, ACK, FIN x2, ACK: at least 7. */
+	assert_true(sn.n >= 7);
+	assert_int_equal(sn.syn, 1);
+	assert_int_equal(sn.data, 0); /* 3-byte snaplen: "hel" only */
+	assert_int_equal(capture_read_counters(c, &wc), 0);
+	assert_true(wc.v[WST_CNT_TRUNCATED] >= 1);
+	capture_close(c);
+}
+
 static void test_attach_tcx(void **state)
 {
 	(void)state;
@@ -1077,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_ringbuf_full),
 		cmocka_unit_test(test_attach_tcx),
+		cmocka_unit_test(test_wakeup_batch),
 		cmocka_unit_test(test_attach_clsact),
 		cmocka_unit_test(test_clsact_stale),
 		cmocka_unit_test(test_attach_any),

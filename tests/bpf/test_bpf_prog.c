@@ -981,6 +981,87 @@ static void test_wakeup_batch(void **state)
 	capture_close(c);
 }
 
+struct bulk {
+	uint64_t payload, captured, max_cap;
+	int bad;
+};
+
+static void on_bulk(void *ctx, const struct wst_packet *pkt)
+{
+	struct bulk *bk = ctx;
+	uint32_t i;
+
+	if (pkt->r.sport != WS_PORT + 1 && pkt->r.dport != WS_PORT + 1)
+		return;
+	bk->payload += pkt->r.payload_len;
+	bk->captured += pkt->r.cap_len;
+	if (pkt->r.cap_len > bk->max_cap)
+		bk->max_cap = pkt->r.cap_len;
+	for (i = 0; i < pkt->r.cap_len; i++)
+		if (pkt->payload[i] != 0x5a)
+			bk->bad++;
+}
+
+/* A bulk transfer on lo (MTU 64 KiB, so large and non-linear skbs): every
+ * payload byte is captured whole, whatever the packet size. */
+static void test_bulk_lo(void **state)
+{
+	const char *ifs[] = { "lo" };
+	const uint16_t ports[] = { WS_PORT + 1 };
+	struct capture_opts o = {
+		.ifaces = ifs, .n_ifaces = 1, .ports = ports, .n_ports = 1,
+		.ringbuf_bytes = 16 << 20,
+	};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(WS_PORT + 1),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	static uint8_t chunk[100000];
+	struct bulk bk = { 0 };
+	struct capture *c = NULL;
+	struct wst_counters wc;
+	size_t total = 0, got = 0;
+	int l, cl, sv, one = 1, i;
+
+	(void)state;
+	need_netns();
+	memset(chunk, 0x5a, sizeof(chunk));
+	assert_int_equal(capture_open(&c, &o, on_bulk, &bk), 0);
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	cl = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(cl, (struct sockaddr *)&a, sizeof(a)), 0);
+	sv = accept(l, NULL, NULL);
+	assert_true(sv >= 0);
+	for (i = 0; i < 20; i++) {
+		ssize_t n = send(cl, chunk, sizeof(chunk), 0);
+
+		assert_true(n > 0);
+		total += n;
+		while (got < total) {
+			ssize_t r = recv(sv, chunk, sizeof(chunk), 0);
+
+			assert_true(r > 0);
+			got += r;
+		}
+		memset(chunk, 0x5a, sizeof(chunk));
+		assert_true(capture_poll(c, 0) >= 0);
+	}
+	close(cl);
+	close(sv);
+	close(l);
+	for (i = 0; i < 10; i++)
+		assert_true(capture_poll(c, 10) >= 0);
+	assert_int_equal(capture_read_counters(c, &wc), 0);
+	assert_int_equal(wc.v[WST_CNT_RINGBUF_FULL], 0);
+	assert_int_equal(wc.v[WST_CNT_LOAD_ERRORS], 0);
+	assert_int_equal(bk.payload, total);
+	assert_int_equal(bk.captured, total);
+	assert_int_equal(bk.bad, 0);
+	assert_true(bk.max_cap > 4096); /* the large size classes were used */
+	capture_close(c);
+}
+
 static void test_attach_tcx(void **state)
 {
 	(void)state;
@@ -1108,6 +1189,7 @@ int main(void)
 		cmocka_unit_test(test_ringbuf_full),
 		cmocka_unit_test(test_attach_tcx),
 		cmocka_unit_test(test_wakeup_batch),
+		cmocka_unit_test(test_bulk_lo),
 		cmocka_unit_test(test_attach_clsact),
 		cmocka_unit_test(test_clsact_stale),
 		cmocka_unit_test(test_attach_any),

@@ -203,6 +203,11 @@ bool ws_frame_header_plausible(const struct ws_frame_header *h,
 	if (ws_opcode_is_control(h->opcode) &&
 	    h->payload_len > WS_FRAME_CONTROL_MAX)
 		return false;
+	/* Legal but rare, and what runs of zero bytes look like: an empty
+	 * non-final frame, a middle fragment. Resync waits for the next
+	 * final fragment or the next message instead. */
+	if (!h->fin && (h->payload_len == 0 || h->opcode == WS_OP_CONT))
+		return false;
 	return h->payload_len <= max_plausible(cfg);
 }
 
@@ -245,6 +250,7 @@ static void enter_lost(struct ws_frame_decoder *d)
 	bool was_lost = d->state == WS_FRAME_ST_LOST;
 
 	d->state = WS_FRAME_ST_LOST;
+	d->probation = false;
 	d->hdr_len = 0;
 	d->pos = 0;
 	d->kept = 0;
@@ -362,6 +368,7 @@ static void lost_scan(struct ws_frame_decoder *d)
 			if (d->cb.on_resync)
 				d->cb.on_resync(d->cb.ctx, d->skipped);
 			d->skipped = 0;
+			d->probation = true;
 			start_frame(d, &h, false);
 			if (nrest)
 				feed_internal(d, rest, nrest);
@@ -391,20 +398,37 @@ static size_t feed_lost(struct ws_frame_decoder *d, const uint8_t *buf,
 	return i;
 }
 
-/* 5.2: the top bit of a 64-bit length is set: frames can't be delimited. */
-static void lost_on_top_bit(struct ws_frame_decoder *d)
+/*
+ * The header in hb[0..n) can't be followed: enter the lost state and
+ * rescan what came after its first byte.
+ */
+static void relost(struct ws_frame_decoder *d, const uint8_t *hb, size_t n)
 {
 	uint8_t win[WS_FRAME_HEADER_MAX];
-	size_t n = d->hdr_len ? d->hdr_len - 1u : 0;
 
-	violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
-	memcpy(win, d->hdr + 1, n);
+	n = n ? n - 1 : 0;
+	memcpy(win, hb + 1, n);
 	enter_lost(d);
-	/* Rescan what followed the bad first byte. */
-	d->skipped++;
+	d->skipped = 1;
 	memcpy(d->hdr, win, n);
 	d->hdr_len = n;
 	lost_scan(d);
+}
+
+/* A header in sync. Returns false if it sent the decoder back to lost. */
+static bool got_header(struct ws_frame_decoder *d, const uint8_t *hb,
+		       size_t n, const struct ws_frame_header *h)
+{
+	/* The first header after a resync confirms it; if implausible, the
+	 * resync was a false positive: keep looking. */
+	if (d->probation && !ws_frame_header_plausible(h, &d->cfg)) {
+		d->probation = false;
+		relost(d, hb, n);
+		return false;
+	}
+	d->probation = false;
+	start_frame(d, h, true);
+	return true;
 }
 
 static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
@@ -417,14 +441,15 @@ static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
 	if (d->hdr_len == 0) {
 		r = ws_frame_header_parse(buf, len, &h);
 		if (r > 0) {
-			start_frame(d, &h, true);
+			got_header(d, buf, (size_t)r, &h);
 			return (size_t)r;
 		}
 		if (r < 0) {
-			d->hdr[0] = buf[0];
-			d->hdr_len = 1;
-			lost_on_top_bit(d);
-			return 1;
+			/* 5.2: frames can't be delimited any more. */
+			d->probation = false;
+			violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
+			relost(d, buf, 10);
+			return 10;
 		}
 	}
 	/* Header split across calls: collect it byte by byte. */
@@ -432,12 +457,21 @@ static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
 		d->hdr[d->hdr_len++] = buf[i++];
 		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
 		if (r > 0) {
+			uint8_t hb[WS_FRAME_HEADER_MAX];
+
+			memcpy(hb, d->hdr, (size_t)r);
 			d->hdr_len = 0;
-			start_frame(d, &h, true);
+			got_header(d, hb, (size_t)r, &h);
 			break;
 		}
 		if (r < 0) {
-			lost_on_top_bit(d);
+			uint8_t hb[WS_FRAME_HEADER_MAX];
+			size_t n = d->hdr_len;
+
+			memcpy(hb, d->hdr, n);
+			d->probation = false;
+			violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
+			relost(d, hb, n);
 			break;
 		}
 	}

@@ -155,6 +155,7 @@ struct ws_frame_decoder {
 	size_t cap_size;
 	size_t kept;
 	uint64_t skipped;                 /* bytes discarded while lost */
+	bool probation;                   /* resynced, next header unchecked */
 	uint64_t stream_off;              /* stream bytes seen, gaps included */
 	uint64_t frames;                  /* frames completed */
 };
@@ -197,7 +198,10 @@ static inline bool ws_frame_decoder_is_lost(const struct ws_frame_decoder *d)
  * Whether a parsed header is a believable frame start for this direction:
  * non-reserved opcode, RSV bits allowed by the negotiated extension, mask
  * bit right, minimal length, control frames <= 125 bytes with FIN, length
- * within max_plausible_len. Used to resynchronise.
+ * within max_plausible_len, not an empty non-final frame nor a middle
+ * fragment (opcode 0 without FIN: zero bytes look like that). Used to
+ * resynchronise: the header found and the one after it must both pass
+ * (if the second fails, the decoder goes back to lost and rescans).
  */
 bool ws_frame_header_plausible(const struct ws_frame_header *h,
 			       const struct ws_frame_config *cfg);

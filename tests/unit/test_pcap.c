@@ -483,6 +483,67 @@ static void test_tcpdump_sll2_snaplen(void **state)
 	check_capture("lo_any_sll2_snap96.pcap", 96);
 }
 
+/*
+ * tcpdump -i any in a network namespace with a veth link to another:
+ * 10.77.0.1:40003 -> 10.77.0.2:7272, ifindex 6. Packets the namespace
+ * sent are PACKET_OUTGOING (egress), the others ingress, as tshark shows.
+ */
+static void test_tcpdump_sll2_veth_directions(void **state)
+{
+	static const struct {
+		uint64_t ts_ns;
+		int out;
+		uint32_t seq, ack;
+		uint16_t window;
+		uint8_t flags, doff;
+		uint32_t len;
+	} rows[11] = {
+		{ 1795487307894898000ull, 1, 1771895294u, 0, 64240, 0x02, 40, 0 },
+		{ 1795487307894915000ull, 0, 1458059924u, 1771895295u, 65160, 0x12, 40, 0 },
+		{ 1795487307894928000ull, 1, 1771895295u, 1458059925u, 63, 0x10, 32, 0 },
+		{ 1795487307894965000ull, 1, 1771895295u, 1458059925u, 63, 0x18, 32, 5 },
+		{ 1795487307894970000ull, 0, 1458059925u, 1771895300u, 64, 0x10, 32, 0 },
+		{ 1795487307895602000ull, 0, 1458059925u, 1771895300u, 64, 0x18, 32, 10 },
+		{ 1795487307895608000ull, 1, 1771895300u, 1458059935u, 63, 0x10, 32, 0 },
+		{ 1795487307895912000ull, 0, 1458059935u, 1771895300u, 64, 0x11, 32, 0 },
+		{ 1795487307942673000ull, 1, 1771895300u, 1458059936u, 63, 0x10, 32, 0 },
+		{ 1795487307946057000ull, 1, 1771895300u, 1458059936u, 63, 0x11, 32, 0 },
+		{ 1795487307946076000ull, 0, 1458059936u, 1771895301u, 64, 0x10, 32, 0 },
+	};
+	static const uint8_t cli[16] = { 10, 77, 0, 1 }, srv[16] = { 10, 77, 0, 2 };
+	struct pcap_source *src;
+	struct wst_packet p;
+	char path[512], err[256];
+
+	(void)state;
+	data_path(path, sizeof(path), "veth_any_sll2.pcap");
+	if (pcap_source_open(&src, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	for (size_t i = 0; i < 11; i++) {
+		assert_int_equal(pcap_source_next(src, &p), 1);
+		assert_int_equal(p.r.ts_ns, rows[i].ts_ns);
+		assert_int_equal(p.r.dir, rows[i].out ? WST_DIR_EGRESS : WST_DIR_INGRESS);
+		assert_int_equal(p.r.ifindex, 6);
+		assert_int_equal(p.r.family, 4);
+		assert_memory_equal(p.r.saddr, rows[i].out ? cli : srv, 16);
+		assert_memory_equal(p.r.daddr, rows[i].out ? srv : cli, 16);
+		assert_int_equal(p.r.sport, rows[i].out ? 40003 : 7272);
+		assert_int_equal(p.r.dport, rows[i].out ? 7272 : 40003);
+		assert_int_equal(p.r.seq, rows[i].seq);
+		assert_int_equal(p.r.ack, rows[i].ack);
+		assert_int_equal(p.r.window, rows[i].window);
+		assert_int_equal(p.r.tcp_flags, rows[i].flags);
+		assert_int_equal(p.r.tcp_doff, rows[i].doff);
+		assert_int_equal(p.r.payload_len, rows[i].len);
+		assert_int_equal(p.r.cap_len, rows[i].len);
+		if (rows[i].len)
+			assert_memory_equal(p.payload, rows[i].out ? "hello" : "pong:hello",
+					    rows[i].len);
+	}
+	assert_int_equal(pcap_source_next(src, &p), 0);
+	pcap_source_close(src);
+}
+
 /* Non-TCP and bad frames are skipped and counted. */
 static void test_source_skips_and_counts(void **state)
 {
@@ -729,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_tcpdump_sll2_pcap),
 		cmocka_unit_test(test_tcpdump_sll2_pcapng),
 		cmocka_unit_test(test_tcpdump_sll2_snaplen),
+		cmocka_unit_test(test_tcpdump_sll2_veth_directions),
 		cmocka_unit_test(test_source_skips_and_counts),
 		cmocka_unit_test(test_source_missing_file),
 		cmocka_unit_test(test_source_not_a_capture),

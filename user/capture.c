@@ -134,9 +134,7 @@ static int cap_on_record(void *ctx, void *data, size_t size)
 
 static const char *cap_err_hint(int err)
 {
-	if ((err == -EPERM || err == -EACCES) && geteuid() != 0)
-		return "; " CAP_PRIV_HINT;
-	if (err == -EPERM)
+	if (err == -EPERM || (err == -EACCES && geteuid() != 0))
 		return "; " CAP_PRIV_HINT;
 	return "";
 }
@@ -309,7 +307,7 @@ static int cap_attach(struct capture *c, const char *name, int ifindex,
 		cap_detach(ifc, false);
 		return err;
 	}
-	pr_debug("attached to %s (%s%s)", name, c->use_clsact ? "clsact" : "tcx",
+	pr_info("attached to %s (%s%s)", name, c->use_clsact ? "clsact" : "tcx",
 		 loopback ? ", ingress only" : "");
 	c->n_ifs++;
 	return 0;

@@ -2,6 +2,7 @@
 /* pcap_sink.c - packets to a LINKTYPE_RAW pcap file, via libpcap. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,8 +195,10 @@ int pcap_sink_write(struct pcap_sink *s, const struct wst_packet *pkt)
 	struct pcap_pkthdr hdr;
 	size_t hlen;
 
+	/* The wire length must fit the 32-bit pcap and jumbogram fields. */
 	if ((r->family != 4 && r->family != 6) ||
 	    r->cap_len > r->payload_len || r->cap_len > WST_MAX_SNAPLEN ||
+	    r->payload_len > UINT32_MAX - MAX_HDRS ||
 	    (r->cap_len && !pkt->payload))
 		return -EINVAL;
 

@@ -762,6 +762,9 @@ static void test_sink_errors(void **state)
 	bad = pk[8].p;
 	bad.r.cap_len = WST_MAX_SNAPLEN + 1;
 	assert_int_equal(pcap_sink_write(sink, &bad), -EINVAL);
+	bad = pk[6].p;
+	bad.r.payload_len = UINT32_MAX - 10;
+	assert_int_equal(pcap_sink_write(sink, &bad), -EINVAL);
 	pcap_sink_close(sink);
 	tmp_remove(&t);
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +299,54 @@ static void test_sink_file_format(void **state)
 	}
 	assert_int_equal(pcap_next_ex(p, &h, &d), PCAP_ERROR_BREAK);
 	pcap_close(p);
+	tmp_remove(&t);
+}
+
+/* "-": the sink writes standard output, the source reads standard input. */
+static void test_stdio_dash(void **state)
+{
+	static struct test_pkt pk[N_RT];
+	struct pcap_source *src;
+	struct pcap_sink *sink;
+	struct wst_packet got;
+	struct tmpfile t;
+	char err[256];
+	int fd, saved;
+
+	(void)state;
+	make_roundtrip_set(pk);
+	tmp_make(&t);
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(t.path, O_WRONLY | O_TRUNC);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+	close(fd);
+	assert_int_equal(pcap_sink_open(&sink, "-", err, sizeof(err)), 0);
+	for (size_t i = 0; i < N_RT; i++)
+		assert_int_equal(pcap_sink_write(sink, &pk[i].p), 0);
+	pcap_sink_close(sink);
+	/* Closing the sink left standard output open. */
+	assert_true(fcntl(STDOUT_FILENO, F_GETFD) >= 0);
+	assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+	close(saved);
+
+	saved = dup(STDIN_FILENO);
+	fd = open(t.path, O_RDONLY);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_int_equal(dup2(fd, STDIN_FILENO), STDIN_FILENO);
+	close(fd);
+	assert_int_equal(pcap_source_open(&src, "-", err, sizeof(err)), 0);
+	for (size_t i = 0; i < N_RT; i++) {
+		assert_int_equal(pcap_source_next(src, &got), 1);
+		assert_same_packet(&got, &pk[i].p);
+	}
+	assert_int_equal(pcap_source_next(src, &got), 0);
+	pcap_source_close(src);
+	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	close(saved);
+	clearerr(stdin);
 	tmp_remove(&t);
 }
 
@@ -789,6 +838,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_sink_file_format),
+		cmocka_unit_test(test_stdio_dash),
 		cmocka_unit_test(test_sink_tshark),
 		cmocka_unit_test(test_tcpdump_sll2_pcap),
 		cmocka_unit_test(test_tcpdump_sll2_pcapng),

@@ -5,9 +5,10 @@
  *
  * For the deflate engine: window bits only bound what the SENDER's deflater
  * may refer back to. An inflater with a larger window decodes the same
- * stream, so inflate with raw windowBits -15 whatever was negotiated; in
- * particular never pass 8 to zlib (deflateInit2 rejects a raw window of 8,
- * and zlib documents 8 as unsupported; 9 or more is compatible).
+ * stream, so inflate with raw windowBits -15 whatever was negotiated (a
+ * stream deflated with 9 bits inflates with -15). Never rely on 8 with
+ * zlib: raw deflateInit2(..., -8, ...) fails with Z_STREAM_ERROR, and zlib
+ * documents a window of 8 as unsupported (it uses 9 instead).
  */
 #ifndef WST_WS_EXTENSIONS_H
 #define WST_WS_EXTENSIONS_H

@@ -22,7 +22,7 @@ fuzz_time=${1:-${FUZZ_TIME:-30}}
 out=build-fuzz
 CC=${CLANG:-clang}
 CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
--fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser -Ibpf"
+-fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Iuser -Ibpf"
 mkdir -p "$out/artifacts"
 
 # Files of user/ that can be linked without libbpf and a BPF skeleton.

@@ -36,6 +36,10 @@ struct tmpfile {
 	char path[64];
 };
 
+/* Every temp file made, removed after each test even when it failed. */
+static char tmp_paths[16][64];
+static int tmp_count;
+
 static void tmp_make(struct tmpfile *t)
 {
 	int fd;
@@ -44,6 +48,17 @@ static void tmp_make(struct tmpfile *t)
 	fd = mkstemp(t->path);
 	assert_true(fd >= 0);
 	close(fd);
+	assert_true(tmp_count < 16);
+	snprintf(tmp_paths[tmp_count++], sizeof(tmp_paths[0]), "%s", t->path);
+}
+
+static int tmp_cleanup(void **state)
+{
+	(void)state;
+	for (int i = 0; i < tmp_count; i++)
+		unlink(tmp_paths[i]);
+	tmp_count = 0;
+	return 0;
 }
 
 static void tmp_write(struct tmpfile *t, const void *data, size_t len)
@@ -836,20 +851,20 @@ static void test_sink_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_sink_file_format),
-		cmocka_unit_test(test_stdio_dash),
-		cmocka_unit_test(test_sink_tshark),
-		cmocka_unit_test(test_tcpdump_sll2_pcap),
-		cmocka_unit_test(test_tcpdump_sll2_pcapng),
-		cmocka_unit_test(test_tcpdump_sll2_snaplen),
-		cmocka_unit_test(test_tcpdump_sll2_veth_directions),
-		cmocka_unit_test(test_source_skips_and_counts),
-		cmocka_unit_test(test_source_missing_file),
-		cmocka_unit_test(test_source_not_a_capture),
-		cmocka_unit_test(test_source_truncated_file),
-		cmocka_unit_test(test_source_unsupported_linktype),
-		cmocka_unit_test(test_sink_errors),
+		cmocka_unit_test_teardown(test_roundtrip, tmp_cleanup),
+		cmocka_unit_test_teardown(test_sink_file_format, tmp_cleanup),
+		cmocka_unit_test_teardown(test_stdio_dash, tmp_cleanup),
+		cmocka_unit_test_teardown(test_sink_tshark, tmp_cleanup),
+		cmocka_unit_test_teardown(test_tcpdump_sll2_pcap, tmp_cleanup),
+		cmocka_unit_test_teardown(test_tcpdump_sll2_pcapng, tmp_cleanup),
+		cmocka_unit_test_teardown(test_tcpdump_sll2_snaplen, tmp_cleanup),
+		cmocka_unit_test_teardown(test_tcpdump_sll2_veth_directions, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_skips_and_counts, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_missing_file, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_not_a_capture, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_truncated_file, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_unsupported_linktype, tmp_cleanup),
+		cmocka_unit_test_teardown(test_sink_errors, tmp_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,7 +60,7 @@ static void append(struct ws_message_decoder *m, const uint8_t *p, size_t n)
 {
 	size_t cap = m->cfg.max_message_capture;
 
-	if (!m->incomplete && m->kept < cap) {
+	if (!m->hole && m->kept < cap) {
 		size_t c = cap - m->kept < n ? cap - m->kept : n;
 
 		memcpy(m->buf + m->kept, p, c);
@@ -103,6 +103,7 @@ static void start_message(struct ws_message_decoder *m, uint8_t opcode,
 	m->compressed = compressed;
 	m->inflating = false;
 	m->incomplete = false;
+	m->hole = false;
 	m->utf8_on = opcode == WS_OP_TEXT;
 	m->utf8_bad = false;
 	m->too_big = false;
@@ -158,6 +159,7 @@ static void end_message(struct ws_message_decoder *m)
 static void message_gap(struct ws_message_decoder *m, uint64_t missing)
 {
 	m->incomplete = true;
+	m->hole = true;
 	m->utf8_on = false;
 	m->wire += missing;
 	if (!m->compressed)

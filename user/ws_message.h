@@ -50,7 +50,8 @@ struct ws_message_config {
 struct ws_message_info {
 	uint8_t opcode;      /* WS_OP_TEXT, WS_OP_BINARY; WS_OP_CONT when the
 			      * first frame was not seen or never sent */
-	const uint8_t *data; /* first `kept` bytes, inflated if `inflated` */
+	const uint8_t *data; /* first `kept` bytes, inflated if compressed;
+			      * may be NULL when kept is 0 */
 	size_t kept;
 	/* Message length: for compressed messages the bytes inflated (0 if
 	 * not inflated at all); a lower bound when incomplete or when
@@ -108,6 +109,7 @@ struct ws_message_decoder {
 	bool cur_msg_frame; /* the current frame's payload is message data */
 	uint8_t opcode;
 	bool compressed, inflating, incomplete, utf8_on, utf8_bad, too_big;
+	bool hole;          /* bytes missing after the kept prefix */
 	struct utf8_state u8;
 	uint8_t *buf;
 	size_t kept;

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * test_ws_message.c - message assembly: fragmentation with interleaved
+ * control frames, fragmentation violations, UTF-8 across fragments,
+ * capture limits, close info, gaps and losses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "guard_page.h"
+#include "ws_message.h"
+
+#define WMT_MAX_MSGS 64
+#define WMT_DATA_MAX 4096
+
+struct wmt_msg {
+	struct ws_message_info info;
+	uint8_t data[WMT_DATA_MAX];
+};
+
+struct wmt_rec {
+	struct wmt_msg msgs[WMT_MAX_MSGS];
+	int nmsgs;
+	struct ws_control_info ctl[WMT_MAX_MSGS];
+	uint8_t ctl_payload[WMT_MAX_MSGS][128];
+	uint8_t ctl_reason[WMT_MAX_MSGS][128];
+	int nctl;
+	int nframes;
+	int viol[WS_VIOL_MAX];
+	uint64_t viol_detail[WS_VIOL_MAX];
+	int loss[WS_LOSS_MAX];
+	uint64_t loss_detail[WS_LOSS_MAX];
+};
+
+static void wmt_on_frame(void *ctx, const struct ws_frame_header *h,
+			 const uint8_t *p, size_t kept, bool truncated)
+{
+	struct wmt_rec *r = ctx;
+
+	(void)h;
+	(void)p;
+	(void)kept;
+	(void)truncated;
+	r->nframes++;
+}
+
+static void wmt_on_message(void *ctx, const struct ws_message_info *m)
+{
+	struct wmt_rec *r = ctx;
+	struct wmt_msg *dst;
+
+	assert_true(r->nmsgs < WMT_MAX_MSGS);
+	assert_true(m->kept <= WMT_DATA_MAX);
+	assert_true(m->kept <= m->total_len || m->incomplete);
+	dst = &r->msgs[r->nmsgs++];
+	dst->info = *m;
+	if (m->kept)
+		memcpy(dst->data, m->data, m->kept);
+	dst->info.data = dst->data;
+}
+
+static void wmt_on_control(void *ctx, const struct ws_control_info *c)
+{
+	struct wmt_rec *r = ctx;
+	int i = r->nctl++;
+
+	assert_true(i < WMT_MAX_MSGS);
+	assert_true(c->len <= 128 && c->reason_len <= 128);
+	r->ctl[i] = *c;
+	r->ctl[i].h = NULL;
+	memcpy(r->ctl_payload[i], c->payload, c->len);
+	r->ctl[i].payload = r->ctl_payload[i];
+	if (c->reason_len)
+		memcpy(r->ctl_reason[i], c->reason, c->reason_len);
+	r->ctl[i].reason = r->ctl_reason[i];
+}
+
+static void wmt_on_violation(void *ctx, enum ws_violation v, uint64_t detail)
+{
+	struct wmt_rec *r = ctx;
+
+	assert_true(v > WS_VIOL_NONE && v < WS_VIOL_MAX);
+	r->viol[v]++;
+	r->viol_detail[v] = detail;
+}
+
+static void wmt_on_loss(void *ctx, enum ws_loss l, uint64_t detail)
+{
+	struct wmt_rec *r = ctx;
+
+	assert_true(l > WS_LOSS_NONE && l < WS_LOSS_MAX);
+	r->loss[l]++;
+	r->loss_detail[l] = detail;
+}
+
+static int wmt_nviol(const struct wmt_rec *r)
+{
+	int i, n = 0;
+
+	for (i = 0; i < WS_VIOL_MAX; i++)
+		n += r->viol[i];
+	return n;
+}
+
+static void wmt_init(struct ws_message_decoder *m, struct wmt_rec *r,
+		     const struct ws_message_config *cfg)
+{
+	struct ws_message_callbacks cb = {
+		.on_frame = wmt_on_frame,
+		.on_message = wmt_on_message,
+		.on_control = wmt_on_control,
+		.on_violation = wmt_on_violation,
+		.on_loss = wmt_on_loss,
+		.ctx = r,
+	};
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(ws_message_decoder_init(m, cfg, &cb), 0);
+}
+
+/* Appends one frame; masked with a fixed key when mask is set. */
+static size_t wmt_frame(uint8_t *out, bool fin, uint8_t op, const void *p,
+			size_t len, bool mask)
+{
+	const uint8_t key[4] = { 0x11, 0x22, 0x33, 0x44 };
+	const uint8_t *src = p;
+	size_t n = 0, i;
+
+	out[n++] = (fin ? 0x80 : 0) | op;
+	if (len < 126) {
+		out[n++] = (mask ? 0x80 : 0) | len;
+	} else if (len <= 0xffff) {
+		out[n++] = (mask ? 0x80 : 0) | 126;
+		out[n++] = len >> 8;
+		out[n++] = len;
+	} else {
+		out[n++] = (mask ? 0x80 : 0) | 127;
+		for (i = 0; i < 8; i++)
+			out[n++] = (uint64_t)len >> (56 - 8 * i);
+	}
+	if (mask) {
+		memcpy(out + n, key, 4);
+		n += 4;
+	}
+	for (i = 0; i < len; i++)
+		out[n + i] = src[i] ^ (mask ? key[i & 3] : 0);
+	return n + len;
+}
+
+static const struct ws_message_config wmt_server = {
+	.max_frame_capture = 256,
+	.max_message_capture = WMT_DATA_MAX,
+};
+static const struct ws_message_config wmt_client = {
+	.is_client_side = true,
+	.max_frame_capture = 256,
+	.max_message_capture = WMT_DATA_MAX,
+};
+
+/* Decodes buf split at k; input checked unchanged and guarded. */
+static void wmt_run(struct wmt_rec *r, const struct ws_message_config *cfg,
+		    const uint8_t *buf, size_t len, size_t k)
+{
+	struct ws_message_decoder m;
+	struct guard_buf g;
+	const uint8_t *p = guard_copy(&g, buf, len);
+
+	wmt_init(&m, r, cfg);
+	ws_message_decoder_feed(&m, p, k);
+	ws_message_decoder_feed(&m, p + k, len - k);
+	assert_memory_equal(p, buf, len);
+	ws_message_decoder_free(&m);
+	guard_free(&g);
+}
+
+/* RFC 6455 5.7: "Hel" + ping "Hello" + "lo", at every split. */
+static void test_fragmented_with_ping(void **state)
+{
+	const uint8_t in[] = { 0x01, 0x03, 0x48, 0x65, 0x6c,
+			       0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f,
+			       0x80, 0x02, 0x6c, 0x6f };
+	struct wmt_rec *r = malloc(sizeof(*r));
+	size_t k;
+
+	(void)state;
+	assert_non_null(r);
+	for (k = 0; k <= sizeof(in); k++) {
+		wmt_run(r, &wmt_server, in, sizeof(in), k);
+		assert_int_equal(r->nmsgs, 1);
+		assert_int_equal(r->msgs[0].info.opcode, WS_OP_TEXT);
+		assert_int_equal(r->msgs[0].info.kept, 5);
+		assert_memory_equal(r->msgs[0].data, "Hello", 5);
+		assert_int_equal(r->msgs[0].info.total_len, 5);
+		assert_int_equal(r->msgs[0].info.wire_len, 5);
+		assert_int_equal(r->msgs[0].info.frames, 2);
+		assert_true(r->msgs[0].info.utf8_valid);
+		assert_false(r->msgs[0].info.truncated);
+		assert_false(r->msgs[0].info.incomplete);
+		assert_false(r->msgs[0].info.compressed);
+		assert_int_equal(r->nctl, 1);
+		assert_int_equal(r->ctl[0].opcode, WS_OP_PING);
+		assert_true(r->ctl[0].in_fragmented_message);
+		assert_memory_equal(r->ctl[0].payload, "Hello", 5);
+		assert_int_equal(r->nframes, 3);
+		assert_int_equal(wmt_nviol(r), 0);
+	}
+	free(r);
+}
+
+static void test_masked_messages_and_close(void **state)
+{
+	uint8_t in[512];
+	size_t n = 0, k;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	const char *login = "{\"type\":\"login\",\"client_name\":\"mynick\",\"room_id\":\"1\"}";
+
+	(void)state;
+	assert_non_null(r);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, login, strlen(login), true);
+	n += wmt_frame(in + n, true, WS_OP_BINARY, "\x00\x01\x02", 3, true);
+	n += wmt_frame(in + n, true, WS_OP_PONG, "", 0, true);
+	n += wmt_frame(in + n, true, WS_OP_CLOSE, "\x03\xe8" "bye", 5, true);
+	for (k = 0; k <= n; k++) {
+		wmt_run(r, &wmt_client, in, n, k);
+		assert_int_equal(r->nmsgs, 2);
+		assert_int_equal(r->msgs[0].info.kept, strlen(login));
+		assert_memory_equal(r->msgs[0].data, login, strlen(login));
+		assert_int_equal(r->msgs[1].info.opcode, WS_OP_BINARY);
+		assert_memory_equal(r->msgs[1].data, "\x00\x01\x02", 3);
+		assert_int_equal(r->nctl, 2);
+		assert_int_equal(r->ctl[0].opcode, WS_OP_PONG);
+		assert_int_equal(r->ctl[1].opcode, WS_OP_CLOSE);
+		assert_true(r->ctl[1].close_parsed);
+		assert_true(r->ctl[1].close_valid);
+		assert_int_equal(r->ctl[1].close_code, 1000);
+		assert_int_equal(r->ctl[1].reason_len, 3);
+		assert_memory_equal(r->ctl[1].reason, "bye", 3);
+		assert_int_equal(wmt_nviol(r), 0);
+	}
+	/* empty close: no status (1005 semantics); then data after close */
+	n = wmt_frame(in, true, WS_OP_CLOSE, "", 0, false);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "x", 1, false);
+	wmt_run(r, &wmt_server, in, n, 0);
+	assert_true(r->ctl[0].close_valid);
+	assert_int_equal(r->ctl[0].close_code, WS_CLOSE_NO_STATUS);
+	assert_int_equal(r->viol[WS_VIOL_DATA_AFTER_CLOSE], 1);
+	assert_int_equal(r->nmsgs, 1);
+	free(r);
+}
+
+static void test_fragmentation_violations(void **state)
+{
+	uint8_t in[256];
+	size_t n;
+	struct wmt_rec *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	/* continuation without a start */
+	n = wmt_frame(in, true, WS_OP_CONT, "abc", 3, false);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "ok", 2, false);
+	wmt_run(r, &wmt_server, in, n, 0);
+	assert_int_equal(r->viol[WS_VIOL_CONTINUATION_WITHOUT_START], 1);
+	assert_int_equal(wmt_nviol(r), 1);
+	assert_int_equal(r->nmsgs, 2);
+	assert_int_equal(r->msgs[0].info.opcode, WS_OP_CONT);
+	assert_memory_equal(r->msgs[1].data, "ok", 2);
+
+	/* a new data frame while a message is in progress */
+	n = wmt_frame(in, false, WS_OP_TEXT, "one", 3, false);
+	n += wmt_frame(in + n, true, WS_OP_BINARY, "two", 3, false);
+	n += wmt_frame(in + n, true, WS_OP_CONT, "three", 5, false);
+	wmt_run(r, &wmt_server, in, n, 0);
+	assert_int_equal(r->viol[WS_VIOL_DATA_FRAME_IN_FRAGMENTED_MESSAGE], 1);
+	assert_int_equal(r->viol_detail[WS_VIOL_DATA_FRAME_IN_FRAGMENTED_MESSAGE],
+			 WS_OP_BINARY);
+	assert_int_equal(r->viol[WS_VIOL_CONTINUATION_WITHOUT_START], 1);
+	assert_int_equal(r->nmsgs, 3);
+	/* the abandoned message is delivered, marked incomplete */
+	assert_memory_equal(r->msgs[0].data, "one", 3);
+	assert_true(r->msgs[0].info.incomplete);
+	assert_true(r->msgs[0].info.truncated);
+	assert_memory_equal(r->msgs[1].data, "two", 3);
+	assert_false(r->msgs[1].info.truncated);
+	free(r);
+}
+
+/* "hi, all ！" (U+FF01) and an emoji, split into two fragments anywhere. */
+static void test_utf8_across_fragments(void **state)
+{
+	const char *text = "hi, all \xef\xbc\x81 \xf0\x9f\x98\x80!";
+	size_t len = strlen(text), k, j;
+	uint8_t in[128];
+	struct wmt_rec *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	for (k = 0; k <= len; k++) {
+		size_t n = wmt_frame(in, false, WS_OP_TEXT, text, k, true);
+
+		n += wmt_frame(in + n, true, WS_OP_CONT, text + k, len - k, true);
+		for (j = 0; j <= n; j += 3) {
+			wmt_run(r, &wmt_client, in, n, j);
+			assert_int_equal(r->nmsgs, 1);
+			assert_true(r->msgs[0].info.utf8_valid);
+			assert_int_equal(r->msgs[0].info.kept, len);
+			assert_memory_equal(r->msgs[0].data, text, len);
+			assert_int_equal(wmt_nviol(r), 0);
+		}
+	}
+	free(r);
+}
+
+static void test_utf8_invalid(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		uint64_t offset;
+	} bad[] = {
+		{ "a\xc0\x80", 3, 1 },
+		{ "\xe0\x80\x80", 3, 1 },
+		{ "\xf0\x80\x80\x80", 4, 1 },
+		{ "ab\xed\xa0\x80", 5, 3 },
+		{ "\xf4\x90\x80\x80", 4, 1 },
+		{ "x\x80", 2, 1 },
+		{ "ok\xef\xbc", 4, 4 },   /* ends inside a code point */
+	};
+	uint8_t in[64];
+	size_t i, n;
+	struct wmt_rec *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = wmt_frame(in, true, WS_OP_TEXT, bad[i].s, bad[i].len, false);
+		wmt_run(r, &wmt_server, in, n, 0);
+		assert_int_equal(r->nmsgs, 1);
+		assert_false(r->msgs[0].info.utf8_valid);
+		assert_int_equal(r->viol[WS_VIOL_INVALID_UTF8], 1);
+		assert_int_equal(r->viol_detail[WS_VIOL_INVALID_UTF8],
+				 bad[i].offset);
+		/* binary is not checked */
+		n = wmt_frame(in, true, WS_OP_BINARY, bad[i].s, bad[i].len, false);
+		wmt_run(r, &wmt_server, in, n, 0);
+		assert_true(r->msgs[0].info.utf8_valid);
+		assert_int_equal(wmt_nviol(r), 0);
+	}
+	/* split mid code point then invalid continuation in next fragment */
+	n = wmt_frame(in, false, WS_OP_TEXT, "\xef", 1, false);
+	n += wmt_frame(in + n, true, WS_OP_CONT, "\xbc" "A", 2, false);
+	wmt_run(r, &wmt_server, in, n, 0);
+	assert_false(r->msgs[0].info.utf8_valid);
+	assert_int_equal(r->viol[WS_VIOL_INVALID_UTF8], 1);
+	free(r);
+}
+
+static void test_capture_limits(void **state)
+{
+	size_t len = 10000, n, i;
+	uint8_t *payload = malloc(len), *in = malloc(len + 64);
+	struct wmt_rec *r = malloc(sizeof(*r));
+	struct ws_message_config cfg = wmt_client;
+
+	(void)state;
+	assert_non_null(payload);
+	assert_non_null(in);
+	assert_non_null(r);
+	for (i = 0; i < len; i++)
+		payload[i] = 'a' + i % 26;
+	n = wmt_frame(in, false, WS_OP_TEXT, payload, 6000, true);
+	n += wmt_frame(in + n, true, WS_OP_CONT, payload + 6000, 4000, true);
+	cfg.max_message_capture = 100;
+	cfg.max_message_len = 8000;
+	wmt_run(r, &cfg, in, n, 7777);
+	assert_int_equal(r->nmsgs, 1);
+	assert_int_equal(r->msgs[0].info.kept, 100);
+	assert_int_equal(r->msgs[0].info.total_len, 10000);
+	assert_int_equal(r->msgs[0].info.wire_len, 10000);
+	assert_true(r->msgs[0].info.truncated);
+	assert_false(r->msgs[0].info.incomplete);
+	assert_true(r->msgs[0].info.utf8_valid);
+	assert_memory_equal(r->msgs[0].data, payload, 100);
+	assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], 1);
+	assert_int_equal(r->viol_detail[WS_VIOL_MESSAGE_TOO_BIG], 8000);
+	/* nothing kept at all (privacy mode) */
+	cfg.max_message_capture = 0;
+	cfg.max_message_len = 0;
+	wmt_run(r, &cfg, in, n, 0);
+	assert_int_equal(r->msgs[0].info.kept, 0);
+	assert_int_equal(r->msgs[0].info.total_len, 10000);
+	assert_true(r->msgs[0].info.utf8_valid);
+	free(payload);
+	free(in);
+	free(r);
+}
+
+static void test_gap_inside_message(void **state)
+{
+	uint8_t in[512], text[200];
+	size_t n, hl;
+	struct ws_message_decoder m;
+	struct wmt_rec *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	memset(text, 'z', sizeof(text));
+	n = wmt_frame(in, true, WS_OP_TEXT, text, sizeof(text), true);
+	hl = n - sizeof(text);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "after", 5, true);
+	wmt_init(&m, r, &wmt_client);
+	ws_message_decoder_feed(&m, in, hl + 50);
+	assert_int_equal(ws_message_decoder_gap(&m, 100), 0);
+	ws_message_decoder_feed(&m, in + hl + 150, n - hl - 150);
+	assert_int_equal(r->nmsgs, 2);
+	assert_true(r->msgs[0].info.incomplete);
+	assert_true(r->msgs[0].info.truncated);
+	assert_int_equal(r->msgs[0].info.kept, 50);
+	assert_int_equal(r->msgs[0].info.wire_len, 200);
+	assert_int_equal(r->msgs[0].info.total_len, 200);
+	assert_int_equal(r->loss[WS_LOSS_GAP_IN_FRAME], 1);
+	assert_int_equal(r->loss_detail[WS_LOSS_GAP_IN_FRAME], 100);
+	assert_int_equal(r->loss[WS_LOSS_STREAM_LOST], 0);
+	assert_memory_equal(r->msgs[1].data, "after", 5);
+	assert_false(r->msgs[1].info.truncated);
+	assert_int_equal(wmt_nviol(r), 0);
+	ws_message_decoder_free(&m);
+	free(r);
+}
+
+/* Lost in the middle of a fragmented message, found again on its last
+ * fragment: that continuation is no violation, just incomplete. */
+static void test_lost_then_orphan_continuation(void **state)
+{
+	uint8_t in[512];
+	size_t n, a, b;
+	struct ws_message_decoder m;
+	struct wmt_rec *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	a = wmt_frame(in, false, WS_OP_TEXT, "first part ", 11, false);
+	b = a + wmt_frame(in + a, false, WS_OP_CONT, "middle ", 7, false);
+	n = b + wmt_frame(in + b, true, WS_OP_CONT, "end", 3, false);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "next", 4, false);
+	wmt_init(&m, r, &wmt_server);
+	ws_message_decoder_feed(&m, in, a + 1);
+	/* lose the rest of the middle header and part of its payload */
+	assert_int_equal(ws_message_decoder_gap(&m, 4), 1);
+	ws_message_decoder_feed(&m, in + a + 5, n - a - 5);
+	assert_int_equal(r->loss[WS_LOSS_STREAM_LOST], 1);
+	assert_int_equal(r->loss[WS_LOSS_RESYNC], 1);
+	/* "iddle " skipped (the middle fragment is not a resync point) */
+	assert_int_equal(r->loss_detail[WS_LOSS_RESYNC], b - a - 5);
+	assert_int_equal(r->nmsgs, 3);
+	assert_memory_equal(r->msgs[0].data, "first part ", 11);
+	assert_true(r->msgs[0].info.incomplete);
+	assert_int_equal(r->msgs[1].info.opcode, WS_OP_CONT);
+	assert_memory_equal(r->msgs[1].data, "end", 3);
+	assert_true(r->msgs[1].info.incomplete);
+	assert_memory_equal(r->msgs[2].data, "next", 4);
+	assert_false(r->msgs[2].info.incomplete);
+	assert_int_equal(wmt_nviol(r), 0);
+	ws_message_decoder_free(&m);
+	free(r);
+}
+
+static void test_bad_close_and_names(void **state)
+{
+	uint8_t in[64];
+	size_t n;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	int l;
+
+	(void)state;
+	assert_non_null(r);
+	n = wmt_frame(in, true, WS_OP_CLOSE, "\x03", 1, false);
+	wmt_run(r, &wmt_server, in, n, 0);
+	assert_int_equal(r->viol[WS_VIOL_CLOSE_PAYLOAD_1_BYTE], 1);
+	assert_true(r->ctl[0].close_parsed);
+	assert_false(r->ctl[0].close_valid);
+	n = wmt_frame(in, true, WS_OP_CLOSE, "\x03\xee", 2, false); /* 1006 */
+	wmt_run(r, &wmt_server, in, n, 0);
+	assert_int_equal(r->viol[WS_VIOL_INVALID_CLOSE_CODE], 1);
+	assert_int_equal(r->ctl[0].close_code, 1006);
+	assert_false(r->ctl[0].close_valid);
+	for (l = 1; l < WS_LOSS_MAX; l++)
+		assert_string_not_equal(ws_loss_name(l), "unknown");
+	assert_string_equal(ws_loss_name(WS_LOSS_MAX), "unknown");
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fragmented_with_ping),
+		cmocka_unit_test(test_masked_messages_and_close),
+		cmocka_unit_test(test_fragmentation_violations),
+		cmocka_unit_test(test_utf8_across_fragments),
+		cmocka_unit_test(test_utf8_invalid),
+		cmocka_unit_test(test_capture_limits),
+		cmocka_unit_test(test_gap_inside_message),
+		cmocka_unit_test(test_lost_then_orphan_continuation),
+		cmocka_unit_test(test_bad_close_and_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

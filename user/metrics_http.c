@@ -9,6 +9,9 @@
  * unread data with a RST that could destroy the response in flight).
  * Every state is bounded by one deadline from accept.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4 */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -17,6 +17,19 @@ const char *wst_event_name(enum wst_event_type type)
 		[WST_EV_TCP_REFUSED] = "tcp_refused",
 		[WST_EV_TCP_HANDSHAKE_TIMEOUT] = "tcp_handshake_timeout",
 		[WST_EV_TCP_CLOSED] = "tcp_closed",
+		[WST_EV_HTTP_REQUEST] = "http_request",
+		[WST_EV_WS_UPGRADE] = "ws_upgrade",
+		[WST_EV_WS_ESTABLISHED] = "ws_established",
+		[WST_EV_WS_UPGRADE_FAILED] = "ws_upgrade_failed",
+		[WST_EV_WS_FRAME] = "ws_frame",
+		[WST_EV_WS_MESSAGE] = "ws_message",
+		[WST_EV_WS_PING] = "ws_ping",
+		[WST_EV_WS_PONG] = "ws_pong",
+		[WST_EV_WS_CLOSE] = "ws_close",
+		[WST_EV_WS_SESSION_END] = "ws_session_end",
+		[WST_EV_WS_VIOLATION] = "ws_violation",
+		[WST_EV_WS_GAP] = "ws_gap",
+		[WST_EV_WS_RESYNC] = "ws_resync",
 	};
 
 	if ((unsigned)type >= WST_EV_MAX || !names[type])

@@ -16,6 +16,11 @@
 #include "packet.h"
 
 struct wst_flow;
+struct http_request;
+struct http_response;
+struct ws_frame_header;
+struct ws_message_info;
+struct ws_control_info;
 
 /* Direction within a connection, decided by the watched ports. */
 enum wst_flow_dir {
@@ -38,8 +43,32 @@ enum wst_event_type {
 	WST_EV_TCP_REFUSED,
 	WST_EV_TCP_HANDSHAKE_TIMEOUT,
 	WST_EV_TCP_CLOSED,
+	/* HTTP and WebSocket, from the reassembled streams (ws_session.c). */
+	WST_EV_HTTP_REQUEST,         /* a plain HTTP request: reported, then ignored */
+	WST_EV_WS_UPGRADE,           /* the upgrade request */
+	WST_EV_WS_ESTABLISHED,       /* 101 response */
+	WST_EV_WS_UPGRADE_FAILED,    /* any other response */
+	WST_EV_WS_FRAME,
+	WST_EV_WS_MESSAGE,           /* assembled (and inflated) */
+	WST_EV_WS_PING,
+	WST_EV_WS_PONG,
+	WST_EV_WS_CLOSE,
+	WST_EV_WS_SESSION_END,
+	WST_EV_WS_VIOLATION,
+	WST_EV_WS_GAP,
+	WST_EV_WS_RESYNC,
 	WST_EV_MAX,
 };
+
+static inline bool wst_event_is_packet(enum wst_event_type t)
+{
+	return t <= WST_EV_TCP_RST;
+}
+
+static inline bool wst_event_is_ws(enum wst_event_type t)
+{
+	return t >= WST_EV_HTTP_REQUEST && t < WST_EV_MAX;
+}
 
 /* How a connection ended, for WST_EV_TCP_CLOSED. */
 enum wst_close_reason {
@@ -69,6 +98,48 @@ struct wst_event {
 		struct {
 			uint64_t waited_us;
 		} timeout;
+		struct {
+			const struct http_request *req;
+			int check;             /* enum http_upgrade_check */
+			const char *why;       /* reason the check failed, or NULL */
+		} upgrade;                     /* WS_UPGRADE, HTTP_REQUEST */
+		struct {
+			const struct http_response *resp;
+			const struct http_request *req; /* NULL if not seen */
+			uint64_t latency_us;   /* request to response */
+			const char *accept;    /* "ok", "mismatch", "missing", "unchecked" */
+			int accept_check;      /* enum ws_accept_check */
+			const char *why;
+			bool deflate;          /* permessage-deflate in force */
+		} response;                    /* WS_ESTABLISHED, WS_UPGRADE_FAILED */
+		struct {
+			const struct ws_frame_header *h;
+			const uint8_t *payload; /* unmasked */
+			size_t kept;
+			bool truncated;
+		} frame;
+		const struct ws_message_info *message;
+		struct {
+			const struct ws_control_info *c;
+			int64_t rtt_us;        /* pong: ping round trip, -1 if unmatched */
+			const char *initiator; /* close: "client" or "server" closed first */
+		} control;                     /* PING, PONG, CLOSE */
+		struct {
+			uint64_t duration_us;
+			uint64_t frames[2], messages[2], bytes[2]; /* payload bytes */
+			const char *how;       /* "close", "abnormal", "reset", "end" */
+			uint16_t code;         /* close code, 1006 when abnormal, 0 none */
+			const char *initiator; /* who sent the first close, or NULL */
+		} session;
+		struct {
+			const char *kind;
+			uint64_t detail;
+		} violation;
+		struct {
+			const char *kind;      /* "stream", "in_frame", "deflate_context", ... */
+			uint64_t bytes;        /* missing (0 = unknown) or skipped */
+			bool boundary_lost;    /* frame boundaries no longer known */
+		} loss;                        /* WS_GAP, WS_RESYNC */
 	} u;
 };
 

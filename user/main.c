@@ -25,6 +25,7 @@
 #include "pcap_source.h"
 #include "ports.h"
 #include "tcp_track.h"
+#include "ws_session.h"
 
 #define WSTRACE_VERSION "0.1.0"
 #define MAX_IFACES 64
@@ -40,6 +41,7 @@ struct options {
 	const char *write_file;
 	bool json, hex, quiet, verbose;
 	bool force_clsact;
+	bool show_secrets;
 	uint32_t ringbuf_kb;
 	uint32_t max_flows;
 };
@@ -48,6 +50,7 @@ struct app {
 	struct options opt;
 	struct output out;
 	struct tcp_tracker *tracker;
+	struct ws_layer *ws;
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
@@ -81,6 +84,7 @@ enum {
 	OPT_CLSACT,
 	OPT_RINGBUF_KB,
 	OPT_MAX_FLOWS,
+	OPT_SHOW_SECRETS,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -94,6 +98,7 @@ static const struct argp_option argp_opts[] = {
 	{ NULL, 'X', NULL, 0, "Print payloads as hex and ASCII (like tcpdump -X)", 0 },
 	{ "quiet", 'q', NULL, 0, "Print no events, only the summary", 0 },
 	{ "verbose", 'v', NULL, 0, "Show interface and direction; repeat for debug messages", 0 },
+	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values (redacted by default)", 0 },
 	{ "clsact", OPT_CLSACT, NULL, 0, "Attach with clsact filters even where tcx links are available", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192)", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
@@ -165,6 +170,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CLSACT:
 		o->force_clsact = true;
+		break;
+	case OPT_SHOW_SECRETS:
+		o->show_secrets = true;
 		break;
 	case OPT_RINGBUF_KB:
 		if (parse_u64(arg, 1u << 20, &v) || v < 4)
@@ -364,6 +372,21 @@ static void print_summary(struct app *app)
 		ts->midstream, ts->evicted);
 	fprintf(stderr, "%" PRIu64 " retransmissions, %" PRIu64 " out-of-order segments\n",
 		ts->retransmits, ts->out_of_order);
+	{
+		const struct ws_stats *ws = ws_layer_stats(app->ws);
+		const struct stream_budget *b = ws_layer_budget(app->ws);
+
+		fprintf(stderr, "%" PRIu64 " WebSocket upgrades, %" PRIu64 " established, %" PRIu64
+			" failed, %" PRIu64 " picked up mid-stream, %" PRIu64 " plain HTTP requests, %" PRIu64
+			" not HTTP\n", ws->upgrades, ws->established, ws->upgrade_failed, ws->midstream,
+			ws->http_requests, ws->not_http);
+		fprintf(stderr, "%" PRIu64 " frames c2s, %" PRIu64 " frames s2c, %" PRIu64 " messages c2s, %"
+			PRIu64 " messages s2c\n", ws->frames[0], ws->frames[1], ws->messages[0], ws->messages[1]);
+		fprintf(stderr, "%" PRIu64 " protocol violations, %" PRIu64 " stream gaps (%" PRIu64
+			" bytes), %" PRIu64 " resyncs (%" PRIu64 " bytes skipped), %" PRIu64
+			" reassembly overflows\n", ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs,
+			ws->resync_bytes, b->overflows);
+	}
 	if (app->write_errors)
 		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
 }
@@ -389,22 +412,28 @@ int main(int argc, char **argv)
 	output_init(&app.out, stdout, app.opt.json ? OUTPUT_JSON : OUTPUT_TEXT);
 	app.out.hex = app.opt.hex;
 	app.out.verbose = app.opt.verbose;
+	app.out.show_secrets = app.opt.show_secrets;
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	{
 		struct tcp_track_opts to = { .max_flows = app.opt.max_flows };
 
-		rc = tcp_tracker_new(&app.tracker, &to, &app.opt.ports,
-				     (struct wst_sink){ .on_event = on_event, .ctx = &app });
+		/* tracker -> WebSocket layer -> outputs */
+		rc = ws_layer_new(&app.ws, NULL, (struct wst_sink){ .on_event = on_event, .ctx = &app });
+		if (!rc)
+			rc = tcp_tracker_new(&app.tracker, &to, &app.opt.ports,
+					     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app.ws });
 		if (rc) {
-			pr_warn("failed to create the flow table: %s", strerror(-rc));
+			pr_warn("failed to set up decoding: %s", strerror(-rc));
+			ws_layer_free(app.ws);
 			return 1;
 		}
 	}
 	if (app.opt.write_file && pcap_sink_open(&app.writer, app.opt.write_file, err, sizeof(err))) {
 		pr_warn("%s", err);
 		tcp_tracker_free(app.tracker);
+		ws_layer_free(app.ws);
 		return 1;
 	}
 
@@ -418,5 +447,6 @@ int main(int argc, char **argv)
 	pcap_source_close(app.source);
 	pcap_sink_close(app.writer);
 	tcp_tracker_free(app.tracker);
+	ws_layer_free(app.ws);
 	return rc ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* output.c - helpers shared by the text and JSON outputs. */
 #include <net/if.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "flow.h"
 #include "output.h"
+#include "utf8.h"
 
 void output_init(struct output *o, FILE *fp, enum output_format format)
 {
@@ -77,10 +79,12 @@ const char *output_ifname(uint32_t ifindex)
 void output_endpoints(const struct wst_event *ev, char *src, char *dst)
 {
 	const struct flow_key *k = &ev->flow->key;
-	bool c2s = ev->pkt ? ev->dir == WST_C2S : true;
+	bool c2s = ev->dir == WST_C2S;
 
-	if (ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED)
-		c2s = true; /* connection facts read client > server */
+	/* Connection facts read client > server. */
+	if ((ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED) ||
+	    ev->type == WST_EV_WS_SESSION_END)
+		c2s = true;
 	if (c2s) {
 		pkt_format_endpoint(src, WST_ENDPOINT_STRLEN, k->family, k->caddr, k->cport);
 		pkt_format_endpoint(dst, WST_ENDPOINT_STRLEN, k->family, k->saddr, k->sport);
@@ -180,4 +184,77 @@ void output_hex_dump(FILE *fp, const uint8_t *p, size_t len)
 		}
 		putc('\n', fp);
 	}
+}
+
+void output_json_b64(FILE *fp, const uint8_t *p, size_t len)
+{
+	unsigned char out[65];
+
+	putc('"', fp);
+	/* 48 input bytes make 64 characters with no padding in between. */
+	for (size_t off = 0; off < len; off += 48) {
+		size_t n = len - off < 48 ? len - off : 48;
+		int w = EVP_EncodeBlock(out, p + off, (int)n);
+
+		fwrite(out, 1, (size_t)w, fp);
+	}
+	putc('"', fp);
+}
+
+bool output_is_text(const uint8_t *p, size_t len, bool truncated)
+{
+	struct utf8_state u;
+
+	utf8_init(&u);
+	if (!utf8_feed(&u, p, len))
+		return false;
+	return truncated || utf8_complete(&u);
+}
+
+void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max)
+{
+	size_t i = 0, end = len < max ? len : max;
+
+	while (i < end) {
+		uint8_t c = p[i];
+		size_t n;
+
+		if (c == '\\') {
+			fputs("\\\\", fp);
+			i++;
+		} else if (c >= 0x20 && c < 0x7f) {
+			putc(c, fp);
+			i++;
+		} else if (c == '\n') {
+			fputs("\\n", fp);
+			i++;
+		} else if (c == '\r') {
+			fputs("\\r", fp);
+			i++;
+		} else if (c == '\t') {
+			fputs("\\t", fp);
+			i++;
+		} else if (c >= 0x80 && (n = utf8_seq_len(p + i, end - i))) {
+			fwrite(p + i, 1, n, fp);
+			i += n;
+		} else {
+			fprintf(fp, "\\x%02x", c);
+			i++;
+		}
+	}
+	if (len > max)
+		fputs("\u2026", fp); /* an ellipsis: more follows */
+}
+
+const char *output_opcode_name(uint8_t opcode)
+{
+	switch (opcode) {
+	case 0x0: return "continuation";
+	case 0x1: return "text";
+	case 0x2: return "binary";
+	case 0x8: return "close";
+	case 0x9: return "ping";
+	case 0xa: return "pong";
+	}
+	return NULL;
 }

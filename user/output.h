@@ -22,6 +22,7 @@ struct output {
 	bool hex;          /* -X: hex and ASCII dump of payload */
 	bool verbose;      /* -v: interface and direction on every line */
 	bool show_payload; /* print payload bytes at all (off in the daemon) */
+	bool show_secrets; /* print Cookie, Authorization... values */
 	/* Cached wall clock second, so time stamps cost no localtime() each. */
 	int64_t cached_sec;
 	char cached_hms[16];
@@ -40,6 +41,15 @@ void output_endpoints(const struct wst_event *ev, char *src, char *dst);
 uint32_t output_rel_seq(const struct wst_flow *f, enum wst_flow_dir dir, uint32_t seq);
 /* JSON string with quotes; invalid UTF-8 bytes become U+FFFD. */
 void output_json_string(FILE *fp, const uint8_t *s, size_t len);
+/* JSON base64 string of the bytes, with quotes. */
+void output_json_b64(FILE *fp, const uint8_t *p, size_t len);
+/* Whether the kept bytes are text: valid UTF-8, a cut code point allowed at
+ * the end when truncated. */
+bool output_is_text(const uint8_t *p, size_t len, bool truncated);
+/* Text preview: UTF-8 as is, control and invalid bytes escaped, at most max bytes. */
+void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max);
+/* "continuation", "text", ..., or NULL for a reserved opcode. */
+const char *output_opcode_name(uint8_t opcode);
 /* tcpdump -X style dump, each line prefixed by a tab. */
 void output_hex_dump(FILE *fp, const uint8_t *p, size_t len);
 

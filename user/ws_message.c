@@ -112,6 +112,8 @@ static void start_message(struct ws_message_decoder *m, uint8_t opcode,
 	m->total = 0;
 	m->wire = 0;
 	m->frames = 0;
+	/* The window was lost before this message: don't even try. */
+	m->skipped_inflate = compressed && m->deflate_lost;
 	if (compressed && !m->deflate_lost) {
 		m->inflating = true;
 		if (ws_deflate_begin(&m->dfl))
@@ -126,8 +128,7 @@ static void end_message(struct ws_message_decoder *m)
 
 	if (m->compressed && m->inflating && !m->incomplete)
 		inflate_result(m, ws_deflate_end(&m->dfl, inflate_sink, m));
-	if (m->compressed && !m->inflating && !m->incomplete &&
-	    m->deflate_lost)
+	if (m->skipped_inflate)
 		loss(m, WS_LOSS_NOT_INFLATED, m->wire);
 	/* 8.1: a text message must not end inside a code point. */
 	whole_text = m->utf8_on && !m->incomplete &&

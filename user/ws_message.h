@@ -110,6 +110,7 @@ struct ws_message_decoder {
 	uint8_t opcode;
 	bool compressed, inflating, incomplete, utf8_on, utf8_bad, too_big;
 	bool hole;          /* bytes missing after the kept prefix */
+	bool skipped_inflate; /* compressed, but deflate_lost at its start */
 	struct utf8_state u8;
 	uint8_t *buf;
 	size_t kept;

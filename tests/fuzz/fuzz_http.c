@@ -5,6 +5,7 @@
  *
  * fuzz-sources: user/http_upgrade.c user/ws_accept.c user/ws_extensions.c
  * fuzz-libs: -lcrypto
+ * fuzz-flags: -max_len=20000
  *
  * Invariants checked (abort on violation):
  * - a complete head's length is <= the input and <= HTTP_MAX_HEAD, and

@@ -7,6 +7,7 @@
 # Sources: a target may name what it links in its first lines:
 #   fuzz-sources: user/a.c user/b.c
 #   fuzz-libs: -lcrypto
+#   fuzz-flags: -max_len=20000      (extra libFuzzer run flags)
 # Otherwise it gets every user/*.c except main.c and the files that need
 # libbpf (the loader), linked with -lz -lcrypto -lpcap -lm and section
 # garbage collection, so unused references to the loader do not matter.
@@ -16,7 +17,7 @@
 # Crash reproducers land in build-fuzz/artifacts/. Exits non-zero if a
 # target fails to build or any run finds a crash, leak or timeout.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 fuzz_time=${1:-${FUZZ_TIME:-30}}
 out=build-fuzz
@@ -83,11 +84,13 @@ for src in "${targets[@]}"; do
 		cp -r "$seeds/." "$work/"
 	fi
 	log=$out/$name.log
+	flags=$(target_field "$src" flags)
+	# shellcheck disable=SC2086 # several flags, split on purpose
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$bin" -max_total_time="$fuzz_time" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$out/artifacts/$name-" \
-		"$work" >"$log" 2>&1
+		$flags "$work" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
 	rm -rf "$work"

@@ -41,7 +41,14 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz
+# Debian packages: to build and run, and what the tests use as real peers and oracles.
+DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
+	libssl-dev libcmocka-dev pkg-config
+DEB_TEST := tcpdump tshark iproute2 procps python3 python3-websockets prometheus systemd \
+	chromium libclang-rt-14-dev
+APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
+
+.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz deps test-deps
 .DELETE_ON_ERROR:
 
 all: wstrace
@@ -107,6 +114,15 @@ fuzz: $(SKEL)
 
 bench: tests-build
 	$(Q)tests/bench/run.sh $(BUILD)
+
+deps:
+	$(APT) update
+	$(APT) install --no-install-recommends $(DEB_BUILD)
+
+test-deps: deps
+	$(APT) install --no-install-recommends $(DEB_TEST)
+	command -v npm >/dev/null || $(APT) install --no-install-recommends nodejs npm
+	if [ -f tests/e2e/node/package-lock.json ]; then npm ci --prefix tests/e2e/node --no-audit --no-fund; fi
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h

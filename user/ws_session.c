@@ -481,7 +481,7 @@ static void on_stream_data(void *ctx, const uint8_t *p, size_t len)
 		start_midstream(s);
 	switch (s->phase) {
 	case WS_PHASE_HTTP:
-		if (d->dir == WST_S2C && !s->upgrade_seen && !s->midstream) {
+		if (d->dir == WST_S2C && !s->d[WST_C2S].head_len && !s->upgrade_seen && !s->midstream) {
 			/* The server spoke first: not an HTTP upgrade. */
 			s->layer->stats.not_http++;
 			emit_violation(s, WST_S2C, "server_spoke_first", len);
@@ -518,15 +518,17 @@ static void on_stream_gap(void *ctx, uint64_t missing)
 		s->midstream = true;
 		return;
 	}
+	if (s->phase == WS_PHASE_IGNORE)
+		return;
 	if (s->phase == WS_PHASE_WS && s->decoders_ready) {
 		if (missing == 0)
 			ws_message_decoder_set_lost(&d->dec);
 		else
 			lost = ws_message_decoder_gap(&d->dec, missing) != 0;
-	} else if (s->phase == WS_PHASE_HTTP) {
-		to_ignore(s); /* an HTTP head with a hole cannot be parsed */
 	}
 	emit_loss(s, d->dir, WST_EV_WS_GAP, "stream", missing, lost);
+	if (s->phase == WS_PHASE_HTTP)
+		to_ignore(s); /* an HTTP head with a hole cannot be parsed */
 }
 
 static const struct stream_ops stream_ops = { .data = on_stream_data, .gap = on_stream_gap };
@@ -555,6 +557,12 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 {
 	for (int dir = 0; dir < 2; dir++)
 		stream_flush(&s->d[dir].stream, &l->budget, &stream_ops, &s->d[dir]);
+	if (s->phase == WS_PHASE_HTTP && (s->d[WST_C2S].head_len || s->d[WST_S2C].head_len)) {
+		/* Bytes that never made a whole HTTP head: not decoded, and said so. */
+		s->layer->stats.not_http++;
+		emit_violation(s, s->d[WST_C2S].head_len ? WST_C2S : WST_S2C, "http_incomplete",
+			       s->d[WST_C2S].head_len + s->d[WST_S2C].head_len);
+	}
 	if (s->phase == WS_PHASE_WS) {
 		struct wst_event ev = { 0 };
 		bool closed = s->close_seen[0] || s->close_seen[1];
@@ -616,8 +624,8 @@ void ws_layer_event(void *ctx, const struct wst_event *ev)
 	if (ev->type == WST_EV_TCP_RST)
 		return;
 	s = session_get(l, ev->flow);
-	if (!s)
-		return;
+	if (!s || s->phase == WS_PHASE_IGNORE)
+		return; /* not WebSocket: its bytes are not looked at again */
 	s->pkt = pkt;
 	s->ts_ns = ev->ts_ns;
 	stream_segment(&s->d[ev->dir].stream, &l->budget, &stream_ops, &s->d[ev->dir], pkt->r.seq,

@@ -130,3 +130,60 @@ expect_ge() {
 	[ "$1" -ge "$2" ] || fail "$3: got '$1', want at least '$2'"
 	echo "ok: $3 = $1 (>= $2)"
 }
+
+# --- WebSocket peers against tshark (test_ws_python.sh, test_ws_node.sh) ---
+
+# ws_need WHAT CMD...: CMD must succeed; otherwise skip, or fail under CI=true
+# (where a missing tool is a broken setup, not a reason to skip).
+ws_need() {
+	local what=$1; shift
+	"$@" >/dev/null 2>&1 && return 0
+	[ "${CI:-}" = "true" ] && fail "needs $what (CI=true: not skipping)"
+	skip "needs $what"
+}
+
+# ws_peer_check LABEL SERVER CLIENT SPEC...: in a fresh namespace, runs the
+# SERVER command (args HOST PORT CONNS) and the CLIENT command (args URL
+# SPEC...) on 127.0.0.1:7272 while tcpdump and wstrace --json -s 0 capture
+# lo; then checks wstrace's events against tshark's dissection of the
+# tcpdump capture, against `wstrace -r` of it, and against what the peers
+# did (ws_compare.py). SPEC = DEFLATE:END, one connection each.
+ws_peer_check() {
+	local label=$1 server=$2 client=$3; shift 3
+	local ns n=$# out want specs
+	ns=$(new_ns "$label")
+	specs=$(IFS=,; echo "$*")
+
+	bg "$ns" tcpdump -i lo --immediate-mode -B 32768 -U -s 0 -w "$TMP/dump.pcap" port 7272 2>"$TMP/tcpdump.err"
+	local tcpdump_pid=${PIDS[-1]}
+	for _ in $(seq 1 50); do grep -q listening "$TMP/tcpdump.err" && break; sleep 0.1; done
+	start_wstrace "$ns" "$TMP/live.json" "$TMP/live.err" -i lo -p 7272 --json -s 0
+
+	info "$label: server and client, connections $specs"
+	bg "$ns" $server 127.0.0.1 7272 "$n" >"$TMP/server.out" 2>"$TMP/server.err"
+	local server_pid=${PIDS[-1]}
+	wait_port "$ns" 7272
+	out=$(ip netns exec "$ns" timeout 40 $client ws://127.0.0.1:7272/chat "$@" 2>"$TMP/client.err" | tr '\n' ' ')
+	want=$(printf 'ok %.0s' "$@")
+	[ "$out" = "$want" ] || { cat "$TMP/client.err" "$TMP/server.err"; fail "$label client: got '$out', want '$want'"; }
+	echo "ok: $label client finished $n connections"
+	for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$server_pid" 2>/dev/null && { cat "$TMP/server.err"; fail "$label server did not finish"; }
+	sleep 0.3
+	stop_pid "$WSTRACE_PID"
+	stop_pid "$tcpdump_pid"
+	cat "$TMP/live.err"
+
+	grep -q "^0 packets dropped by kernel" "$TMP/tcpdump.err" || { cat "$TMP/tcpdump.err"; fail "tcpdump dropped packets: the reference capture is incomplete"; }
+	grep -q "^0 packets lost" "$TMP/live.err" || fail "wstrace lost packets (ring buffer)"
+	grep -q "^0 payloads truncated" "$TMP/live.err" || fail "wstrace truncated payloads despite -s 0"
+	"$WSTRACE" -r "$TMP/dump.pcap" -p 7272 --json >"$TMP/file.json" 2>"$TMP/file.err" || { cat "$TMP/file.err"; fail "wstrace -r failed"; }
+
+	info "$label: wstrace against tshark, -r, and the peers"
+	"$PY" "$ROOT/tests/e2e/ws_compare.py" --pcap "$TMP/dump.pcap" --live "$TMP/live.json" \
+		--file "$TMP/file.json" --expect "$specs" --label "$label" || fail "$label: wstrace disagrees (see above)"
+}
+
+# The connections every WebSocket peer test makes (DEFLATE:END, see
+# tests/e2e/peers/ws_client.py).
+WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001"

@@ -1,0 +1,44 @@
+'use strict';
+// WebSocket echo server on the npm ws package, for end-to-end tests.
+//
+//   node ws_server.js HOST PORT CONNS
+//
+// Echoes every data message with its type. Text commands:
+//   "cmd:ping"      send a ping with payload "srv-ping"
+//   "cmd:frag"      send a fragmented text message "sfrag1" "sfrag2"
+//   "cmd:close:N:R" close with code N and reason R
+// permessage-deflate is accepted when offered, with threshold 0 so every
+// message is compressed, and whatever no_context_takeover the client asks.
+// Serves CONNS connections, then exits.
+const path = require('path');
+const { WebSocketServer } = require(path.join(__dirname, '..', 'node', 'node_modules', 'ws'));
+
+const [host, port, conns] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+let done = 0;
+const wss = new WebSocketServer({ host, port, maxPayload: 1 << 22, perMessageDeflate: { threshold: 0 } });
+
+wss.on('listening', () => console.log('listening'));
+wss.on('connection', (ws) => {
+	ws.on('error', () => {});
+	ws.on('message', (data, isBinary) => {
+		const s = isBinary ? null : data.toString();
+		if (s !== null && s.startsWith('cmd:')) {
+			const cmd = s.split(':');
+			if (cmd[1] === 'ping') {
+				ws.ping('srv-ping');
+			} else if (cmd[1] === 'frag') {
+				ws.send('sfrag1', { fin: false });
+				ws.send('sfrag2', { fin: true });
+			} else if (cmd[1] === 'close') {
+				ws.close(Number(cmd[2]), cmd.slice(3).join(':'));
+			}
+			return;
+		}
+		ws.send(data, { binary: isBinary });
+	});
+	ws.on('close', () => {
+		if (++done >= conns)
+			wss.close(() => setTimeout(() => process.exit(0), 200));
+	});
+});
+setTimeout(() => { console.error('server: timeout'); process.exit(1); }, 50000).unref();

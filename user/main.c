@@ -2,8 +2,10 @@
 /*
  * main.c - wstrace: trace WebSocket servers from the kernel side.
  *
- * Wires a source (live capture or capture file) to the TCP tracker and the
- * outputs, runs the event loop, and prints the summary on exit.
+ * Wires a source (live capture or capture file) to the TCP tracker, the
+ * WebSocket layer and the outputs (text or JSON lines, pcap, Prometheus),
+ * runs the event loop, speaks sd_notify as a service, and prints the
+ * summary on exit.
  */
 #include <argp.h>
 #include <errno.h>
@@ -19,57 +21,57 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "config.h"
+#include "exporter.h"
 #include "log.h"
+#include "metrics_http.h"
+#include "options.h"
 #include "output.h"
 #include "pcap_sink.h"
 #include "pcap_source.h"
-#include "ports.h"
+#include "privs.h"
+#include "sdnotify.h"
 #include "tcp_track.h"
 #include "ws_session.h"
 
 #define WSTRACE_VERSION "0.1.0"
-#define MAX_IFACES 64
 #define TICK_MS 200
-
-struct options {
-	const char *ifaces[MAX_IFACES];
-	int n_ifaces;
-	struct port_set ports;
-	uint32_t snaplen;
-	uint64_t count;        /* 0 = unlimited */
-	const char *read_file;
-	const char *write_file;
-	bool json, hex, quiet, verbose;
-	bool force_clsact;
-	bool show_secrets;
-	uint32_t ringbuf_kb;
-	uint32_t max_flows;
-};
+#define STATUS_EVERY_MS 5000
 
 struct app {
 	struct options opt;
+	int argc;
+	char **argv;
 	struct output out;
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
+	struct exporter *exporter;
+	struct metrics_http *http;
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
+	struct wst_counters kernel_base; /* kernel counts of programs since replaced */
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
 	uint64_t write_errors;
+	uint64_t watchdog_usec;
+	uint64_t last_watchdog_ms, last_status_ms;
 	bool done;
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 
 static void on_signal(int sig)
 {
-	stop_signal = sig;
+	if (sig == SIGHUP)
+		reload_signal = 1;
+	else
+		stop_signal = sig;
 }
 
 const char *argp_program_version = "wstrace " WSTRACE_VERSION;
 static const char doc[] =
-	"wstrace -- trace WebSocket servers: TCP handshakes, connections and their ends, "
-	"decoded and counted, from eBPF programs on the TC hooks.\n"
+	"wstrace -- trace WebSocket servers: TCP handshakes, HTTP upgrades, frames and "
+	"messages, decoded and counted, from eBPF programs on the TC hooks.\n"
 	"\v"
 	"EXAMPLES:\n"
 	"  sudo wstrace                       # port 7272 on every interface, text\n"
@@ -77,14 +79,23 @@ static const char doc[] =
 	"  sudo wstrace --json > events.jsonl # one JSON object per line\n"
 	"  sudo wstrace -w out.pcap -q        # keep the packets for Wireshark\n"
 	"  wstrace -r capture.pcap            # decode a capture file, no privileges\n"
-	"  sudo wstrace -X -c 100             # hex dump of payloads, stop after 100 packets\n";
+	"  sudo wstrace -X -c 100             # hex dumps, stop after 100 packets\n"
+	"  sudo wstrace --metrics 9272 -q     # Prometheus counters on 127.0.0.1:9272\n"
+	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n";
 
 enum {
 	OPT_JSON = 0x100,
 	OPT_CLSACT,
 	OPT_RINGBUF_KB,
+	OPT_WAKEUP_KB,
 	OPT_MAX_FLOWS,
 	OPT_SHOW_SECRETS,
+	OPT_SHOW_PAYLOAD,
+	OPT_NO_PAYLOAD,
+	OPT_METRICS,
+	OPT_JSON_KEY,
+	OPT_CONFIG,
+	OPT_DAEMON,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -95,117 +106,142 @@ static const struct argp_option argp_opts[] = {
 	{ "read", 'r', "FILE", 0, "Read packets from a pcap or pcapng FILE ('-' for stdin) instead of capturing", 0 },
 	{ "write", 'w', "FILE", 0, "Also write the captured packets to a pcap FILE", 0 },
 	{ "json", OPT_JSON, NULL, 0, "One JSON object per line instead of text", 0 },
-	{ NULL, 'X', NULL, 0, "Print payloads as hex and ASCII (like tcpdump -X)", 0 },
+	{ "hex", 'X', NULL, 0, "Print payloads as hex and ASCII (like tcpdump -X)", 0 },
 	{ "quiet", 'q', NULL, 0, "Print no events, only the summary", 0 },
-	{ "verbose", 'v', NULL, 0, "Show interface and direction; repeat for debug messages", 0 },
+	{ "verbose", 'v', NULL, 0, "More detail and progress messages; -vv for debug messages", 0 },
+	{ "show-payload", OPT_SHOW_PAYLOAD, NULL, 0, "Print payloads (the default, except with --daemon)", 0 },
+	{ "no-payload", OPT_NO_PAYLOAD, NULL, 0, "Print no payload bytes, only metadata", 0 },
 	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values (redacted by default)", 0 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
+	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
+	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
+	{ "daemon", OPT_DAEMON, NULL, 0, "Run as a service: no payloads, events only with --json, metrics on, sd_notify readiness and watchdog, SIGHUP reloads the config", 0 },
 	{ "clsact", OPT_CLSACT, NULL, 0, "Attach with clsact filters even where tcx links are available", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192)", 0 },
+	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 0: at once; larger saves CPU, adds up to 200 ms latency)", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
 	{ 0 },
 };
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct options *o = state->input;
-	char err[256];
-	uint64_t v;
+	char err[320];
 
-	switch (key) {
-	case 'i':
-		if (o->n_ifaces >= MAX_IFACES)
-			argp_error(state, "too many -i options: at most %d", MAX_IFACES);
-		o->ifaces[o->n_ifaces++] = arg;
-		break;
-	case 'p':
-		if (ports_parse(&o->ports, arg, err, sizeof(err)))
-			argp_error(state, "-p: %s", err);
-		break;
-	case 's':
-		if (parse_u64(arg, WST_MAX_SNAPLEN, &v))
-			argp_error(state, "-s: bad snaplen '%s': expected 0 (whole packet) to %d", arg, WST_MAX_SNAPLEN);
-		o->snaplen = (uint32_t)v;
-		break;
-	case 'c':
-		if (parse_u64(arg, UINT64_MAX, &v) || v == 0)
-			argp_error(state, "-c: bad count '%s': expected a positive number", arg);
-		o->count = v;
-		break;
-	case 'r':
-		o->read_file = arg;
-		break;
-	case 'w':
-		o->write_file = arg;
-		break;
-	case OPT_JSON:
-		o->json = true;
-		break;
-	case 'X':
-		o->hex = true;
-		break;
-	case 'q':
-		o->quiet = true;
-		break;
-	case 'v':
-		if (o->verbose)
-			wst_log_verbosity = WST_LOG_DEBUG;
-		o->verbose = true;
-		if (wst_log_verbosity < WST_LOG_INFO)
-			wst_log_verbosity = WST_LOG_INFO;
-		break;
-	case OPT_CLSACT:
-		o->force_clsact = true;
-		break;
-	case OPT_SHOW_SECRETS:
-		o->show_secrets = true;
-		break;
-	case OPT_RINGBUF_KB:
-		if (parse_u64(arg, 1u << 20, &v) || v < 4)
-			argp_error(state, "--ringbuf-kb: bad size '%s': expected 4 to 1048576", arg);
-		o->ringbuf_kb = (uint32_t)v;
-		break;
-	case OPT_MAX_FLOWS:
-		if (parse_u64(arg, 1u << 24, &v) || v == 0)
-			argp_error(state, "--max-flows: bad number '%s': expected 1 to 16777216", arg);
-		o->max_flows = (uint32_t)v;
-		break;
-	case ARGP_KEY_ARG:
+	if (key == ARGP_KEY_ARG)
 		argp_error(state, "unexpected argument '%s' (a filter expression is not supported; use -p)", arg);
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
+	for (const struct argp_option *a = argp_opts; a->name; a++) {
+		if (a->key != key)
+			continue;
+		if (options_apply(o, a->name, arg, err, sizeof(err)))
+			argp_error(state, "%s", err);
+		return 0;
 	}
+	return ARGP_ERR_UNKNOWN;
+}
+
+static const struct argp argp = { argp_opts, parse_arg, NULL, doc, NULL, NULL, NULL };
+
+static int config_option(void *ctx, const char *key, const char *value, unsigned int line)
+{
+	char err[320];
+	int rc;
+
+	(void)line;
+	if (!strcmp(key, "config"))
+		return -ENOENT; /* a config file does not name another */
+	rc = options_apply(ctx, key, value, err, sizeof(err));
+	return rc == -ENOENT ? -ENOENT : rc ? -EINVAL : 0;
+}
+
+/*
+ * Defaults, then the config file, then the command line, which wins.
+ * Returns 0 or -EINVAL (reported). argp exits on a command-line error.
+ */
+static int load_options(struct options *o, int argc, char **argv)
+{
+	struct options cli;
+	char err[512];
+	const char *path;
+	int rc;
+
+	options_defaults(&cli, false);
+	argp_parse(&argp, argc, argv, 0, NULL, &cli);
+	options_defaults(o, cli.daemon);
+	path = cli.config[0] ? cli.config : cli.daemon ? CONFIG_DEFAULT_PATH : NULL;
+	if (path) {
+		rc = config_parse_file(path, config_option, o, err, sizeof(err));
+		if (rc == -ENOENT && !cli.config[0]) {
+			pr_info("no %s, using defaults", path);
+		} else if (rc == -ENOENT) {
+			pr_warn("%s: no such file (--config)", path);
+			return -EINVAL;
+		} else if (rc) {
+			pr_warn("%s", err);
+			return -EINVAL;
+		}
+	}
+	o->applying_cli = true;
+	argp_parse(&argp, argc, argv, 0, NULL, o);
+	o->applying_cli = false;
+	if (o->ports.n == 0)
+		ports_add(&o->ports, 7272);
+	if (o->daemon && !o->json)
+		o->quiet = true; /* the journal gets events only when asked for */
+	if (o->debug)
+		wst_log_verbosity = WST_LOG_DEBUG;
+	else if (o->verbose || o->daemon)
+		wst_log_verbosity = WST_LOG_INFO;
+	else
+		wst_log_verbosity = WST_LOG_WARN;
 	return 0;
 }
 
-static uint64_t realtime_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Fans events out to the outputs. */
+/* Kernel counters since start, across program reloads. */
+static void kernel_counters(const struct app *app, struct wst_counters *k)
+{
+	*k = app->kernel_base;
+	if (app->capture) {
+		struct wst_counters now;
+
+		if (capture_read_counters(app->capture, &now) == 0)
+			for (int i = 0; i < WST_CNT_MAX; i++)
+				k->v[i] += now.v[i];
+	}
+}
+
+static int render_metrics(void *ctx, char **buf, size_t *len)
+{
+	struct app *app = ctx;
+	struct wst_counters k;
+	struct exporter_sources src = { 0 };
+
+	kernel_counters(app, &k);
+	src.kernel = app->capture ? &k : NULL;
+	src.tcp = tcp_tracker_stats(app->tracker);
+	src.tcp_active = tcp_tracker_active(app->tracker);
+	src.ws = ws_layer_stats(app->ws);
+	src.budget = ws_layer_budget(app->ws);
+	src.bad_records = app->capture ? capture_bad_records(app->capture) : 0;
+	src.pcap_write_errors = app->write_errors;
+	exporter_update(app->exporter, &src);
+	return exporter_render(app->exporter, buf, len);
+}
+
+/* The sink at the end of the chain: outputs and counters. */
 static void on_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
 
+	exporter_event(app->exporter, ev);
 	if (!app->opt.quiet)
 		output_event(&app->out, ev);
 }
@@ -222,6 +258,61 @@ static void on_packet(void *ctx, const struct wst_packet *pkt)
 	app->packets++;
 	if (app->opt.count && app->packets >= app->opt.count)
 		app->done = true;
+}
+
+static void setup_output(struct app *app)
+{
+	output_init(&app->out, stdout, app->opt.json ? OUTPUT_JSON : OUTPUT_TEXT);
+	app->out.hex = app->opt.hex;
+	app->out.verbose = app->opt.verbose;
+	app->out.show_payload = app->opt.show_payload;
+	app->out.show_secrets = app->opt.show_secrets;
+}
+
+static int open_writer(struct app *app)
+{
+	char err[512];
+
+	if (!app->opt.write_file[0])
+		return 0;
+	if (pcap_sink_open(&app->writer, app->opt.write_file, err, sizeof(err))) {
+		pr_warn("%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_metrics(struct app *app)
+{
+	char err[512];
+
+	if (!app->opt.metrics[0])
+		return 0;
+	if (metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err))) {
+		pr_warn("--metrics %s: %s", app->opt.metrics, err);
+		return -EINVAL;
+	}
+	pr_info("metrics on http://%s/metrics", app->opt.metrics);
+	return 0;
+}
+
+static int open_capture(struct app *app)
+{
+	const char *ifaces[OPTIONS_MAX_IFACES];
+	struct capture_opts co = {
+		.ifaces = ifaces,
+		.n_ifaces = app->opt.n_ifaces,
+		.ports = app->opt.ports.list,
+		.n_ports = app->opt.ports.n,
+		.snaplen = app->opt.snaplen,
+		.ringbuf_bytes = app->opt.ringbuf_kb * 1024u,
+		.wakeup_bytes = app->opt.wakeup_kb * 1024u,
+		.force_clsact = app->opt.force_clsact,
+	};
+
+	for (int i = 0; i < app->opt.n_ifaces; i++)
+		ifaces[i] = app->opt.ifaces[i];
+	return capture_open(&app->capture, &co, on_packet, app);
 }
 
 static int run_file(struct app *app)
@@ -246,6 +337,114 @@ static int run_file(struct app *app)
 	return 0;
 }
 
+static bool same_ifaces(const struct options *a, const struct options *b)
+{
+	if (a->n_ifaces != b->n_ifaces)
+		return false;
+	for (int i = 0; i < a->n_ifaces; i++)
+		if (strcmp(a->ifaces[i], b->ifaces[i]))
+			return false;
+	return true;
+}
+
+/*
+ * SIGHUP: the config file again, under the same command line. Ports change
+ * in the kernel map at once; interfaces by replacing the attachment (never
+ * both old and new); outputs in place. Counters are kept.
+ */
+static void reload(struct app *app, int epfd)
+{
+	struct options n;
+	char err[320];
+
+	sdnotify_reloading();
+	if (load_options(&n, app->argc, app->argv)) {
+		pr_warn("reload: keeping the running settings");
+		goto out;
+	}
+	if (memcmp(n.ports.list, app->opt.ports.list, sizeof(n.ports.list)) || n.ports.n != app->opt.ports.n) {
+		int rc = capture_set_ports(app->capture, n.ports.list, n.ports.n);
+
+		if (rc)
+			pr_warn("reload: failed to set ports: %s", strerror(-rc));
+		else
+			app->opt.ports = n.ports; /* the tracker reads this set */
+	}
+	if (!same_ifaces(&n, &app->opt) || n.force_clsact != app->opt.force_clsact) {
+		struct capture *old = app->capture;
+		struct wst_counters k;
+		struct options keep = app->opt;
+
+		kernel_counters(app, &k);
+		capture_poll(old, 0);
+		epoll_ctl(epfd, EPOLL_CTL_DEL, capture_epoll_fd(old), NULL);
+		if (capture_netlink_fd(old) >= 0)
+			epoll_ctl(epfd, EPOLL_CTL_DEL, capture_netlink_fd(old), NULL);
+		capture_close(old);
+		app->capture = NULL;
+		app->kernel_base = k;
+		memcpy(app->opt.ifaces, n.ifaces, sizeof(n.ifaces));
+		app->opt.n_ifaces = n.n_ifaces;
+		app->opt.force_clsact = n.force_clsact;
+		if (open_capture(app)) {
+			pr_warn("reload: new interfaces failed; back to the old ones");
+			app->opt = keep;
+			if (open_capture(app)) {
+				stop_signal = SIGTERM;
+				goto out;
+			}
+		}
+		{
+			struct epoll_event e = { .events = EPOLLIN, .data.fd = capture_epoll_fd(app->capture) };
+
+			epoll_ctl(epfd, EPOLL_CTL_ADD, e.data.fd, &e);
+			if (capture_netlink_fd(app->capture) >= 0) {
+				e.data.fd = capture_netlink_fd(app->capture);
+				epoll_ctl(epfd, EPOLL_CTL_ADD, e.data.fd, &e);
+			}
+		}
+	}
+	if (n.snaplen != app->opt.snaplen || n.ringbuf_kb != app->opt.ringbuf_kb ||
+	    strcmp(n.json_key, app->opt.json_key) || strcmp(n.metrics, app->opt.metrics) ||
+	    strcmp(n.write_file, app->opt.write_file))
+		pr_warn("reload: snaplen, ringbuf-kb, json-key, metrics and write take effect at restart");
+	app->opt.json = n.json;
+	app->opt.quiet = n.quiet;
+	app->opt.hex = n.hex;
+	app->opt.verbose = n.verbose;
+	app->opt.show_payload = n.show_payload;
+	app->opt.show_secrets = n.show_secrets;
+	fflush(app->out.fp);
+	setup_output(app);
+	pr_info("reloaded: %d hooks, %d ports", capture_n_attached(app->capture), app->opt.ports.n);
+	(void)err;
+out:
+	sdnotify_send("READY=1");
+}
+
+static void tick(struct app *app, uint64_t now_ms)
+{
+	tcp_tracker_expire(app->tracker, clock_ns(CLOCK_REALTIME));
+	/* Records below the wakeup threshold wait for this poll. */
+	if (app->opt.wakeup_kb)
+		capture_poll(app->capture, 0);
+	fflush(app->out.fp);
+	if (app->watchdog_usec && now_ms - app->last_watchdog_ms >= app->watchdog_usec / 2000) {
+		sdnotify_send("WATCHDOG=1");
+		app->last_watchdog_ms = now_ms;
+	}
+	if (now_ms - app->last_status_ms >= STATUS_EVERY_MS) {
+		struct wst_counters k;
+
+		kernel_counters(app, &k);
+		sdnotify_sendf("STATUS=%" PRIu64 " packets, %llu lost, %" PRIu64 " connections, %" PRIu64
+			       " WebSocket sessions", app->packets,
+			       (unsigned long long)k.v[WST_CNT_RINGBUF_FULL], tcp_tracker_active(app->tracker),
+			       ws_layer_stats(app->ws)->active);
+		app->last_status_ms = now_ms;
+	}
+}
+
 static int add_fd(int epfd, int fd)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.fd = fd };
@@ -255,46 +454,51 @@ static int add_fd(int epfd, int fd)
 
 static int run_live(struct app *app)
 {
-	struct capture_opts co = {
-		.ifaces = app->opt.ifaces,
-		.n_ifaces = app->opt.n_ifaces,
-		.ports = app->opt.ports.list,
-		.n_ports = app->opt.ports.n,
-		.snaplen = app->opt.snaplen,
-		.ringbuf_bytes = app->opt.ringbuf_kb * 1024u,
-		.force_clsact = app->opt.force_clsact,
-	};
-	struct itimerspec tick = {
+	struct itimerspec itv = {
 		.it_interval = { 0, TICK_MS * 1000000L },
 		.it_value = { 0, TICK_MS * 1000000L },
 	};
-	int epfd = -1, tfd = -1, ring_fd, nl_fd, err;
+	int epfd = -1, tfd = -1, http_fd = -1, err;
 
-	err = capture_open(&app->capture, &co, on_packet, app);
+	err = open_capture(app);
 	if (err)
 		return err;
+	err = open_metrics(app);
+	if (err)
+		return err;
+	/* Loaded and attached: keep only what later attachments need. */
+	if (privs_drop_to_capture() == 0)
+		pr_debug("dropped capabilities not needed for capture");
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &tick, NULL)) {
+	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &itv, NULL)) {
 		err = -errno;
 		pr_warn("failed to set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
-	ring_fd = capture_epoll_fd(app->capture);
-	nl_fd = capture_netlink_fd(app->capture);
-	if ((err = add_fd(epfd, ring_fd)) || (err = add_fd(epfd, tfd)) ||
-	    (nl_fd >= 0 && (err = add_fd(epfd, nl_fd)))) {
+	if (app->http)
+		http_fd = metrics_http_fd(app->http);
+	if ((err = add_fd(epfd, capture_epoll_fd(app->capture))) || (err = add_fd(epfd, tfd)) ||
+	    (capture_netlink_fd(app->capture) >= 0 && (err = add_fd(epfd, capture_netlink_fd(app->capture)))) ||
+	    (http_fd >= 0 && (err = add_fd(epfd, http_fd)))) {
 		pr_warn("failed to set up the event loop: %s", strerror(-err));
 		goto cleanup;
 	}
-	pr_info("listening on %d hooks (%s), ports %s%s", capture_n_attached(app->capture),
-		capture_uses_tcx(app->capture) ? "tcx" : "clsact",
-		app->opt.ports.n ? "" : "none", "");
+	pr_info("listening on %d hooks (%s), %d ports", capture_n_attached(app->capture),
+		capture_uses_tcx(app->capture) ? "tcx" : "clsact", app->opt.ports.n);
+	app->watchdog_usec = sdnotify_watchdog_usec();
+	sdnotify_send("READY=1");
 
 	while (!app->done && !stop_signal) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(epfd, evs, 8, -1);
+		int n;
 
+		if (reload_signal) {
+			reload_signal = 0;
+			reload(app, epfd);
+			continue;
+		}
+		n = epoll_wait(epfd, evs, 8, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -305,22 +509,25 @@ static int run_live(struct app *app)
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == ring_fd) {
+			if (fd == tfd) {
+				uint64_t expirations;
+
+				if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+					pr_debug("timerfd: %s", strerror(errno));
+				tick(app, clock_ns(CLOCK_MONOTONIC) / 1000000);
+				if (app->http)
+					metrics_http_dispatch(app->http, clock_ns(CLOCK_MONOTONIC) / 1000000);
+			} else if (fd == http_fd) {
+				metrics_http_dispatch(app->http, clock_ns(CLOCK_MONOTONIC) / 1000000);
+			} else if (fd == capture_netlink_fd(app->capture)) {
+				capture_handle_netlink(app->capture);
+			} else if (fd == capture_epoll_fd(app->capture)) {
 				err = capture_poll(app->capture, 0);
 				if (err < 0 && err != -EINTR) {
 					pr_warn("failed to read the ring buffer: %s", strerror(-err));
 					goto cleanup;
 				}
 				err = 0;
-			} else if (fd == tfd) {
-				uint64_t expirations;
-
-				if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-					pr_debug("timerfd: %s", strerror(errno));
-				tcp_tracker_expire(app->tracker, realtime_ns());
-				fflush(app->out.fp);
-			} else if (fd == nl_fd) {
-				capture_handle_netlink(app->capture);
 			}
 		}
 	}
@@ -328,6 +535,7 @@ static int run_live(struct app *app)
 	if (!app->done)
 		capture_poll(app->capture, 0);
 cleanup:
+	sdnotify_send("STOPPING=1");
 	if (tfd >= 0)
 		close(tfd);
 	if (epfd >= 0)
@@ -338,22 +546,21 @@ cleanup:
 static void print_summary(struct app *app)
 {
 	const struct tcp_stats *ts = tcp_tracker_stats(app->tracker);
+	const struct ws_stats *ws = ws_layer_stats(app->ws);
+	const struct stream_budget *b = ws_layer_budget(app->ws);
 
 	fprintf(stderr, "%" PRIu64 " packets captured\n", app->packets);
 	if (app->capture) {
 		struct wst_counters k;
 
-		if (capture_read_counters(app->capture, &k) == 0) {
-			fprintf(stderr, "%llu packets seen by the kernel program\n",
-				(unsigned long long)(k.v[WST_CNT_PKTS_INGRESS] + k.v[WST_CNT_PKTS_EGRESS]));
-			fprintf(stderr, "%llu packets lost (ring buffer full)\n",
-				(unsigned long long)k.v[WST_CNT_RINGBUF_FULL]);
-			fprintf(stderr, "%llu payloads truncated by snaplen\n",
-				(unsigned long long)k.v[WST_CNT_TRUNCATED]);
-			if (k.v[WST_CNT_LOAD_ERRORS])
-				fprintf(stderr, "%llu packets not copied (load errors)\n",
-					(unsigned long long)k.v[WST_CNT_LOAD_ERRORS]);
-		}
+		kernel_counters(app, &k);
+		fprintf(stderr, "%llu packets seen by the kernel program\n",
+			(unsigned long long)(k.v[WST_CNT_PKTS_INGRESS] + k.v[WST_CNT_PKTS_EGRESS]));
+		fprintf(stderr, "%llu packets lost (ring buffer full)\n", (unsigned long long)k.v[WST_CNT_RINGBUF_FULL]);
+		fprintf(stderr, "%llu payloads truncated by snaplen\n", (unsigned long long)k.v[WST_CNT_TRUNCATED]);
+		if (k.v[WST_CNT_LOAD_ERRORS])
+			fprintf(stderr, "%llu packets not copied (load errors)\n",
+				(unsigned long long)k.v[WST_CNT_LOAD_ERRORS]);
 		if (capture_bad_records(app->capture))
 			fprintf(stderr, "%" PRIu64 " malformed records dropped\n", capture_bad_records(app->capture));
 	}
@@ -361,92 +568,85 @@ static void print_summary(struct app *app)
 		struct pcap_source_stats ps;
 
 		pcap_source_stats(app->source, &ps);
-		fprintf(stderr, "%" PRIu64 " frames read, %" PRIu64 " not TCP, %" PRIu64
-			" malformed, %" PRIu64 " truncated headers, %" PRIu64 " fragments\n",
+		fprintf(stderr, "%" PRIu64 " frames read, %" PRIu64 " not TCP, %" PRIu64 " malformed, %" PRIu64
+			" truncated headers, %" PRIu64 " fragments\n",
 			ps.frames, ps.not_tcp, ps.malformed, ps.truncated, ps.fragments);
 	}
-	fprintf(stderr, "%" PRIu64 " connections seen, %" PRIu64 " established, %" PRIu64
-		" refused, %" PRIu64 " reset, %" PRIu64 " handshake timeouts, %" PRIu64
-		" seen mid-stream, %" PRIu64 " evicted\n",
-		ts->flows, ts->established, ts->refused, ts->resets, ts->handshake_timeouts,
-		ts->midstream, ts->evicted);
+	fprintf(stderr, "%" PRIu64 " connections seen, %" PRIu64 " established, %" PRIu64 " refused, %" PRIu64
+		" reset, %" PRIu64 " handshake timeouts, %" PRIu64 " seen mid-stream, %" PRIu64 " evicted\n",
+		ts->flows, ts->established, ts->refused, ts->resets, ts->handshake_timeouts, ts->midstream,
+		ts->evicted);
 	fprintf(stderr, "%" PRIu64 " retransmissions, %" PRIu64 " out-of-order segments\n",
 		ts->retransmits, ts->out_of_order);
-	{
-		const struct ws_stats *ws = ws_layer_stats(app->ws);
-		const struct stream_budget *b = ws_layer_budget(app->ws);
-
-		fprintf(stderr, "%" PRIu64 " WebSocket upgrades, %" PRIu64 " established, %" PRIu64
-			" failed, %" PRIu64 " picked up mid-stream, %" PRIu64 " plain HTTP requests, %" PRIu64
-			" not HTTP\n", ws->upgrades, ws->established, ws->upgrade_failed, ws->midstream,
-			ws->http_requests, ws->not_http);
-		fprintf(stderr, "%" PRIu64 " frames c2s, %" PRIu64 " frames s2c, %" PRIu64 " messages c2s, %"
-			PRIu64 " messages s2c\n", ws->frames[0], ws->frames[1], ws->messages[0], ws->messages[1]);
-		fprintf(stderr, "%" PRIu64 " protocol violations, %" PRIu64 " stream gaps (%" PRIu64
-			" bytes), %" PRIu64 " resyncs (%" PRIu64 " bytes skipped), %" PRIu64
-			" reassembly overflows\n", ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs,
-			ws->resync_bytes, b->overflows);
-	}
+	fprintf(stderr, "%" PRIu64 " WebSocket upgrades, %" PRIu64 " established, %" PRIu64 " failed, %" PRIu64
+		" picked up mid-stream, %" PRIu64 " plain HTTP requests, %" PRIu64 " not HTTP\n",
+		ws->upgrades, ws->established, ws->upgrade_failed, ws->midstream, ws->http_requests, ws->not_http);
+	fprintf(stderr, "%" PRIu64 " frames c2s, %" PRIu64 " frames s2c, %" PRIu64 " messages c2s, %" PRIu64
+		" messages s2c\n", ws->frames[0], ws->frames[1], ws->messages[0], ws->messages[1]);
+	fprintf(stderr, "%" PRIu64 " protocol violations, %" PRIu64 " stream gaps (%" PRIu64 " bytes), %" PRIu64
+		" resyncs (%" PRIu64 " bytes skipped), %" PRIu64 " reassembly overflows\n",
+		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows);
 	if (app->write_errors)
 		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
+}
+
+static int setup_pipeline(struct app *app)
+{
+	struct tcp_track_opts to = { .max_flows = app->opt.max_flows };
+	struct exporter_opts eo = {
+		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
+		.version = WSTRACE_VERSION,
+	};
+	int rc;
+
+	/* tracker -> WebSocket layer -> outputs and counters */
+	rc = exporter_new(&app->exporter, &eo);
+	if (!rc)
+		rc = ws_layer_new(&app->ws, NULL, (struct wst_sink){ .on_event = on_event, .ctx = app });
+	if (!rc)
+		rc = tcp_tracker_new(&app->tracker, &to, &app->opt.ports,
+				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
+	if (rc)
+		pr_warn("failed to set up decoding: %s", strerror(-rc));
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	static struct app app;
-	static const struct argp argp = { argp_opts, parse_arg, NULL, doc, NULL, NULL, NULL };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char err[512];
 	int rc;
 
-	app.opt.snaplen = WST_DEFAULT_SNAPLEN;
-	if (argp_parse(&argp, argc, argv, 0, NULL, &app.opt))
+	app.argc = argc;
+	app.argv = argv;
+	if (load_options(&app.opt, argc, argv))
 		return 2;
-	if (app.opt.ports.n == 0)
-		ports_add(&app.opt.ports, 7272);
-
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	output_init(&app.out, stdout, app.opt.json ? OUTPUT_JSON : OUTPUT_TEXT);
-	app.out.hex = app.opt.hex;
-	app.out.verbose = app.opt.verbose;
-	app.out.show_secrets = app.opt.show_secrets;
+	setup_output(&app);
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
-	{
-		struct tcp_track_opts to = { .max_flows = app.opt.max_flows };
+	rc = setup_pipeline(&app);
+	if (!rc)
+		rc = open_writer(&app);
+	if (!rc)
+		rc = app.opt.read_file[0] ? run_file(&app) : run_live(&app);
 
-		/* tracker -> WebSocket layer -> outputs */
-		rc = ws_layer_new(&app.ws, NULL, (struct wst_sink){ .on_event = on_event, .ctx = &app });
-		if (!rc)
-			rc = tcp_tracker_new(&app.tracker, &to, &app.opt.ports,
-					     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app.ws });
-		if (rc) {
-			pr_warn("failed to set up decoding: %s", strerror(-rc));
-			ws_layer_free(app.ws);
-			return 1;
-		}
-	}
-	if (app.opt.write_file && pcap_sink_open(&app.writer, app.opt.write_file, err, sizeof(err))) {
-		pr_warn("%s", err);
-		tcp_tracker_free(app.tracker);
-		ws_layer_free(app.ws);
-		return 1;
-	}
-
-	rc = app.opt.read_file ? run_file(&app) : run_live(&app);
-
-	tcp_tracker_finish(app.tracker, app.opt.read_file ? 0 : realtime_ns());
+	if (app.tracker)
+		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : clock_ns(CLOCK_REALTIME));
 	fflush(stdout);
-	if (rc == 0 || app.packets)
+	if (app.tracker && app.ws && (rc == 0 || app.packets))
 		print_summary(&app);
 	capture_close(app.capture);
+	metrics_http_close(app.http);
 	pcap_source_close(app.source);
 	pcap_sink_close(app.writer);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
+	exporter_free(app.exporter);
 	return rc ? 1 : 0;
 }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * options.h - wstrace's settings, from the command line and the config file.
+ *
+ * Both go through options_apply() with the long option name, so every
+ * command-line option is available in the file and means the same there.
+ */
+#ifndef WST_OPTIONS_H
+#define WST_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ports.h"
+
+#define OPTIONS_MAX_IFACES 64
+#define OPTIONS_STR_MAX 256
+
+struct options {
+	char ifaces[OPTIONS_MAX_IFACES][OPTIONS_STR_MAX];
+	int n_ifaces;
+	struct port_set ports;
+	uint32_t snaplen;
+	uint64_t count;          /* 0 = unlimited */
+	char read_file[OPTIONS_STR_MAX];
+	char write_file[OPTIONS_STR_MAX];
+	char config[OPTIONS_STR_MAX];
+	char metrics[OPTIONS_STR_MAX]; /* "" = off */
+	char json_key[OPTIONS_STR_MAX];
+	bool json, hex, quiet, verbose, debug;
+	bool show_payload, show_secrets;
+	bool daemon;
+	bool force_clsact;
+	uint32_t ringbuf_kb;
+	uint32_t wakeup_kb;
+	uint32_t max_flows;
+	/* Set by options_apply when a list option was given, so a later
+	 * source (the command line) replaces the list instead of adding. */
+	bool ifaces_from_cli;
+	bool applying_cli;
+};
+
+/* Defaults; the daemon's differ (no payloads, metrics on). */
+void options_defaults(struct options *o, bool daemon);
+
+/*
+ * Applies one option by its long name ("port", "interface", ...).
+ * value is NULL for a flag given on the command line; from the config
+ * file, flags take true/false, yes/no, on/off, 1/0.
+ * Returns 0, -ENOENT (unknown name) or -EINVAL with a message in err.
+ */
+int options_apply(struct options *o, const char *name, const char *value, char *err, size_t errlen);
+
+#endif /* WST_OPTIONS_H */

@@ -13,7 +13,9 @@ need_root
 CHROMIUM=$(command -v chromium || command -v chromium-browser) || skip "needs chromium (apt-get install chromium)"
 "$PY" -c 'import websockets' 2>/dev/null || skip "needs python3-websockets"
 
-NS=$(new_ns chat)
+# Not NS=$(new_ns ...): in a subshell the name would miss the cleanup list.
+new_ns chat >/dev/null
+NS=wst-chat-$E2E_ID
 CHAT=$ROOT/tests/e2e/chat
 J=$TMP/live.json
 

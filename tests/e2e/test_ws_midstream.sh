@@ -11,7 +11,9 @@
 need_root
 "$PY" -c 'import websockets' 2>/dev/null || skip "needs python3-websockets"
 
-NS=$(new_ns mid)
+# Not NS=$(new_ns ...): in a subshell the name would miss the cleanup list.
+new_ns mid >/dev/null
+NS=wst-mid-$E2E_ID
 LOAD="$PY $ROOT/tests/e2e/ws_load.py"
 J=$TMP/live.json
 COUNT=50 SIZE=48

@@ -36,6 +36,7 @@ struct conn {
 	enum conn_state state;
 	uint32_t gen;          /* tells stale epoll events from a reused slot */
 	uint64_t deadline_ms;
+	uint64_t seq;          /* accept order, for eviction */
 	char *req;             /* METRICS_HTTP_MAX_HEAD bytes */
 	size_t req_len;
 	char *resp;
@@ -50,6 +51,7 @@ struct metrics_http {
 	metrics_http_render_fn render;
 	void *ctx;
 	int nconns;
+	uint64_t accepts;
 	struct metrics_http_stats stats;
 	struct conn conns[METRICS_HTTP_MAX_CONNS];
 };
@@ -250,6 +252,28 @@ static void conn_watch(struct metrics_http *h, struct conn *c, uint32_t events)
 	}
 }
 
+/*
+ * Full: the connection that has waited longest for its request to finish
+ * makes room, so idle connections (a slowloris flood) cannot lock out a
+ * scraper that sends its request at once. Ones already being answered stay.
+ */
+static struct conn *evict_oldest_reader(struct metrics_http *h)
+{
+	struct conn *old = NULL;
+
+	for (int i = 0; i < METRICS_HTTP_MAX_CONNS; i++) {
+		struct conn *c = &h->conns[i];
+
+		if (c->state == CONN_READ && (!old || c->seq < old->seq))
+			old = c;
+	}
+	if (!old)
+		return NULL;
+	h->stats.evicted++;
+	conn_close(h, old);
+	return old;
+}
+
 static void accept_ready(struct metrics_http *h, uint64_t now_ms)
 {
 	struct epoll_event ev;
@@ -267,6 +291,8 @@ static void accept_ready(struct metrics_http *h, uint64_t now_ms)
 				c = &h->conns[i];
 				break;
 			}
+		if (!c)
+			c = evict_oldest_reader(h);
 		if (c)
 			c->req = malloc(METRICS_HTTP_MAX_HEAD);
 		if (!c || !c->req) {
@@ -280,6 +306,7 @@ static void accept_ready(struct metrics_http *h, uint64_t now_ms)
 		c->req_len = 0;
 		c->resp_len = c->resp_off = 0;
 		c->deadline_ms = now_ms + h->timeout_ms;
+		c->seq = h->accepts++;
 		ev.events = EPOLLIN;
 		ev.data.u64 = conn_id(h, c);
 		h->nconns++;

@@ -36,7 +36,8 @@ struct metrics_http;
 
 struct metrics_http_stats {
 	uint64_t accepted;
-	uint64_t rejected;  /* over METRICS_HTTP_MAX_CONNS, closed at once */
+	uint64_t rejected;  /* over METRICS_HTTP_MAX_CONNS, all busy answering: closed at once */
+	uint64_t evicted;   /* over METRICS_HTTP_MAX_CONNS: the oldest still reading made room */
 	uint64_t requests;  /* answered, any status */
 	uint64_t timeouts;  /* dropped at the deadline */
 	uint64_t errors;    /* render failures, socket errors */

@@ -186,4 +186,4 @@ ws_peer_check() {
 
 # The connections every WebSocket peer test makes (DEFLATE:END, see
 # tests/e2e/peers/ws_client.py).
-WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001"
+WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001 small:1000"

@@ -3,6 +3,7 @@
 //
 //   node ws_client.js URL SPEC...    SPEC = DEFLATE:END, one connection each
 //   DEFLATE: off | on (context takeover) | nocontext (no context takeover
+//            both ways) | small (context takeover, 512-byte LZ77 windows
 //            both ways); threshold 0: every message is compressed
 //   END:     1000 (client closes) | 1001 (server closes, "going away")
 //            | 4001 (client closes, "custom reason") | fin (TCP FIN, no
@@ -21,6 +22,12 @@ const MESSAGES = [
 	BIG,                                   // 64-bit length
 	Buffer.alloc(70000),                   // 64-bit length, compresses well
 	'\uff01'.repeat(25000),                // 75000 bytes of 3-byte UTF-8
+	'',                                    // empty text
+	Buffer.alloc(0),                       // empty binary
+	BIG.subarray(0, 125),                  // longest 7-bit length
+	BIG.subarray(0, 126),                  // shortest 16-bit length
+	BIG.subarray(0, 65535),                // longest 16-bit length
+	BIG.subarray(0, 65536),                // shortest 64-bit length
 ];
 
 function open(url, deflate) {
@@ -29,6 +36,8 @@ function open(url, deflate) {
 		pmd = { threshold: 0 };
 	else if (deflate === 'nocontext')
 		pmd = { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true };
+	else if (deflate === 'small')
+		pmd = { threshold: 0, serverMaxWindowBits: 9, clientMaxWindowBits: 9 };
 	const ws = new WebSocket(url, { perMessageDeflate: pmd, maxPayload: 1 << 22 });
 	const queue = [], waiters = [];
 	ws.on('message', (data, isBinary) => {
@@ -73,6 +82,13 @@ async function one(url, spec) {
 	ws.send(Buffer.from([3]), { fin: true });
 	await expect(ws, Buffer.from([1, 2, 3]));
 	await new Promise((r) => { ws.once('pong', r); ws.ping('cli-ping'); }); // ping with payload
+	await new Promise((r) => { ws.once('pong', r); ws.ping(); });           // empty ping
+	const midPong = new Promise((r) => ws.once('pong', r));
+	ws.send('in', { fin: false });             // a ping between fragments
+	ws.ping('mid');
+	ws.send('ter', { fin: true });
+	await expect(ws, 'inter');
+	await midPong;
 	ws.pong('unsolicited');
 	const srvPing = new Promise((r) => ws.once('ping', r));
 	ws.send('cmd:ping');                       // the server pings us

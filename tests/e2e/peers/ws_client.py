@@ -3,6 +3,7 @@
 
   ws_client.py URL SPEC...    SPEC = DEFLATE:END, one connection each, in order
   DEFLATE: off | on (context takeover) | nocontext (no context takeover both ways)
+           | small (context takeover, 512-byte LZ77 windows both ways)
   END:     1000 (client closes) | 1001 (server closes, "going away")
            | 4001 (client closes, "custom reason") | fin (TCP FIN, no close
            frame) | rst (TCP reset)
@@ -27,6 +28,12 @@ MESSAGES = [
     BIG,                                                    # 64-bit length
     b"\x00" * 70000,                                        # 64-bit, compresses well
     "\uff01" * 25000,                                       # 75000 bytes of 3-byte UTF-8
+    "",                                                     # empty text
+    b"",                                                    # empty binary
+    BIG[:125],                                              # longest 7-bit length
+    BIG[:126],                                              # shortest 16-bit length
+    BIG[:65535],                                            # longest 16-bit length
+    BIG[:65536],                                            # shortest 64-bit length
 ]
 
 
@@ -39,6 +46,10 @@ async def one(url, deflate, end):
         kw["extensions"] = [ClientPerMessageDeflateFactory(
             server_no_context_takeover=True, client_no_context_takeover=True,
             client_max_window_bits=True)]
+    elif deflate == "small":
+        kw["compression"] = None
+        kw["extensions"] = [ClientPerMessageDeflateFactory(
+            server_max_window_bits=9, client_max_window_bits=9)]
     ws = await websockets.connect(url, **kw)
     for m in MESSAGES:
         await ws.send(m)
@@ -51,6 +62,17 @@ async def one(url, deflate, end):
     if await ws.recv() != b"\x01\x02\x03":
         raise SystemExit("fragmented echo differs")
     await (await ws.ping(b"cli-ping"))           # ping with payload
+    await (await ws.ping(b""))                   # empty ping
+
+    async def interleaved():                     # a ping between fragments
+        yield "in"
+        pong_mid.append(await ws.ping(b"mid"))
+        yield "ter"
+    pong_mid = []
+    await ws.send(interleaved())
+    if await ws.recv() != "inter":
+        raise SystemExit("interleaved echo differs")
+    await pong_mid[0]
     await ws.pong(b"unsolicited")                # unsolicited pong
     await ws.send("cmd:ping")                     # the server pings us
     await ws.send("cmd:frag")                     # the server fragments

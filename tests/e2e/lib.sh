@@ -27,7 +27,8 @@ e2e_cleanup() {
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	for ns in "${NAMESPACES[@]}"; do
+	# new_ns runs in $(...) subshells: find this test's namespaces by name.
+	for ns in "${NAMESPACES[@]}" $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "-$E2E_ID\$"); do
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$TMP"
@@ -152,6 +153,7 @@ ws_peer_check() {
 	local label=$1 server=$2 client=$3; shift 3
 	local ns n=$# out want specs
 	ns=$(new_ns "$label")
+	NAMESPACES+=("$ns") # new_ns ran in a subshell: record it here for the cleanup
 	specs=$(IFS=,; echo "$*")
 
 	bg "$ns" tcpdump -i lo --immediate-mode -B 32768 -U -s 0 -w "$TMP/dump.pcap" port 7272 2>"$TMP/tcpdump.err"

@@ -129,8 +129,11 @@ vmlinux:
 
 install: wstrace
 	install -D -m 0755 wstrace $(DESTDIR)$(PREFIX)/sbin/wstrace
-	install -D -m 0644 dist/wstrace.service $(DESTDIR)$(PREFIX)/lib/systemd/system/wstrace.service
-	install -D -m 0644 dist/wstrace.conf $(DESTDIR)/etc/wstrace/wstrace.conf
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/sbin/wstrace|$(PREFIX)/sbin/wstrace|' dist/wstrace.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/wstrace.service
+	test -e $(DESTDIR)/etc/wstrace/wstrace.conf || \
+		install -D -m 0644 dist/wstrace.conf $(DESTDIR)/etc/wstrace/wstrace.conf
 
 clean:
 	rm -rf build build-asan build-fuzz wstrace

@@ -584,8 +584,10 @@ static void print_summary(struct app *app)
 	fprintf(stderr, "%" PRIu64 " frames c2s, %" PRIu64 " frames s2c, %" PRIu64 " messages c2s, %" PRIu64
 		" messages s2c\n", ws->frames[0], ws->frames[1], ws->messages[0], ws->messages[1]);
 	fprintf(stderr, "%" PRIu64 " protocol violations, %" PRIu64 " stream gaps (%" PRIu64 " bytes), %" PRIu64
-		" resyncs (%" PRIu64 " bytes skipped), %" PRIu64 " reassembly overflows\n",
-		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows);
+		" resyncs (%" PRIu64 " bytes skipped), %" PRIu64 " reassembly overflows, %" PRIu64
+		" undecodable (compression context lost)\n",
+		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows,
+		ws->decode_losses);
 	if (app->write_errors)
 		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
 }

@@ -52,7 +52,9 @@ static void deflate_broken(struct ws_message_decoder *m)
 	if (m->cfg.no_context_takeover || m->deflate_lost)
 		return;
 	m->deflate_lost = true;
-	loss(m, WS_LOSS_DEFLATE_CONTEXT, 0);
+	/* Said when a compressed message comes: a session that never
+	 * compresses again (or never did: picked up mid-way) lost nothing. */
+	m->deflate_loss_pending = true;
 }
 
 /* Message bytes, after inflation if any. */
@@ -114,6 +116,10 @@ static void start_message(struct ws_message_decoder *m, uint8_t opcode,
 	m->frames = 0;
 	/* The window was lost before this message: don't even try. */
 	m->skipped_inflate = compressed && m->deflate_lost;
+	if (m->skipped_inflate && m->deflate_loss_pending) {
+		m->deflate_loss_pending = false;
+		loss(m, WS_LOSS_DEFLATE_CONTEXT, 0);
+	}
 	if (compressed && !m->deflate_lost) {
 		m->inflating = true;
 		if (ws_deflate_begin(&m->dfl))

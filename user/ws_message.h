@@ -102,6 +102,7 @@ struct ws_message_decoder {
 	struct ws_message_callbacks cb;
 	struct ws_deflate dfl;
 	bool deflate_lost;  /* LZ77 context lost for the rest of the stream */
+	bool deflate_loss_pending; /* not reported yet: at the next compressed message */
 	bool close_seen;
 	bool after_loss;    /* a continuation may belong to an unseen start */
 	/* message in progress */

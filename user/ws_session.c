@@ -127,9 +127,11 @@ static void emit_loss(struct ws_session *s, enum wst_flow_dir dir, enum wst_even
 {
 	struct wst_event ev = { .u.loss = { .kind = kind, .bytes = bytes, .boundary_lost = lost } };
 
-	if (type == WST_EV_WS_GAP) {
+	if (type == WST_EV_WS_GAP && !strcmp(kind, "stream")) {
 		s->layer->stats.gaps++;
 		s->layer->stats.gap_bytes += bytes;
+	} else if (type == WST_EV_WS_GAP) {
+		s->layer->stats.decode_losses++;
 	} else {
 		s->layer->stats.resyncs++;
 		s->layer->stats.resync_bytes += bytes;
@@ -459,16 +461,27 @@ static bool looks_like_http(enum wst_flow_dir dir, const uint8_t *p, size_t len)
 /* Picks up a connection whose handshake was not seen. */
 static void start_midstream(struct ws_session *s)
 {
-	if (decoders_init(s, NULL)) {
+	/*
+	 * The extensions are unknown: allow RSV1 as permessage-deflate would,
+	 * or compressed frames look implausible and resync latches onto bytes
+	 * inside payloads. The decoder reports the lost compression context
+	 * at the first compressed message.
+	 */
+	struct ws_deflate_params dp = { .enabled = true, .server_max_window_bits = 15,
+					.client_max_window_bits = 15 };
+
+	if (decoders_init(s, &dp)) {
 		to_ignore(s);
 		return;
 	}
-	ws_message_decoder_set_lost(&s->d[0].dec);
-	ws_message_decoder_set_lost(&s->d[1].dec);
 	s->phase = WS_PHASE_WS;
 	s->established_ns = s->flow->first_ns;
 	s->layer->stats.midstream++;
 	s->layer->stats.active++;
+	for (int dir = 0; dir < 2; dir++) {
+		ws_message_decoder_set_lost(&s->d[dir].dec);
+		emit_loss(s, dir, WST_EV_WS_GAP, "stream", 0, true);
+	}
 }
 
 static void on_stream_data(void *ctx, const uint8_t *p, size_t len)
@@ -513,8 +526,11 @@ static void on_stream_gap(void *ctx, uint64_t missing)
 	struct ws_session *s = d->s;
 	bool lost = true;
 
-	if (missing == 0 && s->phase == WS_PHASE_HTTP && !s->upgrade_seen) {
-		/* Mid-stream start: decided by the first bytes (on_stream_data). */
+	if (missing == 0 && s->phase == WS_PHASE_HTTP) {
+		/*
+		 * This direction starts mid-stream: whether it is WebSocket
+		 * or still HTTP is decided by its first bytes (on_stream_data).
+		 */
 		s->midstream = true;
 		return;
 	}

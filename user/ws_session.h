@@ -36,6 +36,7 @@ struct ws_stats {
 	uint64_t midstream;       /* WebSocket sessions picked up mid-way */
 	uint64_t frames[2], messages[2], bytes[2];
 	uint64_t violations, gaps, gap_bytes, resyncs, resync_bytes;
+	uint64_t decode_losses;   /* compression context lost, messages not inflated */
 	uint64_t pings, pongs, closes, rtt_matched;
 	uint64_t active;          /* WebSocket sessions open now */
 };

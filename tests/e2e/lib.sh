@@ -162,9 +162,11 @@ ws_peer_check() {
 	start_wstrace "$ns" "$TMP/live.json" "$TMP/live.err" -i lo -p 7272 --json -s 0
 
 	info "$label: server and client, connections $specs"
+	# shellcheck disable=SC2086 # SERVER and CLIENT are commands with arguments
 	bg "$ns" $server 127.0.0.1 7272 "$n" >"$TMP/server.out" 2>"$TMP/server.err"
 	local server_pid=${PIDS[-1]}
 	wait_port "$ns" 7272
+	# shellcheck disable=SC2086
 	out=$(ip netns exec "$ns" timeout 40 $client ws://127.0.0.1:7272/chat "$@" 2>"$TMP/client.err" | tr '\n' ' ')
 	want=$(printf 'ok %.0s' "$@")
 	[ "$out" = "$want" ] || { cat "$TMP/client.err" "$TMP/server.err"; fail "$label client: got '$out', want '$want'"; }
@@ -188,4 +190,5 @@ ws_peer_check() {
 
 # The connections every WebSocket peer test makes (DEFLATE:END, see
 # tests/e2e/peers/ws_client.py).
+# shellcheck disable=SC2034 # used by the tests that source this file
 WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001 small:1000"

@@ -527,8 +527,12 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 	case WST_EV_WS_UPGRADE_FAILED:
 		metrics_inc(m, e->upgrades, ev->type == WST_EV_WS_ESTABLISHED ? 0
 					    : (uint32_t)status_index(ev->u.response.resp));
-		/* Latency only when the request was seen. */
-		if (ev->u.response.req)
+		/*
+		 * Latency only when the request was seen. The layer leaves req
+		 * NULL after freeing it and reports 0 for an unseen request,
+		 * so a positive latency also says it was seen.
+		 */
+		if (ev->u.response.req || ev->u.response.latency_us > 0)
 			observe_us(e, e->upgrade_s, 0, ev->u.response.latency_us);
 		break;
 	case WST_EV_WS_FRAME:

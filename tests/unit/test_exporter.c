@@ -25,6 +25,9 @@
 #include "ws_accept.h"
 #include "ws_frame.h"
 #include "ws_message.h"
+#include "ws_session.h"
+#include "tcp_track.h"
+#include "ports.h"
 
 struct fixture {
 	struct exporter *e;
@@ -73,10 +76,28 @@ static bool has_line(const char *buf, const char *line)
 	return false;
 }
 
+/* On a miss, shows the samples of the same metric for the diagnosis. */
+static void show_samples(const char *buf, const char *line)
+{
+	size_t n = strcspn(line, "{ ");
+	const char *p = buf;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len >= n && strncmp(p, line, n) == 0)
+			print_message("  have: %.*s\n", (int)len, p);
+		p += len + (eol ? 1 : 0);
+	}
+}
+
 #define assert_line(buf, line)                                              \
 	do {                                                                \
-		if (!has_line((buf), (line)))                               \
+		if (!has_line((buf), (line))) {                             \
+			show_samples((buf), (line));                        \
 			fail_msg("missing line: %s", (line));               \
+		}                                                           \
 	} while (0)
 
 static void event(struct exporter *e, enum wst_event_type type, struct wst_flow *f,
@@ -843,6 +864,157 @@ static void test_bad_options(void **state)
 	exporter_free(NULL);
 }
 
+/* The real layers in front: tracker -> WebSocket layer -> exporter. */
+struct chat {
+	struct tcp_tracker *t;
+	struct ws_layer *ws;
+	struct exporter *e;
+	struct port_set ports;
+	uint32_t seq[2];
+	uint64_t now;
+};
+
+static void chat_pkt(struct chat *c, enum wst_flow_dir dir, uint8_t flags,
+		     const void *payload, uint32_t len)
+{
+	static const uint8_t caddr[4] = { 10, 0, 0, 1 }, saddr[4] = { 10, 0, 0, 2 };
+	struct wst_packet p;
+
+	memset(&p, 0, sizeof(p));
+	c->now += 1000000; /* 1 ms apart */
+	p.r.version = WST_RECORD_VERSION;
+	p.r.hdr_len = sizeof(p.r);
+	p.r.ts_ns = c->now;
+	p.r.family = 4;
+	p.r.tcp_flags = flags;
+	p.r.tcp_doff = 20;
+	p.r.seq = c->seq[dir];
+	p.r.ack = c->seq[!dir];
+	p.r.window = 512;
+	p.r.payload_len = len;
+	p.r.cap_len = len;
+	p.payload = payload;
+	memcpy(p.r.saddr, dir == WST_C2S ? caddr : saddr, 4);
+	memcpy(p.r.daddr, dir == WST_C2S ? saddr : caddr, 4);
+	p.r.sport = dir == WST_C2S ? 40000 : 7272;
+	p.r.dport = dir == WST_C2S ? 7272 : 40000;
+	c->seq[dir] += len + ((flags & (WST_TCP_SYN | WST_TCP_FIN)) ? 1 : 0);
+	tcp_tracker_packet(c->t, &p);
+}
+
+/* One frame (payload < 126 bytes), masked from the client (RFC 6455 5.3). */
+static void chat_frame(struct chat *c, enum wst_flow_dir dir, uint8_t opcode,
+		       const void *payload, size_t len)
+{
+	static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+	uint8_t f[2 + 4 + 125];
+	size_t n = 0;
+
+	assert_true(len <= 125);
+	f[n++] = 0x80 | opcode;
+	f[n++] = (uint8_t)len | (dir == WST_C2S ? 0x80 : 0);
+	if (dir == WST_C2S) {
+		memcpy(f + n, mask, 4);
+		n += 4;
+	}
+	for (size_t i = 0; i < len; i++)
+		f[n + i] = ((const uint8_t *)payload)[i] ^ (dir == WST_C2S ? mask[i % 4] : 0);
+	chat_pkt(c, dir, WST_TCP_PSH | WST_TCP_ACK, f, (uint32_t)(n + len));
+}
+
+static void test_pipeline_chat(void **state)
+{
+	static const char req[] =
+		"GET / HTTP/1.1\r\nHost: 127.0.0.1:7272\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Origin: http://127.0.0.1:55151\r\nSec-WebSocket-Version: 13\r\n\r\n";
+	static const char resp[] =
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+	static const char login[] = "{\"type\":\"login\",\"client_name\":\"mynick\",\"room_id\":\"1\"}";
+	static const char say[] = "{\"type\":\"say\",\"to_client_id\":\"all\",\"content\":\"hi, all \xef\xbc\x81\"}";
+	static const uint8_t bye[] = { 0x03, 0xe8 };
+	struct chat c = { .seq = { 1000, 5000 } };
+	struct exporter_sources src = { 0 };
+	const struct ws_stats *st;
+	char *t;
+
+	(void)state;
+	c.e = new_exporter("type", 0, false);
+	ports_add(&c.ports, 7272);
+	assert_int_equal(ws_layer_new(&c.ws, NULL, (struct wst_sink){ exporter_event, c.e }), 0);
+	assert_int_equal(tcp_tracker_new(&c.t, NULL, &c.ports,
+					 (struct wst_sink){ ws_layer_event, c.ws }), 0);
+
+	chat_pkt(&c, WST_C2S, WST_TCP_SYN, NULL, 0);
+	chat_pkt(&c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
+	chat_pkt(&c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
+	chat_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
+	chat_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
+	chat_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
+	chat_frame(&c, WST_C2S, WS_OP_TEXT, say, strlen(say));
+	chat_frame(&c, WST_S2C, WS_OP_PING, "hb", 2);
+	chat_frame(&c, WST_C2S, WS_OP_PONG, "hb", 2);
+	/* The client closes, the server answers, TCP closes both ways. */
+	chat_frame(&c, WST_C2S, WS_OP_CLOSE, bye, 2);
+	chat_frame(&c, WST_S2C, WS_OP_CLOSE, bye, 2);
+	chat_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_S2C, WST_TCP_ACK, NULL, 0);
+	tcp_tracker_finish(c.t, c.now + 1000000);
+
+	st = ws_layer_stats(c.ws);
+	src.tcp = tcp_tracker_stats(c.t);
+	src.tcp_active = tcp_tracker_active(c.t);
+	src.ws = st;
+	src.budget = ws_layer_budget(c.ws);
+	exporter_update(c.e, &src);
+	t = render(c.e);
+	assert_line(t, "wstrace_tcp_packets_total{dir=\"c2s\"} 9");
+	assert_line(t, "wstrace_tcp_packets_total{dir=\"s2c\"} 7");
+	assert_line(t, "wstrace_tcp_handshakes_total{outcome=\"established\"} 1");
+	assert_line(t, "wstrace_tcp_handshake_seconds_count 1");
+	assert_line(t, "wstrace_tcp_handshake_seconds_sum 0.002");
+	assert_line(t, "wstrace_tcp_connections_closed_total{reason=\"fin\"} 1");
+	assert_line(t, "wstrace_tcp_connections 0");
+	assert_line(t, "wstrace_ws_upgrade_requests_total 1");
+	assert_line(t, "wstrace_ws_upgrades_total{status=\"101\"} 1");
+	assert_line(t, "wstrace_ws_upgrade_seconds_count 1");
+	assert_line(t, "wstrace_ws_upgrade_seconds_sum 0.001");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"text\"} 3");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"s2c\",opcode=\"text\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"s2c\",opcode=\"ping\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"pong\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"close\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"s2c\",opcode=\"close\"} 1");
+	assert_int_equal(st->frames[WST_C2S], 5);
+	assert_line(t, "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\"} 3");
+	assert_line(t, "wstrace_ws_messages_total{dir=\"s2c\",type=\"text\"} 1");
+	assert_line(t, "wstrace_ws_message_bytes_sum{dir=\"c2s\",type=\"text\"} 127");
+	assert_line(t, "wstrace_ws_ping_rtt_seconds_count 1");
+	assert_line(t, "wstrace_ws_ping_rtt_seconds_sum 0.001");
+	assert_line(t, "wstrace_ws_closes_total{code=\"1000\",initiator=\"client\"} 1");
+	assert_line(t, "wstrace_ws_closes_total{code=\"1000\",initiator=\"server\"} 0");
+	assert_line(t, "wstrace_ws_session_ends_total{how=\"close\"} 1");
+	assert_line(t, "wstrace_ws_session_duration_seconds_count 1");
+	assert_line(t, "wstrace_ws_sessions 0");
+	assert_line(t, "wstrace_ws_app_messages_total{dir=\"c2s\",value=\"login\"} 1");
+	assert_line(t, "wstrace_ws_app_messages_total{dir=\"c2s\",value=\"pong\"} 1");
+	assert_line(t, "wstrace_ws_app_messages_total{dir=\"c2s\",value=\"say\"} 1");
+	assert_line(t, "wstrace_ws_app_messages_total{dir=\"s2c\",value=\"ping\"} 1");
+	assert_line(t, "wstrace_ws_stream_gaps_total 0");
+	/* A clean exchange: no violation of any kind. */
+	for (const char *p = strstr(t, "\nwstrace_ws_violations_total{"); p;
+	     p = strstr(p + 1, "\nwstrace_ws_violations_total{"))
+		assert_int_equal(strtoull(strchr(p, '}') + 2, NULL, 10), 0);
+	free(t);
+	tcp_tracker_free(c.t);
+	ws_layer_free(c.ws);
+	exporter_free(c.e);
+}
+
 /* A busy exposition with every family populated, checked by promtool. */
 static void test_promtool(void **state)
 {
@@ -917,6 +1089,7 @@ int main(void)
 		cmocka_unit_test(test_json_key_chat),
 		cmocka_unit_test(test_json_key_bound),
 		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_pipeline_chat),
 		cmocka_unit_test_setup_teardown(test_promtool, setup, teardown),
 	};
 

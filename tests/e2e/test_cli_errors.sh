@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# A user mistake gets one clear line naming the problem (and the fix) and a
+# non-zero exit: bad port, snaplen, count, interface, missing privileges,
+# missing, corrupt, truncated or unsupported capture files, bad config.
+# Reading a capture file needs no privileges.
+. "$(dirname "$0")/lib.sh"
+need_root
+command -v setpriv >/dev/null || fail "setpriv missing (util-linux)"
+
+NS=$(new_ns cli)
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
+# The checkout may sit where nobody cannot read (/root): give nobody copies.
+chmod 755 "$TMP"
+install -m 755 "$WSTRACE" "$TMP/wstrace-nobody"
+install -m 644 "$ROOT/tests/data/pcap/lo_any_sll2.pcap" "$TMP/nobody.pcap"
+
+# expect_error CODE PATTERN CMD...: exit status CODE and PATTERN on stderr.
+expect_error() {
+	local code=$1 pattern=$2 out rc; shift 2
+	out=$("$@" 2>&1 >/dev/null); rc=$?
+	[ "$rc" -eq "$code" ] || fail "$*: exit $rc, want $code (stderr: $out)"
+	printf '%s\n' "$out" | grep -q -- "$pattern" || fail "$*: stderr lacks '$pattern': $out"
+	echo "ok: $* -> exit $rc: $(printf '%s\n' "$out" | grep -- "$pattern" | head -1)"
+}
+
+info "command line"
+expect_error 64 "bad port '0'" "$WSTRACE" -p 0
+expect_error 64 "bad port 'http'" "$WSTRACE" -p 7272,http
+expect_error 64 "too many ports" "$WSTRACE" -p "$(seq -s, 1000 1064)"
+expect_error 64 "bad snaplen '70000'" "$WSTRACE" -s 70000
+expect_error 64 "bad count '-1'" "$WSTRACE" -c -1
+expect_error 64 "unexpected argument 'port'" "$WSTRACE" port 7272
+expect_error 64 "bad size" "$WSTRACE" --ringbuf-kb 1
+
+info "live capture"
+expect_error 1 "no such interface" ip netns exec "$NS" "$WSTRACE" -i nosuchif0
+expect_error 1 "run as root or grant CAP_BPF and CAP_NET_ADMIN" ip netns exec "$NS" $NOBODY "$TMP/wstrace-nobody" -i lo
+expect_error 1 "metrics" ip netns exec "$NS" "$WSTRACE" -i lo --metrics 999.1.1.1:80
+
+info "capture files"
+printf 'this is not a capture file at all\n' >"$TMP/garbage.pcap"
+expect_error 1 "No such file" "$WSTRACE" -r "$TMP/missing.pcap"
+expect_error 1 "not a readable pcap or pcapng file" "$WSTRACE" -r "$TMP/garbage.pcap"
+# A pcap header for LINKTYPE_USB_LINUX (189): valid file, link type we can't read.
+"$PY" -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 189))' >"$TMP/usb.pcap"
+expect_error 1 "link type USB_LINUX" "$WSTRACE" -r "$TMP/usb.pcap"
+# Cut in the middle of a record: the packets before it, then a clear error.
+cap=$ROOT/tests/data/pcap/lo_any_sll2.pcap
+head -c $(( $(stat -c %s "$cap") - 7 )) "$cap" >"$TMP/cut.pcap"
+expect_error 1 "truncated" "$WSTRACE" -r "$TMP/cut.pcap" -p 47272
+out=$($NOBODY "$TMP/wstrace-nobody" -r "$TMP/nobody.pcap" -p 47272 --json 2>"$TMP/nobody.err") || { cat "$TMP/nobody.err"; fail "-r as nobody failed"; }
+expect_ge "$(printf '%s\n' "$out" | grep -c '"event":"tcp_')" 1 "events from -r without privileges"
+
+info "config file"
+printf 'port = 7272\nthis line is wrong\n' >"$TMP/bad.conf"
+expect_error 2 "bad.conf:2:" "$WSTRACE" --config "$TMP/bad.conf" -r "$cap"
+printf 'port = 7272\nsnaplen = lots\n' >"$TMP/badval.conf"
+expect_error 2 "badval.conf:2:" "$WSTRACE" --config "$TMP/badval.conf" -r "$cap"
+expect_error 2 "no such file" "$WSTRACE" --config "$TMP/none.conf" -r "$cap"
+printf 'port = 9999\njson = true\n' >"$TMP/good.conf"
+out=$("$WSTRACE" --config "$TMP/good.conf" -p 47272 -r "$cap" 2>/dev/null)
+expect_ge "$(printf '%s\n' "$out" | grep -c '"event":"tcp_syn"')" 1 "config applied (json) and the command line wins (-p 47272)"

@@ -517,6 +517,7 @@ static void test_violations(void **state)
 	violation(e, "http_syntax");
 	violation(e, "http_too_long");
 	violation(e, "http_version");
+	violation(e, "http_incomplete");
 	violation(e, "server_spoke_first");
 	violation(e, "extension_unknown");
 	violation(e, "extension_invalid");
@@ -544,6 +545,7 @@ static void test_violations(void **state)
 	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"http_syntax\"} 1");
 	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"http_too_long\"} 1");
 	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"http_version\"} 2");
+	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"http_incomplete\"} 1");
 	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"server_spoke_first\"} 1");
 	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"extension_unknown\"} 1");
 	assert_line(fx->text, "wstrace_ws_violations_total{kind=\"extension_invalid\"} 1");

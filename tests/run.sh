@@ -67,6 +67,17 @@ if [ -n "$asan" ]; then
 	done
 fi
 
+# Golden outputs: wstrace -r on committed captures, text, -X and JSON.
+if [ -x "$build/wstrace" ]; then
+	out=$(tests/golden/check.sh "$PWD/$build/wstrace" 2>&1)
+	p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	p=${p:-0} f=${f:-1}
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then failures+=("golden outputs"); printf '%s\n' "$out" | tail -40; fi
+	printf '%-48s %3d passed, %d failed\n' "golden tests/golden/*.pcap" "$p" "$f"
+fi
+
 if [ "$unit_only" -eq 0 ]; then
 	if why=$(kernel_ok); then
 		for bin in "$build"/tests/test_bpf_*; do

@@ -105,7 +105,7 @@ struct wst_event {
 		} upgrade;                     /* WS_UPGRADE, HTTP_REQUEST */
 		struct {
 			const struct http_response *resp;
-			const struct http_request *req; /* NULL if not seen */
+			bool request_seen;     /* the upgrade request was captured */
 			uint64_t latency_us;   /* request to response */
 			const char *accept;    /* "ok", "mismatch", "missing", "unchecked" */
 			int accept_check;      /* enum ws_accept_check */

@@ -532,7 +532,7 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		 * NULL after freeing it and reports 0 for an unseen request,
 		 * so a positive latency also says it was seen.
 		 */
-		if (ev->u.response.req || ev->u.response.latency_us > 0)
+		if (ev->u.response.request_seen)
 			observe_us(e, e->upgrade_s, 0, ev->u.response.latency_us);
 		break;
 	case WST_EV_WS_FRAME:

@@ -598,6 +598,7 @@ static int setup_pipeline(struct app *app)
 	struct exporter_opts eo = {
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,
+		.no_kernel = app->opt.read_file[0] != '\0',
 	};
 	int rc;
 

@@ -42,16 +42,20 @@ static void json_headers(struct output *o, const struct http_header *h, size_t n
 	putc('}', o->fp);
 }
 
-/* "text" when it is UTF-8, else "data_b64"; nothing when payloads are hidden. */
-static void json_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary)
+/*
+ * The payload as "text" when it is valid UTF-8, else "data_b64" (the JSON
+ * contract, whatever the opcode); nothing when payloads are hidden. A cut
+ * payload loses the code point the cut split, rather than show U+FFFD.
+ */
+static void json_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated)
 {
 	if (truncated)
 		fputs(",\"truncated\":true", o->fp);
 	if (!o->show_payload)
 		return;
-	if (!binary && output_is_text(p, kept, truncated)) {
+	if (output_is_text(p, kept, truncated)) {
 		fputs(",\"text\":", o->fp);
-		output_json_string(o->fp, p, kept);
+		output_json_string(o->fp, p, truncated ? output_utf8_whole_len(p, kept) : kept);
 	} else {
 		fputs(",\"data_b64\":", o->fp);
 		output_json_b64(o->fp, p, kept);
@@ -126,8 +130,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		const struct ws_frame_header *h = ev->u.frame.h;
 
 		json_frame_header(fp, h);
-		json_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated,
-			     h->opcode != WS_OP_TEXT || h->rsv1);
+		json_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated);
 		break;
 	}
 	case WST_EV_WS_MESSAGE: {
@@ -143,8 +146,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 			fputs(",\"incomplete\":true", fp);
 		if (m->opcode == WS_OP_TEXT)
 			fprintf(fp, ",\"utf8_valid\":%s", m->utf8_valid ? "true" : "false");
-		json_payload(o, m->data, m->kept, m->truncated,
-			     m->opcode != WS_OP_TEXT || (m->compressed && !m->inflated));
+		json_payload(o, m->data, m->kept, m->truncated);
 		break;
 	}
 	case WST_EV_WS_PING:
@@ -165,7 +167,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 			fprintf(fp, ",\"initiator\":\"%s\",\"valid\":%s", ev->u.control.initiator,
 				c->close_valid ? "true" : "false");
 		} else {
-			json_payload(o, c->payload, c->len, c->truncated, !output_is_text(c->payload, c->len, false));
+			json_payload(o, c->payload, c->len, c->truncated);
 		}
 		break;
 	}

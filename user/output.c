@@ -211,6 +211,21 @@ bool output_is_text(const uint8_t *p, size_t len, bool truncated)
 	return truncated || utf8_complete(&u);
 }
 
+size_t output_utf8_whole_len(const uint8_t *p, size_t len)
+{
+	/* Back over at most 3 continuation bytes to the last lead byte. */
+	for (size_t back = 1; back <= 4 && back <= len; back++) {
+		uint8_t c = p[len - back];
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		if (c >= 0xc0 && utf8_seq_len(p + len - back, back) == 0)
+			return len - back; /* a lead byte whose sequence is cut */
+		break;
+	}
+	return len;
+}
+
 void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max)
 {
 	size_t i = 0, end = len < max ? len : max;

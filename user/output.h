@@ -46,6 +46,8 @@ void output_json_b64(FILE *fp, const uint8_t *p, size_t len);
 /* Whether the kept bytes are text: valid UTF-8, a cut code point allowed at
  * the end when truncated. */
 bool output_is_text(const uint8_t *p, size_t len, bool truncated);
+/* len without a code point cut at the end (for truncated payloads). */
+size_t output_utf8_whole_len(const uint8_t *p, size_t len);
 /* Text preview: UTF-8 as is, control and invalid bytes escaped, at most max bytes. */
 void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max);
 /* "continuation", "text", ..., or NULL for a reserved opcode. */

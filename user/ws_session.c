@@ -402,6 +402,7 @@ static void parse_response(struct ws_session *s)
 		goto out;
 	}
 	ev.u.response.resp = resp;
+	ev.u.response.request_seen = s->upgrade_seen;
 	ev.u.response.latency_us = s->upgrade_seen && s->ts_ns > s->request_ns ? (s->ts_ns - s->request_ns) / 1000 : 0;
 	if (resp->status != 101) {
 		s->layer->stats.upgrade_failed++;

@@ -279,16 +279,16 @@ static void test_upgrades(void **state)
 	send_event(e, &ev, WST_EV_HTTP_REQUEST, WST_C2S, &fx->flow[1]);
 	memset(&ev, 0, sizeof(ev));
 	ev.u.response.resp = &ok;
-	ev.u.response.req = &req;
+	ev.u.response.request_seen = true;
 	ev.u.response.latency_us = 568;
 	ev.u.response.accept = "ok";
 	send_event(e, &ev, WST_EV_WS_ESTABLISHED, WST_S2C, &fx->flow[0]);
 	/* Request not seen (picked up after it): no latency. */
-	ev.u.response.req = NULL;
+	ev.u.response.request_seen = false;
 	ev.u.response.latency_us = 0;
 	send_event(e, &ev, WST_EV_WS_ESTABLISHED, WST_S2C, &fx->flow[2]);
 	ev.u.response.resp = &resp;
-	ev.u.response.req = &req;
+	ev.u.response.request_seen = true;
 	ev.u.response.latency_us = 20000;
 	ev.u.response.accept = "unchecked";
 	for (size_t i = 0; i < sizeof(failed) / sizeof(failed[0]); i++) {

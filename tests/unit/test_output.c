@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Unit tests: the formatting helpers the text and JSON outputs share. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "output.h"
+#include "packet.h"
+
+/* Output goes to a memory stream; mem_end() returns it (caller frees). */
+static char *mem_buf;
+static size_t mem_len;
+
+static FILE *mem_begin(void)
+{
+	FILE *fp = open_memstream(&mem_buf, &mem_len);
+
+	assert_non_null(fp);
+	return fp;
+}
+
+static char *mem_end(FILE *fp)
+{
+	fclose(fp);
+	return mem_buf;
+}
+
+#define CAPTURE(call) ({ FILE *fp = mem_begin(); call; mem_end(fp); })
+
+static void expect_json(const char *in, size_t len, const char *want)
+{
+	char *got = CAPTURE(output_json_string(fp, (const uint8_t *)in, len));
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_json_string(void **state)
+{
+	(void)state;
+	expect_json("plain", 5, "\"plain\"");
+	expect_json("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+	expect_json("l1\nl2\t\r", 7, "\"l1\\nl2\\t\\r\"");
+	expect_json("\x01\x7f", 2, "\"\\u0001\\u007f\"");
+	/* UTF-8 stays as it is: U+FF01 and an emoji. */
+	expect_json("hi, all \xef\xbc\x81", 11, "\"hi, all \xef\xbc\x81\"");
+	expect_json("\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"");
+	/* Invalid bytes become U+FFFD: stray continuation, overlong, surrogate, cut. */
+	expect_json("\x80", 1, "\"\\ufffd\"");
+	expect_json("\xc0\x80", 2, "\"\\ufffd\\ufffd\"");
+	expect_json("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"");
+	expect_json("a\xef\xbc", 3, "\"a\\ufffd\\ufffd\"");
+	expect_json("\0", 1, "\"\\u0000\"");
+}
+
+static void test_b64(void **state)
+{
+	static const struct { const char *in; const char *out; } v[] = {
+		{ "", "\"\"" }, { "f", "\"Zg==\"" }, { "fo", "\"Zm8=\"" }, { "foo", "\"Zm9v\"" },
+		{ "foobar", "\"Zm9vYmFy\"" },
+	};
+	uint8_t big[100];
+	char *got;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		got = CAPTURE(output_json_b64(fp, (const uint8_t *)v[i].in, strlen(v[i].in)));
+		assert_string_equal(got, v[i].out);
+		free(got);
+	}
+	/* Across the 48-byte chunks: no padding in the middle. */
+	memset(big, 0xff, sizeof(big));
+	got = CAPTURE(output_json_b64(fp, big, sizeof(big)));
+	assert_int_equal(strlen(got), 2 + 136);
+	assert_true(strcspn(got + 1, "=") >= 134); /* padding only at the end */
+	assert_string_equal(got + 129, "/////w==\"");
+	free(got);
+}
+
+static void test_is_text_and_whole_len(void **state)
+{
+	const uint8_t bang[] = "all \xef\xbc\x81"; /* 7 bytes */
+
+	(void)state;
+	assert_true(output_is_text(bang, 7, false));
+	/* Cut inside the code point: text only if the payload was truncated. */
+	assert_false(output_is_text(bang, 6, false));
+	assert_true(output_is_text(bang, 6, true));
+	assert_int_equal(output_utf8_whole_len(bang, 7), 7);
+	assert_int_equal(output_utf8_whole_len(bang, 6), 4);
+	assert_int_equal(output_utf8_whole_len(bang, 5), 4);
+	assert_int_equal(output_utf8_whole_len(bang, 4), 4);
+	assert_int_equal(output_utf8_whole_len((const uint8_t *)"\xf0\x9f\x98", 3), 0);
+	assert_int_equal(output_utf8_whole_len((const uint8_t *)"", 0), 0);
+	assert_false(output_is_text((const uint8_t *)"\xff", 1, true));
+	assert_true(output_is_text((const uint8_t *)"", 0, false));
+}
+
+static void test_text_preview(void **state)
+{
+	char *got;
+
+	(void)state;
+	got = CAPTURE(output_text_preview(fp, (const uint8_t *)"a\nb\\c\x01\xef\xbc\x81", 9, 100));
+	assert_string_equal(got, "a\\nb\\\\c\\x01\xef\xbc\x81");
+	free(got);
+	got = CAPTURE(output_text_preview(fp, (const uint8_t *)"abcdef", 6, 3));
+	assert_string_equal(got, "abc\xe2\x80\xa6");
+	free(got);
+}
+
+static void test_flags_and_endpoints(void **state)
+{
+	char buf[WST_ENDPOINT_STRLEN];
+	uint8_t v4[16] = { 127, 0, 0, 1 };
+	uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+
+	(void)state;
+	pkt_format_flags(buf, sizeof(buf), WST_TCP_SYN);
+	assert_string_equal(buf, "S");
+	pkt_format_flags(buf, sizeof(buf), WST_TCP_SYN | WST_TCP_ACK);
+	assert_string_equal(buf, "S.");
+	pkt_format_flags(buf, sizeof(buf), WST_TCP_PSH | WST_TCP_ACK);
+	assert_string_equal(buf, "P.");
+	pkt_format_flags(buf, sizeof(buf), WST_TCP_FIN | WST_TCP_ACK);
+	assert_string_equal(buf, "F.");
+	pkt_format_flags(buf, sizeof(buf), WST_TCP_RST);
+	assert_string_equal(buf, "R");
+	pkt_format_flags(buf, sizeof(buf), 0);
+	assert_string_equal(buf, "none");
+	pkt_format_endpoint(buf, sizeof(buf), 4, v4, 7272);
+	assert_string_equal(buf, "127.0.0.1:7272");
+	pkt_format_endpoint(buf, sizeof(buf), 6, v6, 443);
+	assert_string_equal(buf, "[2001:db8::1]:443");
+}
+
+static void test_times(void **state)
+{
+	char buf[48];
+	struct output o;
+
+	(void)state;
+	output_time_rfc3339(1795542600523910123ull, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-24T17:50:00.523910Z");
+	setenv("TZ", "UTC", 1);
+	output_init(&o, stdout, OUTPUT_TEXT);
+	output_time_local(&o, 1795542600523910123ull, buf, sizeof(buf));
+	assert_string_equal(buf, "17:50:00.523910");
+	/* The cached second is reused; the microseconds are not. */
+	output_time_local(&o, 1795542600000001000ull, buf, sizeof(buf));
+	assert_string_equal(buf, "17:50:00.000001");
+}
+
+static void test_hex_dump(void **state)
+{
+	char *got;
+
+	(void)state;
+	got = CAPTURE(output_hex_dump(fp, (const uint8_t *)"GET / HTTP/1.1\r\nHost", 20));
+	assert_string_equal(got,
+		"\t0x0000:  4745 5420 2f20 4854 5450 2f31 2e31 0d0a  GET / HTTP/1.1..\n"
+		"\t0x0010:  486f 7374                                Host\n");
+	free(got);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_string),
+		cmocka_unit_test(test_b64),
+		cmocka_unit_test(test_is_text_and_whole_len),
+		cmocka_unit_test(test_text_preview),
+		cmocka_unit_test(test_flags_and_endpoints),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_hex_dump),
+	};
+
+	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
+}

@@ -228,6 +228,9 @@ int ws_frame_decoder_init(struct ws_frame_decoder *d,
 	d->cap = malloc(d->cap_size);
 	if (!d->cap)
 		return -ENOMEM;
+	/* Room for a candidate held whole (a header, the kept payload, the
+	 * next header), twice: see struct ws_frame_decoder. */
+	d->win_size = 2 * (d->cap_size + 2 * WS_FRAME_HEADER_MAX);
 	return 0;
 }
 
@@ -236,6 +239,8 @@ void ws_frame_decoder_free(struct ws_frame_decoder *d)
 	free(d->cap);
 	d->cap = NULL;
 	d->cap_size = 0;
+	free(d->win);
+	d->win = NULL;
 }
 
 static void violation(struct ws_frame_decoder *d, enum ws_violation v,
@@ -245,16 +250,40 @@ static void violation(struct ws_frame_decoder *d, enum ws_violation v,
 		d->cb.on_violation(d->cb.ctx, v, detail);
 }
 
+static void win_clear(struct ws_frame_decoder *d)
+{
+	d->win_off = 0;
+	d->win_len = 0;
+	d->cand = false;
+	d->cand_long = false;
+	d->cand_seen = 0;
+}
+
+/* Bytes fed while lost and not yet judged. */
+static uint64_t undecided(const struct ws_frame_decoder *d)
+{
+	if (d->state != WS_FRAME_ST_LOST)
+		return 0;
+	if (d->cand && d->cand_long)
+		return d->cand_seen + d->hdr_len;
+	return d->win_len;
+}
+
 static void enter_lost(struct ws_frame_decoder *d)
 {
 	bool was_lost = d->state == WS_FRAME_ST_LOST;
 
 	d->state = WS_FRAME_ST_LOST;
-	d->probation = false;
 	d->hdr_len = 0;
 	d->pos = 0;
 	d->kept = 0;
 	d->gap_in_frame = false;
+	win_clear(d);
+	/* Allocated on the first loss: most streams never need it. The
+	 * extra half is where bytes after a confirmed candidate wait (see
+	 * feed_internal). Without it the decoder stays lost, counting. */
+	if (!d->win)
+		d->win = malloc(d->win_size + d->win_size / 2);
 	if (!was_lost && d->cb.on_lost)
 		d->cb.on_lost(d->cb.ctx);
 }
@@ -342,142 +371,6 @@ static void start_frame(struct ws_frame_decoder *d,
 		finish_frame(d);
 }
 
-static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
-			    size_t len);
-
-/*
- * Evaluates the resync window: drops its first byte while it cannot start
- * a plausible header; stops when it needs more bytes or on a resync.
- */
-static void lost_scan(struct ws_frame_decoder *d)
-{
-	struct ws_frame_header h;
-	int r;
-
-	while (d->hdr_len > 0) {
-		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
-		if (r == 0 && prefix_plausible(&d->cfg, d->hdr, d->hdr_len))
-			return;
-		if (r > 0 && ws_frame_header_plausible(&h, &d->cfg)) {
-			uint8_t rest[WS_FRAME_HEADER_MAX];
-			size_t nrest = d->hdr_len - (size_t)r;
-
-			memcpy(rest, d->hdr + r, nrest);
-			d->hdr_len = 0;
-			d->state = WS_FRAME_ST_HEADER;
-			if (d->cb.on_resync)
-				d->cb.on_resync(d->cb.ctx, d->skipped);
-			d->skipped = 0;
-			d->probation = true;
-			start_frame(d, &h, false);
-			if (nrest)
-				feed_internal(d, rest, nrest);
-			return;
-		}
-		d->hdr_len--;
-		memmove(d->hdr, d->hdr + 1, d->hdr_len);
-		d->skipped++;
-	}
-}
-
-static size_t feed_lost(struct ws_frame_decoder *d, const uint8_t *buf,
-			size_t len)
-{
-	size_t i = 0;
-
-	while (i < len && d->state == WS_FRAME_ST_LOST) {
-		if (d->hdr_len == 0 && !first_byte_plausible(&d->cfg, buf[i])) {
-			d->skipped++;
-			i++;
-			continue;
-		}
-		/* The window is shorter than a full header here. */
-		d->hdr[d->hdr_len++] = buf[i++];
-		lost_scan(d);
-	}
-	return i;
-}
-
-/*
- * The header in hb[0..n) can't be followed: enter the lost state and
- * rescan what came after its first byte.
- */
-static void relost(struct ws_frame_decoder *d, const uint8_t *hb, size_t n)
-{
-	uint8_t win[WS_FRAME_HEADER_MAX];
-
-	n = n ? n - 1 : 0;
-	memcpy(win, hb + 1, n);
-	enter_lost(d);
-	d->skipped = 1;
-	memcpy(d->hdr, win, n);
-	d->hdr_len = n;
-	lost_scan(d);
-}
-
-/* A header in sync. Returns false if it sent the decoder back to lost. */
-static bool got_header(struct ws_frame_decoder *d, const uint8_t *hb,
-		       size_t n, const struct ws_frame_header *h)
-{
-	/* The first header after a resync confirms it; if implausible, the
-	 * resync was a false positive: keep looking. */
-	if (d->probation && !ws_frame_header_plausible(h, &d->cfg)) {
-		d->probation = false;
-		relost(d, hb, n);
-		return false;
-	}
-	d->probation = false;
-	start_frame(d, h, true);
-	return true;
-}
-
-static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
-			  size_t len)
-{
-	struct ws_frame_header h;
-	size_t i = 0;
-	int r;
-
-	if (d->hdr_len == 0) {
-		r = ws_frame_header_parse(buf, len, &h);
-		if (r > 0) {
-			got_header(d, buf, (size_t)r, &h);
-			return (size_t)r;
-		}
-		if (r < 0) {
-			/* 5.2: frames can't be delimited any more. */
-			d->probation = false;
-			violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
-			relost(d, buf, 10);
-			return 10;
-		}
-	}
-	/* Header split across calls: collect it byte by byte. */
-	while (i < len) {
-		d->hdr[d->hdr_len++] = buf[i++];
-		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
-		if (r > 0) {
-			uint8_t hb[WS_FRAME_HEADER_MAX];
-
-			memcpy(hb, d->hdr, (size_t)r);
-			d->hdr_len = 0;
-			got_header(d, hb, (size_t)r, &h);
-			break;
-		}
-		if (r < 0) {
-			uint8_t hb[WS_FRAME_HEADER_MAX];
-			size_t n = d->hdr_len;
-
-			memcpy(hb, d->hdr, n);
-			d->probation = false;
-			violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
-			relost(d, hb, n);
-			break;
-		}
-	}
-	return i;
-}
-
 static void unmask(uint8_t *dst, const uint8_t *src, size_t n,
 		   const uint8_t mask[4], uint64_t pos)
 {
@@ -487,13 +380,20 @@ static void unmask(uint8_t *dst, const uint8_t *src, size_t n,
 		dst[i] = src[i] ^ mask[(pos + i) & 3];
 }
 
+/* Payload bytes of a data frame (or control frame) kept for on_frame. */
+static size_t capture_limit(const struct ws_frame_decoder *d,
+			    const struct ws_frame_header *h)
+{
+	return ws_opcode_is_control(h->opcode) ? d->cap_size :
+						 d->cfg.max_capture;
+}
+
 static size_t feed_payload(struct ws_frame_decoder *d, const uint8_t *buf,
 			   size_t len)
 {
 	uint64_t remaining = d->h.payload_len - d->pos;
 	size_t n = len < remaining ? len : (size_t)remaining;
-	size_t limit = ws_opcode_is_control(d->h.opcode) ? d->cap_size :
-							   d->cfg.max_capture;
+	size_t limit = capture_limit(d, &d->h);
 
 	/* Keep a contiguous prefix only: nothing after a gap. */
 	if (!d->gap_in_frame && d->kept < limit) {
@@ -530,6 +430,442 @@ static size_t feed_payload(struct ws_frame_decoder *d, const uint8_t *buf,
 	return n;
 }
 
+/*
+ * Resynchronisation. While lost, bytes are collected in a window starting
+ * at the scan position. A plausible header there is a candidate, held on
+ * probation and reported to nobody until the header right after its span
+ * (header + payload) is seen and plausible too, and its payload makes
+ * sense (cand_payload_ok). Then the candidate is replayed through the
+ * callbacks and decoding goes on in sync from the confirming header.
+ * Otherwise the scan moves on by one byte, within the bytes held: a real
+ * header inside a false candidate's span is still found.
+ *
+ * A candidate whose span does not fit the window ("long") keeps only its
+ * header and capture prefix; the rest of its payload is counted, not held.
+ * Confirmed, it is replayed with that prefix, truncated. Refuted, the scan
+ * resumes after its span: a real header inside it is missed (the cost of
+ * bounded memory; short false candidates are the common case, as random
+ * bytes rarely carry a 16- or 64-bit length that fits).
+ */
+
+static const uint8_t *win_data(const struct ws_frame_decoder *d)
+{
+	return d->win + d->win_off;
+}
+
+static void win_append(struct ws_frame_decoder *d, const uint8_t *p,
+		       size_t n)
+{
+	/* Never more than win_size / 2 is held (lost_need, feed_long);
+	 * this clamp only keeps a broken invariant from overflowing. */
+	if (n > d->win_size / 2 - d->win_len)
+		n = d->win_size / 2 - d->win_len;
+	if (d->win_off + d->win_len + n > d->win_size) {
+		memmove(d->win, d->win + d->win_off, d->win_len);
+		d->win_off = 0;
+	}
+	memcpy(d->win + d->win_off + d->win_len, p, n);
+	d->win_len += n;
+}
+
+/* Drops n judged bytes from the front of the window. */
+static void win_drop(struct ws_frame_decoder *d, size_t n, bool skipped)
+{
+	d->win_off += n;
+	d->win_len -= n;
+	if (skipped)
+		d->skipped += n;
+	if (d->win_len == 0)
+		d->win_off = 0;
+}
+
+/* Bytes still missing for the whole header starting at p (0: complete). */
+static size_t hdr_need(const uint8_t *p, size_t n)
+{
+	size_t need = 2;
+
+	if (n < 2)
+		return 2 - n;
+	if ((p[1] & 0x7f) == 126)
+		need += 2;
+	else if ((p[1] & 0x7f) == 127)
+		need += 8;
+	if (p[1] & 0x80)
+		need += 4;
+	return need > n ? need - n : 0;
+}
+
+/*
+ * 5.4: a data frame after a final one starts a message, after a non-final
+ * one it continues it (control frames may come in between, and after one
+ * we can't tell which).
+ */
+static bool sequence_ok(const struct ws_frame_header *cand,
+			const struct ws_frame_header *next)
+{
+	if (ws_opcode_is_control(cand->opcode) ||
+	    ws_opcode_is_control(next->opcode))
+		return true;
+	return cand->fin == (next->opcode != WS_OP_CONT);
+}
+
+/* The header after candidate c: 1 plausible, 0 more bytes needed,
+ * -1 not a frame start. */
+static int next_verdict(const struct ws_frame_config *cfg,
+			const struct ws_frame_header *c, const uint8_t *p,
+			size_t n)
+{
+	struct ws_frame_header h;
+	int r;
+
+	if (n == 0)
+		return 0;
+	r = ws_frame_header_parse(p, n, &h);
+	if (r > 0)
+		return ws_frame_header_plausible(&h, cfg) &&
+		       sequence_ok(c, &h) ? 1 : -1;
+	if (r == 0 && prefix_plausible(cfg, p, n))
+		return 0;
+	return -1;
+}
+
+static uint64_t cand_span(const struct ws_frame_decoder *d)
+{
+	return d->cand_h.header_len + d->cand_h.payload_len;
+}
+
+/*
+ * What the candidate's payload says (it is still masked in the window):
+ * a close frame needs a valid close payload (5.5.1, 7.4), an uncompressed
+ * text frame valid UTF-8 so far (8.1), complete if final and whole. Bytes
+ * inside a masked payload pass these far less often than header checks.
+ */
+static bool cand_payload_ok(const struct ws_frame_decoder *d,
+			    const uint8_t *p, size_t held, bool whole)
+{
+	const struct ws_frame_header *h = &d->cand_h;
+	uint8_t tmp[256];
+	struct utf8_state u;
+	size_t off, c;
+
+	if (h->opcode == WS_OP_CLOSE) {
+		const uint8_t *reason;
+		uint16_t code;
+		size_t rlen;
+
+		/* Control payloads are <= 125 bytes: always held whole. */
+		if (!whole || held > sizeof(tmp))
+			return false;
+		unmask(tmp, p, held, h->mask, 0);
+		return ws_close_parse(tmp, held, &code, &reason, &rlen) == 0;
+	}
+	if (h->opcode != WS_OP_TEXT || h->rsv1)
+		return true;
+	utf8_init(&u);
+	for (off = 0; off < held; off += c) {
+		c = held - off < sizeof(tmp) ? held - off : sizeof(tmp);
+		unmask(tmp, p + off, c, h->mask, off);
+		if (!utf8_feed(&u, tmp, c))
+			return false;
+	}
+	return !whole || !h->fin || utf8_complete(&u);
+}
+
+/*
+ * The candidate is confirmed: report it as if decoded in sync, from its
+ * `held` payload bytes, then drop `consumed` bytes from the window. What
+ * remains there follows the candidate: feed_internal decodes it.
+ */
+static void replay(struct ws_frame_decoder *d, size_t held, size_t consumed)
+{
+	struct ws_frame_header h = d->cand_h;
+	const uint8_t *p = win_data(d) + h.header_len;
+
+	d->cand = false;
+	d->cand_long = false;
+	d->cand_seen = 0;
+	d->state = WS_FRAME_ST_HEADER;
+	if (d->cb.on_resync)
+		d->cb.on_resync(d->cb.ctx, d->skipped);
+	d->skipped = 0;
+	start_frame(d, &h, false);
+	if (d->state == WS_FRAME_ST_PAYLOAD && held)
+		feed_payload(d, p, held);
+	if (d->state == WS_FRAME_ST_PAYLOAD) {
+		/* A long candidate: its payload went by unheld past the
+		 * prefix, so it ends as if a gap had taken the rest. */
+		d->pos = h.payload_len;
+		d->gap_in_frame = true;
+		finish_frame(d);
+	}
+	win_drop(d, consumed, false);
+}
+
+static void lost_scan(struct ws_frame_decoder *d);
+
+/* Long candidate refuted: its span is skipped, the scan resumes on the
+ * header bytes seen after it. */
+static void refute_long(struct ws_frame_decoder *d)
+{
+	uint8_t next[WS_FRAME_HEADER_MAX];
+	size_t n = d->hdr_len;
+
+	memcpy(next, d->hdr, n);
+	d->hdr_len = 0;
+	d->skipped += d->cand_seen;
+	win_clear(d);
+	win_append(d, next, n);
+	lost_scan(d);
+}
+
+static void confirm_long(struct ws_frame_decoder *d)
+{
+	uint8_t next[WS_FRAME_HEADER_MAX];
+	size_t n = d->hdr_len;
+
+	memcpy(next, d->hdr, n);
+	d->hdr_len = 0;
+	replay(d, d->win_len - d->cand_h.header_len, d->win_len);
+	win_append(d, next, n);
+}
+
+/* Judges a long candidate once enough of the header after it is seen. */
+static void judge_long(struct ws_frame_decoder *d)
+{
+	int v = next_verdict(&d->cfg, &d->cand_h, d->hdr, d->hdr_len);
+
+	if (v == 0)
+		return;
+	if (v > 0 && cand_payload_ok(d, win_data(d) + d->cand_h.header_len,
+				     d->win_len - d->cand_h.header_len, false))
+		confirm_long(d);
+	else
+		refute_long(d);
+}
+
+static size_t held_max(const struct ws_frame_decoder *d)
+{
+	uint64_t keep = capture_limit(d, &d->cand_h);
+
+	if (keep > d->cand_h.payload_len)
+		keep = d->cand_h.payload_len;
+	return d->cand_h.header_len + (size_t)keep;
+}
+
+/* The candidate at the window start is too long to hold whole. */
+static void go_long(struct ws_frame_decoder *d)
+{
+	uint64_t span = cand_span(d);
+	size_t n = d->win_len;
+
+	d->cand_long = true;
+	d->cand_seen = n;
+	if (n > span) {
+		/* Rescanned bytes reach past the span (by < 14 bytes, as
+		 * the window holds less than span + a header). */
+		d->hdr_len = (uint8_t)(n - span);
+		memcpy(d->hdr, win_data(d) + span, d->hdr_len);
+		d->cand_seen = span;
+	}
+	if (d->win_len > held_max(d))
+		d->win_len = held_max(d);
+	if (d->hdr_len)
+		judge_long(d);
+}
+
+/* Bytes of a long candidate's span, then of the header after it. */
+static size_t feed_long(struct ws_frame_decoder *d, const uint8_t *buf,
+			size_t len)
+{
+	uint64_t span = cand_span(d);
+	size_t i = 0;
+
+	if (d->cand_seen < span) {
+		uint64_t want = span - d->cand_seen;
+		size_t n = len < want ? len : (size_t)want;
+		size_t hm = held_max(d);
+
+		if (d->cand_seen < hm) {
+			size_t c = hm - (size_t)d->cand_seen;
+
+			win_append(d, buf, c < n ? c : n);
+		}
+		d->cand_seen += n;
+		i = n;
+	}
+	while (i < len) {
+		d->hdr[d->hdr_len++] = buf[i++];
+		if (next_verdict(&d->cfg, &d->cand_h, d->hdr, d->hdr_len) != 0) {
+			/* judge again: confirm or refute, then stop here,
+			 * the state has changed */
+			judge_long(d);
+			break;
+		}
+	}
+	return i;
+}
+
+/*
+ * Judges the window from its start as far as its bytes allow: drops bytes
+ * that can't start a frame, takes a candidate, confirms or refutes it.
+ */
+static void lost_scan(struct ws_frame_decoder *d)
+{
+	struct ws_frame_header h;
+	const uint8_t *w;
+	uint64_t span;
+	int r;
+
+	while (d->state == WS_FRAME_ST_LOST && d->win_len > 0 &&
+	       !d->cand_long) {
+		w = win_data(d);
+		if (!d->cand) {
+			r = ws_frame_header_parse(w, d->win_len, &h);
+			if (r == 0 && prefix_plausible(&d->cfg, w, d->win_len))
+				return;
+			if (r > 0 && ws_frame_header_plausible(&h, &d->cfg)) {
+				d->cand = true;
+				d->cand_h = h;
+				if (cand_span(d) + WS_FRAME_HEADER_MAX >
+				    d->win_size / 2) {
+					go_long(d);
+					return;
+				}
+				continue;
+			}
+			win_drop(d, 1, true);
+			continue;
+		}
+		span = cand_span(d);
+		if (d->win_len <= span)
+			return;
+		r = next_verdict(&d->cfg, &d->cand_h, w + span,
+				 d->win_len - (size_t)span);
+		if (r == 0)
+			return;
+		if (r > 0 && cand_payload_ok(d, w + d->cand_h.header_len,
+					     (size_t)d->cand_h.payload_len,
+					     true)) {
+			replay(d, (size_t)d->cand_h.payload_len, (size_t)span);
+			return;
+		}
+		/* Refuted: rescan from the byte after its first one. */
+		d->cand = false;
+		win_drop(d, 1, true);
+	}
+}
+
+/* Bytes the window needs before the scan can judge anything more. */
+static size_t lost_need(const struct ws_frame_decoder *d)
+{
+	const uint8_t *w = win_data(d);
+	size_t n = d->win_len, need;
+	uint64_t span;
+
+	if (!d->cand) {
+		need = hdr_need(w, n);
+	} else {
+		span = cand_span(d);
+		if (n < span)
+			need = (size_t)span - n + 2;
+		else
+			need = hdr_need(w + span, n - (size_t)span);
+	}
+	return need ? need : 1;
+}
+
+static size_t feed_lost(struct ws_frame_decoder *d, const uint8_t *buf,
+			size_t len)
+{
+	size_t i = 0, n;
+
+	if (!d->win) {
+		/* No window memory: nothing can be judged. */
+		d->skipped += len;
+		return len;
+	}
+	while (i < len && d->state == WS_FRAME_ST_LOST) {
+		if (d->cand_long) {
+			i += feed_long(d, buf + i, len - i);
+			continue;
+		}
+		if (d->win_len == 0 && !first_byte_plausible(&d->cfg, buf[i])) {
+			d->skipped++;
+			i++;
+			continue;
+		}
+		n = lost_need(d);
+		if (n > len - i)
+			n = len - i;
+		win_append(d, buf + i, n);
+		i += n;
+		lost_scan(d);
+	}
+	return i;
+}
+
+/*
+ * The header in hb[0..n) can't be followed: enter the lost state and
+ * rescan what came after its first byte.
+ */
+static void relost(struct ws_frame_decoder *d, const uint8_t *hb, size_t n)
+{
+	uint8_t win[WS_FRAME_HEADER_MAX];
+
+	n = n ? n - 1 : 0;
+	memcpy(win, hb + 1, n);
+	enter_lost(d);
+	d->skipped += 1;
+	if (!d->win) {
+		d->skipped += n;
+		return;
+	}
+	win_append(d, win, n);
+	lost_scan(d);
+}
+
+static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
+			  size_t len)
+{
+	struct ws_frame_header h;
+	size_t i = 0;
+	int r;
+
+	if (d->hdr_len == 0) {
+		r = ws_frame_header_parse(buf, len, &h);
+		if (r > 0) {
+			start_frame(d, &h, true);
+			return (size_t)r;
+		}
+		if (r < 0) {
+			/* 5.2: frames can't be delimited any more. */
+			violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
+			relost(d, buf, 10);
+			return 10;
+		}
+	}
+	/* Header split across calls: collect it byte by byte. */
+	while (i < len) {
+		d->hdr[d->hdr_len++] = buf[i++];
+		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
+		if (r > 0) {
+			d->hdr_len = 0;
+			start_frame(d, &h, true);
+			break;
+		}
+		if (r < 0) {
+			uint8_t hb[WS_FRAME_HEADER_MAX];
+			size_t n = d->hdr_len;
+
+			memcpy(hb, d->hdr, n);
+			violation(d, WS_VIOL_LENGTH_TOP_BIT, 0);
+			relost(d, hb, n);
+			break;
+		}
+	}
+	return i;
+}
+
 static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
 			    size_t len)
 {
@@ -546,6 +882,31 @@ static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
 		case WS_FRAME_ST_LOST:
 			off += feed_lost(d, buf + off, len - off);
 			break;
+		}
+		if (d->state != WS_FRAME_ST_LOST && d->win_len) {
+			/*
+			 * A candidate was confirmed with bytes after it in
+			 * the window: the stream bytes just before `off`. Read
+			 * them again from buf when they are all there, else
+			 * from a copy. The copy is decoded with an empty
+			 * window, so its own leftovers always lie inside it.
+			 */
+			size_t n = d->win_len;
+			uint8_t *spare = d->win + d->win_size;
+
+			if (n <= off) {
+				off -= n;
+				win_clear(d);
+			} else if (buf != spare) {
+				memcpy(spare, win_data(d), n);
+				win_clear(d);
+				feed_internal(d, spare, n);
+			} else {
+				/* Not reachable (see above); stay safe. */
+				win_clear(d);
+				enter_lost(d);
+				d->skipped += n;
+			}
 		}
 	}
 	return len;
@@ -582,8 +943,9 @@ int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing)
 		d->gap_in_frame = true;
 		finish_frame(d);
 	} else if (d->state == WS_FRAME_ST_LOST) {
-		/* The window is no longer contiguous. */
-		d->skipped += d->hdr_len;
+		/* The window is no longer contiguous: a candidate on
+		 * probation can't be confirmed, all of it was skipped. */
+		d->skipped += undecided(d);
 	}
 	enter_lost(d);
 	return 1;
@@ -594,4 +956,9 @@ void ws_frame_decoder_set_lost(struct ws_frame_decoder *d)
 	if (d->state == WS_FRAME_ST_LOST)
 		return;
 	enter_lost(d);
+}
+
+uint64_t ws_frame_decoder_pending_skip(const struct ws_frame_decoder *d)
+{
+	return d->skipped + undecided(d);
 }

@@ -8,7 +8,9 @@
  * The input is never modified: payloads are unmasked while copied out.
  * The session layer reports missing stream bytes with ws_frame_decoder_gap();
  * when a frame boundary is no longer certain the decoder is "lost" and looks
- * for a plausible header to resynchronise on.
+ * for a plausible header to resynchronise on. Such a candidate is held, not
+ * reported, until the header right after it is seen and plausible too; only
+ * then is it replayed through the callbacks (see on_resync).
  */
 #ifndef WST_WS_FRAME_H
 #define WST_WS_FRAME_H
@@ -130,8 +132,14 @@ struct ws_frame_callbacks {
 	void (*on_violation)(void *ctx, enum ws_violation v, uint64_t detail);
 	/* The decoder no longer knows where frames start. */
 	void (*on_lost)(void *ctx);
-	/* Resynchronised on a plausible header after discarding `skipped`
-	 * bytes fed while lost (bytes of reported gaps are not counted). */
+	/* Resynchronised after discarding `skipped` bytes fed while lost
+	 * (bytes of reported gaps are not counted). Called once the candidate
+	 * frame is confirmed by a plausible header right after it; the
+	 * candidate's own callbacks follow at once, as if decoded in sync.
+	 * A candidate whose payload was longer than the held prefix
+	 * (max_capture, at least WS_FRAME_CONTROL_MAX) is replayed with that
+	 * prefix only: on_frame_data stops there and on_frame says truncated,
+	 * as for a frame with a gap in its payload. */
 	void (*on_resync)(void *ctx, uint64_t skipped);
 	void *ctx;
 };
@@ -146,7 +154,8 @@ struct ws_frame_decoder {
 	struct ws_frame_config cfg;
 	struct ws_frame_callbacks cb;
 	enum ws_frame_state state;
-	uint8_t hdr[WS_FRAME_HEADER_MAX]; /* partial header or resync window */
+	uint8_t hdr[WS_FRAME_HEADER_MAX]; /* partial header; while lost, the
+					   * header after a long candidate */
 	uint8_t hdr_len;
 	struct ws_frame_header h;         /* current frame */
 	uint64_t pos;                     /* payload offset of the next byte */
@@ -155,9 +164,21 @@ struct ws_frame_decoder {
 	size_t cap_size;
 	size_t kept;
 	uint64_t skipped;                 /* bytes discarded while lost */
-	bool probation;                   /* resynced, next header unchecked */
 	uint64_t stream_off;              /* stream bytes seen, gaps included */
 	uint64_t frames;                  /* frames completed */
+	/*
+	 * Lost: bytes not decided yet, from the scan position on, at
+	 * win[win_off .. win_off + win_len); win_size is twice the span a
+	 * candidate may have to be held whole (cap_size + 2 headers), so
+	 * dropping a byte is O(1) and compaction amortised.
+	 */
+	uint8_t *win;
+	size_t win_size, win_off, win_len;
+	bool cand;                        /* win starts with a candidate header */
+	bool cand_long;                   /* its span does not fit: the payload
+					   * past the held prefix is only counted */
+	struct ws_frame_header cand_h;
+	uint64_t cand_seen;               /* long candidate: span bytes seen */
 };
 
 /*
@@ -189,10 +210,18 @@ int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing);
 /* Forces the lost state, e.g. when attaching to a stream mid-way. */
 void ws_frame_decoder_set_lost(struct ws_frame_decoder *d);
 
+/* True while lost, a candidate on probation included. */
 static inline bool ws_frame_decoder_is_lost(const struct ws_frame_decoder *d)
 {
 	return d->state == WS_FRAME_ST_LOST;
 }
+
+/*
+ * Bytes fed since the last resync that on_resync has not reported: those
+ * discarded, plus those still undecided (a candidate on probation, a
+ * partial header). At the end of a stream they are what was skipped.
+ */
+uint64_t ws_frame_decoder_pending_skip(const struct ws_frame_decoder *d);
 
 /*
  * Whether a parsed header is a believable frame start for this direction:
@@ -200,8 +229,14 @@ static inline bool ws_frame_decoder_is_lost(const struct ws_frame_decoder *d)
  * bit right, minimal length, control frames <= 125 bytes with FIN, length
  * within max_plausible_len, not an empty non-final frame nor a middle
  * fragment (opcode 0 without FIN: zero bytes look like that). Used to
- * resynchronise: the header found and the one after it must both pass
- * (if the second fails, the decoder goes back to lost and rescans).
+ * resynchronise: the header found and the one after it must both pass,
+ * and follow each other as 5.4 allows (after a final data frame a new
+ * message, after a non-final one a continuation, control frames aside).
+ * The candidate's payload must also make sense where it can be judged: a
+ * close frame a valid close payload (7.4, 5.5.1), an uncompressed text
+ * frame valid UTF-8 (complete if final and held whole). If any check
+ * fails, nothing is reported and the scan resumes at the byte after the
+ * candidate's first byte (after its span if that was too long to hold).
  */
 bool ws_frame_header_plausible(const struct ws_frame_header *h,
 			       const struct ws_frame_config *cfg);

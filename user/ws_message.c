@@ -180,6 +180,7 @@ static void fr_start(void *ctx, const struct ws_frame_header *h)
 	struct ws_message_decoder *m = ctx;
 
 	m->cur_msg_frame = false;
+	m->frame_pos = 0;
 	if (ws_opcode_is_control(h->opcode) || ws_opcode_is_reserved(h->opcode))
 		return;
 	if (m->close_seen)
@@ -218,9 +219,12 @@ static void fr_data(void *ctx, const struct ws_frame_header *h,
 	struct ws_message_decoder *m = ctx;
 
 	(void)h;
-	(void)offset;
 	if (!m->cur_msg_frame)
 		return;
+	/* Offsets jump over payload bytes that were never handed out. */
+	if (offset > m->frame_pos)
+		message_gap(m, offset - m->frame_pos);
+	m->frame_pos = offset + len;
 	m->wire += len;
 	if (!m->compressed)
 		append(m, data, len);
@@ -267,6 +271,12 @@ static void fr_end(void *ctx, const struct ws_frame_header *h,
 	if (ws_opcode_is_control(h->opcode)) {
 		fr_control(m, h, payload, kept, truncated);
 		return;
+	}
+	/* A frame confirmed after a resync may end short of its length: the
+	 * frame decoder held only its capture prefix (see on_resync). */
+	if (m->cur_msg_frame && m->frame_pos < h->payload_len) {
+		message_gap(m, h->payload_len - m->frame_pos);
+		m->frame_pos = h->payload_len;
 	}
 	if (m->cur_msg_frame && h->fin)
 		end_message(m);
@@ -372,11 +382,14 @@ int ws_message_decoder_gap(struct ws_message_decoder *m, uint64_t missing)
 		return 0;
 	if (ws_frame_decoder_gap_is_inside(&m->fd, missing)) {
 		loss(m, WS_LOSS_GAP_IN_FRAME, missing);
-		if (m->cur_msg_frame)
+		if (m->cur_msg_frame) {
 			message_gap(m, missing);
+			m->frame_pos = m->fd.pos + missing;
+		}
 	} else if (m->cur_msg_frame) {
 		/* The rest of this frame is in the gap, and maybe more. */
 		message_gap(m, m->fd.h.payload_len - m->fd.pos);
+		m->frame_pos = m->fd.h.payload_len;
 	}
 	return ws_frame_decoder_gap(&m->fd, missing);
 }

@@ -111,6 +111,8 @@ struct ws_message_decoder {
 	uint8_t opcode;
 	bool compressed, inflating, incomplete, utf8_on, utf8_bad, too_big;
 	bool hole;          /* bytes missing after the kept prefix */
+	uint64_t frame_pos; /* payload bytes of the current frame accounted
+			     * for (streamed or declared missing) */
 	bool skipped_inflate; /* compressed, but deflate_lost at its start */
 	struct utf8_state u8;
 	uint8_t *buf;
@@ -139,5 +141,14 @@ int ws_message_decoder_gap(struct ws_message_decoder *m, uint64_t missing);
 
 /* Starts lost, e.g. when attached to a connection mid-way. */
 void ws_message_decoder_set_lost(struct ws_message_decoder *m);
+
+/* Bytes skipped while lost and not reported by a WS_LOSS_RESYNC yet,
+ * a frame still on probation included (ws_frame_decoder_pending_skip):
+ * at the end of a stream, what was never decoded. */
+static inline uint64_t
+ws_message_decoder_pending_skip(const struct ws_message_decoder *m)
+{
+	return ws_frame_decoder_pending_skip(&m->fd);
+}
 
 #endif /* WST_WS_MESSAGE_H */

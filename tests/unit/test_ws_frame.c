@@ -644,12 +644,20 @@ static void test_top_bit_then_resync(void **state)
 	n = sizeof(bad);
 	memcpy(buf + n, ex_hello, sizeof(ex_hello));
 	n += sizeof(ex_hello);
+	/* a candidate is only reported once the header after it is seen */
+	r = wft_run_all_splits(buf, n, false, 1);
+	assert_int_equal(r->resyncs, 0);
+	assert_int_equal(r->frames, 0);
+	free(r);
+	memcpy(buf + n, ex_ping, sizeof(ex_ping));
+	n += sizeof(ex_ping);
 	r = wft_run_all_splits(buf, n, false, 1);
 	assert_int_equal(r->viol[WS_VIOL_LENGTH_TOP_BIT], 1);
 	assert_int_equal(r->lost, 1);
 	assert_int_equal(r->resyncs, 1);
 	assert_int_equal(r->skipped, sizeof(bad));
-	assert_int_equal(r->frames, 1);
+	assert_int_equal(r->frames, 2);
+	assert_int_equal(r->h.opcode, WS_OP_PING);
 	assert_memory_equal(r->payload, "Hello", 5);
 	free(r);
 }
@@ -806,6 +814,9 @@ static void test_gap_across_header_resync(void **state)
 	m = sizeof(garbage);
 	memcpy(buf + m, ex_hello, sizeof(ex_hello));
 	m += sizeof(ex_hello);
+	/* the header after "Hello" confirms it */
+	memcpy(buf + m, ex_hello, 2);
+	m += 2;
 	for (k = 0; k <= m; k++) {
 		struct wft_guard g;
 
@@ -858,10 +869,12 @@ static void test_resync_then_stream(void **state)
 	free(r);
 }
 
-/* A false resync is caught by the header after it and undone. */
+/* A false candidate is caught by the header after it, never reported. */
 static void test_resync_probation(void **state)
 {
-	const uint8_t buf[] = { 0x77, 0x82, 0x02, 'x', 'y', 0x83, 0x00,
+	/* (0x80 bytes: a masked or middle-fragment header from the server,
+	 * so the scan inside the false span finds nothing before 0x81) */
+	const uint8_t buf[] = { 0x77, 0x82, 0x02, 0x80, 0x80, 0x83, 0x00,
 				0x81, 0x05, 'H', 'e', 'l', 'l', 'o',
 				0x81, 0x05, 'H', 'e', 'l', 'l', 'o' };
 	struct wft_rec *r;
@@ -879,15 +892,366 @@ static void test_resync_probation(void **state)
 		ws_frame_decoder_feed(&d, buf + k, sizeof(buf) - k);
 		for (v = 0; v < WS_VIOL_MAX; v++)
 			nviol += r->viol[v];
-		/* 0x82 0x02 "xy" looked fine, 0x83 did not: lost again, then
-		 * the two real frames (the first confirmed by the second). */
-		if (r->lost != 2 || r->resyncs != 2 || r->frames != 3 ||
+		/* 0x82 0x02 looked fine, 0x83 after it did not: nothing
+		 * reported for it; then the two real frames (the first
+		 * confirmed by the second), after 7 bytes skipped. */
+		if (r->lost != 1 || r->resyncs != 1 || r->frames != 2 ||
 		    nviol != 0 || memcmp(r->payload, "Hello", 5) ||
-		    r->skipped != 2)
+		    r->skipped != 7 || strstr(r->log, "op=2"))
 			fail_msg("split %zu: %s", k, r->log);
 		ws_frame_decoder_free(&d);
 		free(r);
 	}
+}
+
+/* ---- candidates on probation ---- */
+
+/* Decodes buf from the lost state, split at the given offsets. */
+static struct wft_rec *wft_run_lost(const uint8_t *buf, size_t len,
+				    bool client, size_t max_capture,
+				    const size_t *cuts, size_t ncuts,
+				    uint64_t *pending)
+{
+	struct ws_frame_decoder d;
+	struct wft_rec *r = wft_rec_new();
+	struct wft_guard g;
+
+	wft_guard_put(&g, buf, len);
+	wft_init(&d, r, client, false, max_capture);
+	ws_frame_decoder_set_lost(&d);
+	wft_feed_split(&d, g.p, len, cuts, ncuts);
+	assert_memory_equal(g.p, buf, len);
+	if (pending)
+		*pending = ws_frame_decoder_pending_skip(&d);
+	ws_frame_decoder_free(&d);
+	wft_guard_free(&g);
+	return r;
+}
+
+/* Same log (and pending skip) whole, byte by byte, split anywhere. */
+static struct wft_rec *wft_run_lost_all(const uint8_t *buf, size_t len,
+					bool client, size_t max_capture,
+					uint64_t *pending)
+{
+	uint64_t pw, pk;
+	struct wft_rec *whole = wft_run_lost(buf, len, client, max_capture,
+					     NULL, 0, &pw);
+	size_t k, *cuts;
+
+	for (k = 0; k <= len; k++) {
+		struct wft_rec *r = wft_run_lost(buf, len, client, max_capture,
+						 &k, 1, &pk);
+
+		if (strcmp(r->log, whole->log) || pk != pw)
+			fail_msg("split at %zu:\n%s\nvs whole:\n%s", k, r->log,
+				 whole->log);
+		assert_true(r->offsets_ok);
+		free(r);
+	}
+	cuts = malloc(len * sizeof(*cuts) + 1);
+	assert_non_null(cuts);
+	for (k = 0; k + 1 < len; k++)
+		cuts[k] = k + 1;
+	{
+		struct wft_rec *r = wft_run_lost(buf, len, client, max_capture,
+						 cuts, len ? len - 1 : 0, &pk);
+
+		assert_string_equal(r->log, whole->log);
+		assert_int_equal(pk, pw);
+		free(r);
+	}
+	free(cuts);
+	if (pending)
+		*pending = pw;
+	return whole;
+}
+
+/* Masks p with key into out (the wire form of a client payload). */
+static void wft_mask(uint8_t *out, const void *p, size_t n,
+		     const uint8_t key[4])
+{
+	const uint8_t *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = s[i] ^ key[i & 3];
+}
+
+/*
+ * Bytes inside a masked payload look like a binary frame whose span hides
+ * the start of a real one; the byte at its end is no header. Nothing of
+ * it is reported, and the real frame inside its span is found.
+ */
+static void test_resync_false_candidate_hides_frame(void **state)
+{
+	uint8_t buf[128];
+	size_t n = 0, i;
+	struct wft_rec *r;
+	uint64_t pending;
+
+	(void)state;
+	/* binary, masked, 10 bytes: its span (16) ends at hello[8] = 0x4d,
+	 * opcode 0xd: reserved. 0x8a (pong) then needs a mask bit and the
+	 * other bytes have RSV bits set: none starts a frame. */
+	buf[n++] = 0x82;
+	buf[n++] = 0x8a;
+	buf[n++] = 0x11;
+	buf[n++] = 0x22;
+	buf[n++] = 0x33;
+	buf[n++] = 0x44;
+	buf[n++] = 0x70;
+	buf[n++] = 0x71;
+	for (i = 0; i < 3; i++) {
+		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
+		n += sizeof(ex_hello_masked);
+	}
+	assert_int_equal(buf[16], 0x4d);
+	r = wft_run_lost_all(buf, n, true, 4096, &pending);
+	if (r->frames != 3 || r->resyncs != 1 || r->skipped != 8 ||
+	    strstr(r->log, "op=2") || r->viol[WS_VIOL_RESERVED_OPCODE])
+		fail_msg("%s", r->log);
+	assert_memory_equal(r->payload, "Hello", 5);
+	assert_int_equal(pending, 0);
+	free(r);
+	/* The last hello alone is never confirmed: not reported, and all
+	 * of it is pending skip at the end of the stream. */
+	r = wft_run_lost_all(buf, 8 + sizeof(ex_hello_masked), true, 4096,
+			     &pending);
+	assert_int_equal(r->frames + r->resyncs, 0);
+	assert_string_equal(r->log, "lost\n");
+	assert_int_equal(pending, 8 + sizeof(ex_hello_masked));
+	free(r);
+}
+
+/* Close and text candidates need a payload that makes sense. */
+static void test_resync_false_control_and_text(void **state)
+{
+	const uint8_t key[4] = { 0x31, 0x32, 0x33, 0x34 }; /* RSV bits set */
+	uint8_t buf[128];
+	size_t n, i;
+	struct wft_rec *r;
+
+	(void)state;
+	/* A close 1000 that looks perfect, but 0x83 after it: refuted. */
+	n = 0;
+	buf[n++] = 0x88;
+	buf[n++] = 0x82;
+	memcpy(buf + n, key, 4);
+	n += 4;
+	wft_mask(buf + n, "\x03\xe8", 2, key);
+	n += 2;
+	buf[n++] = 0x83;
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + n, ex_pong_masked, sizeof(ex_pong_masked));
+		n += sizeof(ex_pong_masked);
+	}
+	r = wft_run_lost_all(buf, n, true, 4096, NULL);
+	if (r->frames != 2 || r->skipped != 9 || strstr(r->log, "op=8"))
+		fail_msg("%s", r->log);
+	free(r);
+	/* A close with code 1005 (never sent, 7.4.1) followed by a real
+	 * header: refuted by its payload. */
+	n = 0;
+	buf[n++] = 0x88;
+	buf[n++] = 0x82;
+	memcpy(buf + n, key, 4);
+	n += 4;
+	wft_mask(buf + n, "\x03\xed", 2, key);
+	n += 2;
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + n, ex_pong_masked, sizeof(ex_pong_masked));
+		n += sizeof(ex_pong_masked);
+	}
+	r = wft_run_lost_all(buf, n, true, 4096, NULL);
+	if (r->frames != 2 || r->skipped != 8 || strstr(r->log, "op=8") ||
+	    r->viol[WS_VIOL_INVALID_CLOSE_CODE])
+		fail_msg("%s", r->log);
+	free(r);
+	/* A final text frame whose bytes are not UTF-8 (0xc0 0x80). */
+	n = 0;
+	buf[n++] = 0x81;
+	buf[n++] = 0x82;
+	memcpy(buf + n, key, 4);
+	n += 4;
+	wft_mask(buf + n, "\xc0\x80", 2, key);
+	n += 2;
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
+		n += sizeof(ex_hello_masked);
+	}
+	r = wft_run_lost_all(buf, n, true, 4096, NULL);
+	if (r->frames != 2 || r->skipped != 8 || r->resyncs != 1)
+		fail_msg("%s", r->log);
+	assert_memory_equal(r->payload, "Hello", 5);
+	free(r);
+	/* A non-final frame followed by a new message (not a continuation,
+	 * 5.4): refuted; the real ones are found after it. */
+	n = 0;
+	buf[n++] = 0x01;
+	buf[n++] = 0x82;
+	memcpy(buf + n, key, 4);
+	n += 4;
+	wft_mask(buf + n, "ab", 2, key);
+	n += 2;
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
+		n += sizeof(ex_hello_masked);
+	}
+	r = wft_run_lost_all(buf, n, true, 4096, NULL);
+	if (r->frames != 2 || r->skipped != 8 || strstr(r->log, "fin=0"))
+		fail_msg("%s", r->log);
+	free(r);
+}
+
+/* A real frame too long to hold: confirmed late, reported with the
+ * capture prefix, truncated; the stream after it decodes in sync. */
+static void test_resync_long_candidate(void **state)
+{
+	size_t n, m, i;
+	uint8_t *b = wft_make_binary(300, false, &n); /* header 4 bytes */
+	uint8_t *buf = malloc(n + 64);
+	struct wft_rec *r;
+	char want[512];
+
+	(void)state;
+	assert_non_null(buf);
+	buf[0] = 0x77;
+	buf[1] = 0x7f;
+	memcpy(buf + 2, b, n);
+	m = 2 + n;
+	memcpy(buf + m, ex_ping, sizeof(ex_ping));
+	m += sizeof(ex_ping);
+	memcpy(buf + m, ex_hello, sizeof(ex_hello));
+	m += sizeof(ex_hello);
+	/* max_capture 16: the window holds 16 + 125 + 2 headers, < 304 */
+	r = wft_run_lost_all(buf, m, false, 16, NULL);
+	assert_int_equal(r->resyncs, 1);
+	assert_int_equal(r->skipped, 2);
+	assert_int_equal(r->frames, 3);
+	{
+		uint8_t pre[16];
+
+		for (i = 0; i < 16; i++)
+			pre[i] = (uint8_t)(i * 7 + 3);
+		snprintf(want, sizeof(want),
+			 "lost\nresync 2\n"
+			 "start op=2 fin=1 rsv=000 mask=0 len=300\n"
+			 "frame op=2 kept=16 trunc=1 kh=%08x streamed=16 sh=%08x\n"
+			 "start op=9 fin=1 rsv=000 mask=0 len=5\n",
+			 wft_fnv(pre, 16), wft_fnv(pre, 16));
+		if (strncmp(r->log, want, strlen(want)))
+			fail_msg("%s\nwant:\n%s", r->log, want);
+	}
+	free(r);
+	/* The same frame is exact when it fits the window. */
+	r = wft_run_lost(buf, m, false, 4096, NULL, 0, NULL);
+	assert_int_equal(r->frames, 3);
+	assert_true(strstr(r->log, "len=300\nframe op=2 kept=300 trunc=0") != NULL);
+	free(r);
+	/* A long false candidate is skipped whole: after its span, 0x83. */
+	buf[2] = 0x82;
+	buf[3] = 0x7e;
+	buf[4] = 0x01;
+	buf[5] = 0x2c; /* 300 */
+	memset(buf + 6, 0x77, 300);
+	buf[306] = 0x83;
+	m = 307;
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + m, ex_hello, sizeof(ex_hello));
+		m += sizeof(ex_hello);
+	}
+	r = wft_run_lost_all(buf, m, false, 16, NULL);
+	if (r->frames != 2 || r->skipped != 307 || strstr(r->log, "op=2"))
+		fail_msg("%s", r->log);
+	free(r);
+	free(buf);
+	free(b);
+}
+
+/* A gap while a candidate is on probation drops it, counted. */
+static void test_resync_gap_on_probation(void **state)
+{
+	struct ws_frame_decoder d;
+	struct wft_rec *r = wft_rec_new();
+
+	(void)state;
+	wft_init(&d, r, true, false, 4096);
+	ws_frame_decoder_set_lost(&d);
+	ws_frame_decoder_feed(&d, (const uint8_t *)"\x70\x71\x72", 3);
+	ws_frame_decoder_feed(&d, ex_hello_masked, sizeof(ex_hello_masked));
+	assert_int_equal(ws_frame_decoder_pending_skip(&d), 14);
+	assert_int_equal(ws_frame_decoder_gap(&d, 100), 1);
+	assert_int_equal(ws_frame_decoder_pending_skip(&d), 14);
+	ws_frame_decoder_feed(&d, ex_hello_masked, 2);
+	assert_int_equal(r->frames + r->resyncs, 0);
+	ws_frame_decoder_feed(&d, ex_hello_masked + 2,
+			      sizeof(ex_hello_masked) - 2);
+	ws_frame_decoder_feed(&d, ex_hello_masked, sizeof(ex_hello_masked));
+	assert_int_equal(r->resyncs, 1);
+	assert_int_equal(r->skipped, 14);
+	assert_int_equal(r->frames, 2);
+	assert_int_equal(r->lost, 1);
+	assert_int_equal(ws_frame_decoder_pending_skip(&d), 0);
+	ws_frame_decoder_free(&d);
+	free(r);
+}
+
+/*
+ * Real client traffic (masked text frames of many lengths, some longer
+ * than the window), entered at every offset: whatever is reported is the
+ * exact tail of what was sent, and the skipped count adds up.
+ */
+static void test_resync_every_offset(void **state)
+{
+	enum { NF = 40 };
+	uint8_t *buf = malloc(NF * 600);
+	size_t start[NF + 1], plen[NF], n = 0, i, k;
+	unsigned seed = 777;
+
+	(void)state;
+	assert_non_null(buf);
+	for (i = 0; i < NF; i++) {
+		uint8_t text[512], key[4];
+		size_t j, len = rand_r(&seed) % (i % 7 == 6 ? 500 : 130);
+
+		for (j = 0; j < len; j++)
+			text[j] = 'a' + rand_r(&seed) % 26;
+		for (j = 0; j < 4; j++)
+			key[j] = (uint8_t)rand_r(&seed);
+		start[i] = n;
+		plen[i] = len;
+		buf[n++] = 0x81;
+		if (len < 126) {
+			buf[n++] = 0x80 | len;
+		} else {
+			buf[n++] = 0x80 | 126;
+			buf[n++] = len >> 8;
+			buf[n++] = len & 0xff;
+		}
+		memcpy(buf + n, key, 4);
+		n += 4;
+		wft_mask(buf + n, text, len, key);
+		n += len;
+	}
+	start[NF] = n;
+	for (k = 0; k < start[NF - 3]; k++) {
+		struct wft_rec *r = wft_run_lost(buf + k, n - k, true, 64, NULL,
+						 0, NULL);
+		size_t first = 0;
+
+		while (start[first] < k)
+			first++;
+		/* found again at the first frame starting at or after k */
+		if (r->resyncs != 1 || r->skipped != start[first] - k ||
+		    r->frames != (int)(NF - first))
+			fail_msg("offset %zu (frame %zu at %zu): %d frames, "
+				 "skipped %llu\n%s", k, first, start[first],
+				 r->frames, (unsigned long long)r->skipped,
+				 r->log);
+		assert_int_equal(r->h.payload_len, plen[NF - 1]);
+		free(r);
+	}
+	free(buf);
 }
 
 /* Implausibly large lengths are not taken as headers while lost. */
@@ -969,6 +1333,11 @@ int main(void)
 		cmocka_unit_test(test_gap_across_header_resync),
 		cmocka_unit_test(test_resync_then_stream),
 		cmocka_unit_test(test_resync_probation),
+		cmocka_unit_test(test_resync_false_candidate_hides_frame),
+		cmocka_unit_test(test_resync_false_control_and_text),
+		cmocka_unit_test(test_resync_long_candidate),
+		cmocka_unit_test(test_resync_gap_on_probation),
+		cmocka_unit_test(test_resync_every_offset),
 		cmocka_unit_test(test_resync_plausible_length),
 		cmocka_unit_test(test_random_garbage),
 	};

@@ -471,6 +471,107 @@ static void test_lost_then_orphan_continuation(void **state)
 	free(r);
 }
 
+/* Decodes buf from the lost state (mid-way attach), split at k. */
+static void wmt_run_lost(struct wmt_rec *r, const struct ws_message_config *cfg,
+			 const uint8_t *buf, size_t len, size_t k)
+{
+	struct ws_message_decoder m;
+	struct guard_buf g;
+	const uint8_t *p = guard_copy(&g, buf, len);
+
+	wmt_init(&m, r, cfg);
+	ws_message_decoder_set_lost(&m);
+	ws_message_decoder_feed(&m, p, k);
+	ws_message_decoder_feed(&m, p + k, len - k);
+	assert_memory_equal(p, buf, len);
+	ws_message_decoder_free(&m);
+	guard_free(&g);
+}
+
+/*
+ * Inside a masked payload, bytes that read as a close frame with a valid
+ * code, then bytes that read as no header: no frame, no control frame, no
+ * close state (data after it is no violation), at every split.
+ */
+static void test_false_close_while_lost(void **state)
+{
+	const uint8_t key[4] = { 0x31, 0x32, 0x33, 0x34 };
+	uint8_t in[256];
+	size_t n = 0, k, i;
+	struct wmt_rec *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	in[n++] = 0x88;
+	in[n++] = 0x82;
+	memcpy(in + n, key, 4);
+	n += 4;
+	in[n++] = 0x03 ^ key[0];
+	in[n++] = 0xe8 ^ key[1]; /* 1000 */
+	in[n++] = 0x83;          /* reserved opcode: not a frame start */
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "one", 3, true);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "two", 3, true);
+	for (k = 0; k <= n; k++) {
+		wmt_run_lost(r, &wmt_client, in, n, k);
+		assert_int_equal(r->nctl, 0);
+		assert_int_equal(r->nframes, 2);
+		assert_int_equal(r->nmsgs, 2);
+		assert_memory_equal(r->msgs[0].data, "one", 3);
+		assert_memory_equal(r->msgs[1].data, "two", 3);
+		for (i = 0; i < 2; i++) {
+			assert_false(r->msgs[i].info.incomplete);
+			assert_false(r->msgs[i].info.truncated);
+		}
+		assert_int_equal(wmt_nviol(r), 0);
+		assert_int_equal(r->loss[WS_LOSS_RESYNC], 1);
+		assert_int_equal(r->loss_detail[WS_LOSS_RESYNC], 9);
+	}
+	free(r);
+}
+
+/*
+ * A message found again on a frame longer than the frame decoder can
+ * hold on probation: exact up to the held prefix, then incomplete.
+ */
+static void test_long_frame_after_loss(void **state)
+{
+	uint8_t text[1000], *in = malloc(1200);
+	struct ws_message_config cfg = wmt_client;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	size_t n = 0, i;
+
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(r);
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = 'a' + i % 26;
+	in[n++] = 0x7f;
+	n += wmt_frame(in + n, true, WS_OP_TEXT, text, sizeof(text), true);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "after", 5, true);
+	cfg.max_frame_capture = 100;
+	wmt_run_lost(r, &cfg, in, n, n / 2);
+	assert_int_equal(r->nmsgs, 2);
+	assert_int_equal(r->msgs[0].info.kept, 100);
+	assert_memory_equal(r->msgs[0].data, text, 100);
+	assert_true(r->msgs[0].info.incomplete);
+	assert_true(r->msgs[0].info.truncated);
+	assert_int_equal(r->msgs[0].info.wire_len, sizeof(text));
+	assert_int_equal(r->msgs[0].info.total_len, sizeof(text));
+	assert_memory_equal(r->msgs[1].data, "after", 5);
+	assert_false(r->msgs[1].info.incomplete);
+	assert_int_equal(r->loss_detail[WS_LOSS_RESYNC], 1);
+	/* held whole when the capture allows: exact */
+	cfg.max_frame_capture = 1024;
+	wmt_run_lost(r, &cfg, in, n, n / 2);
+	assert_int_equal(r->msgs[0].info.kept, sizeof(text));
+	assert_memory_equal(r->msgs[0].data, text, sizeof(text));
+	assert_false(r->msgs[0].info.incomplete);
+	assert_false(r->msgs[0].info.truncated);
+	assert_true(r->msgs[0].info.utf8_valid);
+	free(in);
+	free(r);
+}
+
 static void test_bad_close_and_names(void **state)
 {
 	uint8_t in[64];
@@ -507,6 +608,8 @@ int main(void)
 		cmocka_unit_test(test_capture_limits),
 		cmocka_unit_test(test_gap_inside_message),
 		cmocka_unit_test(test_lost_then_orphan_continuation),
+		cmocka_unit_test(test_false_close_while_lost),
+		cmocka_unit_test(test_long_frame_after_loss),
 		cmocka_unit_test(test_bad_close_and_names),
 	};
 

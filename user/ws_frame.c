@@ -14,6 +14,9 @@
 
 /* Unmasked bytes are handed to on_frame_data in chunks of this size. */
 #define WS_FRAME_CHUNK 1024
+/* Payload bytes of a resync candidate held on probation, at most (a huge
+ * max_capture should not make every lost stream hold that much). */
+#define WS_FRAME_PROBATION_MAX (64u << 10)
 
 const char *ws_opcode_name(uint8_t op)
 {
@@ -230,7 +233,9 @@ int ws_frame_decoder_init(struct ws_frame_decoder *d,
 		return -ENOMEM;
 	/* Room for a candidate held whole (a header, the kept payload, the
 	 * next header), twice: see struct ws_frame_decoder. */
-	d->win_size = 2 * (d->cap_size + 2 * WS_FRAME_HEADER_MAX);
+	d->win_size = d->cap_size < WS_FRAME_PROBATION_MAX ?
+			      d->cap_size : WS_FRAME_PROBATION_MAX;
+	d->win_size = 2 * (d->win_size + 2 * WS_FRAME_HEADER_MAX);
 	return 0;
 }
 
@@ -647,6 +652,8 @@ static size_t held_max(const struct ws_frame_decoder *d)
 {
 	uint64_t keep = capture_limit(d, &d->cand_h);
 
+	if (keep > d->win_size / 2 - 2 * WS_FRAME_HEADER_MAX)
+		keep = d->win_size / 2 - 2 * WS_FRAME_HEADER_MAX;
 	if (keep > d->cand_h.payload_len)
 		keep = d->cand_h.payload_len;
 	return d->cand_h.header_len + (size_t)keep;

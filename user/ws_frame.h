@@ -136,10 +136,13 @@ struct ws_frame_callbacks {
 	 * (bytes of reported gaps are not counted). Called once the candidate
 	 * frame is confirmed by a plausible header right after it; the
 	 * candidate's own callbacks follow at once, as if decoded in sync.
-	 * A candidate whose payload was longer than the held prefix
-	 * (max_capture, at least WS_FRAME_CONTROL_MAX) is replayed with that
-	 * prefix only: on_frame_data stops there and on_frame says truncated,
-	 * as for a frame with a gap in its payload. */
+	 * A candidate too long to hold whole (its span, header and payload,
+	 * more than 14 bytes beyond max_capture, or beyond 64 KiB) keeps
+	 * only its capture prefix while on probation and is replayed with
+	 * it: on_frame_data stops there and on_frame says truncated, as for
+	 * a frame with a gap in its payload. The window that holds a
+	 * candidate is allocated on the first loss (about three times the
+	 * held size: max_capture or 125, capped at 64 KiB). */
 	void (*on_resync)(void *ctx, uint64_t skipped);
 	void *ctx;
 };

@@ -51,8 +51,8 @@ static void json_payload(struct output *o, const uint8_t *p, size_t kept, bool t
 {
 	if (truncated)
 		fputs(",\"truncated\":true", o->fp);
-	if (!o->show_payload)
-		return;
+	if (!o->show_payload || (truncated && !kept))
+		return; /* nothing was kept: no empty "text" that reads as a real payload */
 	if (output_is_text(p, kept, truncated)) {
 		fputs(",\"text\":", o->fp);
 		output_json_string(o->fp, p, truncated ? output_utf8_whole_len(p, kept) : kept);

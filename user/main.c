@@ -54,7 +54,7 @@ struct app {
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
 	uint64_t write_errors;
 	uint64_t watchdog_usec;
-	uint64_t last_watchdog_ms, last_status_ms;
+	uint64_t last_watchdog_ms, last_status_ms, last_stats_ms;
 	bool done;
 };
 
@@ -96,6 +96,7 @@ enum {
 	OPT_JSON_KEY,
 	OPT_CONFIG,
 	OPT_DAEMON,
+	OPT_STATS,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -113,6 +114,7 @@ static const struct argp_option argp_opts[] = {
 	{ "no-payload", OPT_NO_PAYLOAD, NULL, 0, "Print no payload bytes, only metadata", 0 },
 	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values (redacted by default)", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
+	{ "stats", OPT_STATS, "SECONDS", 0, "Also print the summary (captured, lost, connections, frames, violations, gaps) on stderr every SECONDS", 0 },
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
 	{ "daemon", OPT_DAEMON, NULL, 0, "Run as a service: no payloads, events only with --json, metrics on, sd_notify readiness and watchdog, SIGHUP reloads the config", 0 },
@@ -422,6 +424,8 @@ out:
 	sdnotify_send("READY=1");
 }
 
+static void print_summary(struct app *app);
+
 static void tick(struct app *app, uint64_t now_ms)
 {
 	tcp_tracker_expire(app->tracker, clock_ns(CLOCK_REALTIME));
@@ -432,6 +436,11 @@ static void tick(struct app *app, uint64_t now_ms)
 	if (app->watchdog_usec && now_ms - app->last_watchdog_ms >= app->watchdog_usec / 2000) {
 		sdnotify_send("WATCHDOG=1");
 		app->last_watchdog_ms = now_ms;
+	}
+	if (app->opt.stats_secs && now_ms - app->last_stats_ms >= app->opt.stats_secs * 1000ull) {
+		if (app->last_stats_ms)
+			print_summary(app);
+		app->last_stats_ms = now_ms;
 	}
 	if (now_ms - app->last_status_ms >= STATUS_EVERY_MS) {
 		struct wst_counters k;

@@ -179,6 +179,14 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 		o->max_flows = (uint32_t)v;
 		return 0;
 	}
+	if (!strcmp(name, "stats")) {
+		if (parse_u64(value, 1, 86400, &v)) {
+			snprintf(err, errlen, "--stats: bad interval '%s': expected 1 to 86400 seconds", value ? value : "");
+			return -EINVAL;
+		}
+		o->stats_secs = (uint32_t)v;
+		return 0;
+	}
 	if (!strcmp(name, "metrics")) {
 		if (value && !strcmp(value, "off")) {
 			o->metrics[0] = '\0';

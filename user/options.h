@@ -35,6 +35,7 @@ struct options {
 	uint32_t ringbuf_kb;
 	uint32_t wakeup_kb;
 	uint32_t max_flows;
+	uint32_t stats_secs;     /* print the summary every this many seconds; 0 = only at exit */
 	/* Set by options_apply when a list option was given, so a later
 	 * source (the command line) replaces the list instead of adding. */
 	bool ifaces_from_cli;

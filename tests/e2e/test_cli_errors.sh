@@ -37,6 +37,9 @@ expect_error 1 "no such interface" ip netns exec "$NS" "$WSTRACE" -i nosuchif0
 expect_error 1 "run as root or grant CAP_BPF and CAP_NET_ADMIN" ip netns exec "$NS" $NOBODY "$TMP/wstrace-nobody" -i lo
 expect_error 1 "metrics" ip netns exec "$NS" "$WSTRACE" -i lo --metrics 999.1.1.1:80
 
+n=$(ip netns exec "$NS" timeout -s INT 3.5 "$WSTRACE" -i lo -q --stats 1 2>&1 | grep -c "packets captured")
+expect_ge "$n" 3 "summaries from --stats 1 in 3.5 s (periodic and at exit)"
+
 info "capture files"
 printf 'this is not a capture file at all\n' >"$TMP/garbage.pcap"
 expect_error 1 "No such file" "$WSTRACE" -r "$TMP/missing.pcap"

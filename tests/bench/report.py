@@ -78,7 +78,7 @@ def main():
             for r in rs:
                 if r["tool"] in ("none", "wstrace-q"):
                     continue
-                print(f"- {r['tool']}: {per(per(cost_ns(r), i(r['messages'])), wc):.1f}x")
+                print(f"- {r['tool']}: {per(per(cost_ns(r), i(r['messages'])), wc):.2f}x")
         if w and sc == "fixed":
             ns_pkt = per(cost_ns(w), i(w["packets"]))
             wc = per(cost_ns(w), i(w["messages"]))

@@ -59,6 +59,10 @@ int ws_deflate_reset(struct ws_deflate *z)
 		return -WS_DEFLATE_E_STATE;
 	if (inflateReset(&z->zs) != Z_OK)
 		return -WS_DEFLATE_E_STATE;
+	/* A failed message may leave input pending that points at a buffer
+	 * gone since (the 00 00 ff ff tail lives on a stack frame). */
+	z->zs.next_in = NULL;
+	z->zs.avail_in = 0;
 	z->failed = false;
 	z->stream_end = false;
 	return 0;

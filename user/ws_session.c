@@ -572,8 +572,13 @@ static struct ws_session *session_get(struct ws_layer *l, struct wst_flow *f)
 
 static void session_end(struct ws_layer *l, struct ws_session *s, const struct wst_event *tcp)
 {
-	for (int dir = 0; dir < 2; dir++)
+	for (int dir = 0; dir < 2; dir++) {
 		stream_flush(&s->d[dir].stream, &l->budget, &stream_ops, &s->d[dir]);
+		/* Bytes skipped while looking for frames, never confirmed: say so. */
+		if (s->decoders_ready && ws_message_decoder_pending_skip(&s->d[dir].dec))
+			emit_loss(s, dir, WST_EV_WS_GAP, "unsynced_at_end",
+				  ws_message_decoder_pending_skip(&s->d[dir].dec), true);
+	}
 	if (s->phase == WS_PHASE_HTTP && (s->d[WST_C2S].head_len || s->d[WST_S2C].head_len)) {
 		/* Bytes that never made a whole HTTP head: not decoded, and said so. */
 		s->layer->stats.not_http++;

@@ -220,25 +220,10 @@ static void print_packet_fields(struct output *o, const struct wst_event *ev)
 	}
 }
 
-void out_json_event(struct output *o, const struct wst_event *ev)
+/* tcp_established, tcp_refused, tcp_handshake_timeout, tcp_closed */
+static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 {
-	char ts[48], src[WST_ENDPOINT_STRLEN], dst[WST_ENDPOINT_STRLEN];
-
-	output_time_rfc3339(ev->ts_ns, ts, sizeof(ts));
-	output_endpoints(ev, src, dst);
-	fprintf(o->fp, "{\"ts\":\"%s\",\"event\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"flow\":%" PRIu64,
-		ts, wst_event_name(ev->type), src, dst, ev->flow->id);
 	switch (ev->type) {
-	case WST_EV_TCP_SYN:
-	case WST_EV_TCP_SYNACK:
-	case WST_EV_TCP_ACK:
-	case WST_EV_TCP_DATA:
-	case WST_EV_TCP_RETRANSMIT:
-	case WST_EV_TCP_OUT_OF_ORDER:
-	case WST_EV_TCP_FIN:
-	case WST_EV_TCP_RST:
-		print_packet_fields(o, ev);
-		break;
 	case WST_EV_TCP_ESTABLISHED:
 		fprintf(o->fp, ",\"handshake_us\":%" PRIu64, ev->u.established.handshake_us);
 		break;
@@ -253,13 +238,25 @@ void out_json_event(struct output *o, const struct wst_event *ev)
 			ev->u.closed.bytes[WST_C2S], ev->u.closed.bytes[WST_S2C],
 			ev->u.closed.pkts[WST_C2S], ev->u.closed.pkts[WST_S2C]);
 		break;
-	case WST_EV_TCP_REFUSED:
-	case WST_EV_MAX:
-		break;
 	default:
-		print_ws_fields(o, ev);
 		break;
 	}
+}
+
+void out_json_event(struct output *o, const struct wst_event *ev)
+{
+	char ts[48], src[WST_ENDPOINT_STRLEN], dst[WST_ENDPOINT_STRLEN];
+
+	output_time_rfc3339(ev->ts_ns, ts, sizeof(ts));
+	output_endpoints(ev, src, dst);
+	fprintf(o->fp, "{\"ts\":\"%s\",\"event\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"flow\":%" PRIu64,
+		ts, wst_event_name(ev->type), src, dst, ev->flow->id);
+	if (wst_event_is_packet(ev->type))
+		print_packet_fields(o, ev);
+	else if (wst_event_is_ws(ev->type))
+		print_ws_fields(o, ev);
+	else
+		print_tcp_fact_fields(o, ev);
 	if (ev->flow->midstream)
 		fputs(",\"midstream\":true", o->fp);
 	fputs("}\n", o->fp);

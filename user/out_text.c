@@ -244,17 +244,11 @@ void out_text_event(struct output *o, const struct wst_event *ev)
 	if (text_skips(ev))
 		return;
 	print_prefix(o, ev);
-	switch (ev->type) {
-	case WST_EV_TCP_SYN:
-	case WST_EV_TCP_SYNACK:
-	case WST_EV_TCP_ACK:
-	case WST_EV_TCP_DATA:
-	case WST_EV_TCP_RETRANSMIT:
-	case WST_EV_TCP_OUT_OF_ORDER:
-	case WST_EV_TCP_FIN:
-	case WST_EV_TCP_RST:
+	if (wst_event_is_packet(ev->type)) {
 		print_packet(o, ev);
 		return;
+	}
+	switch (ev->type) {
 	case WST_EV_TCP_ESTABLISHED:
 		fprintf(o->fp, "tcp-established %" PRIu64 "us\n", ev->u.established.handshake_us);
 		return;

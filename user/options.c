@@ -14,6 +14,11 @@ void options_defaults(struct options *o, bool daemon)
 {
 	memset(o, 0, sizeof(*o));
 	o->snaplen = WST_DEFAULT_SNAPLEN;
+	/*
+	 * Batched ring buffer wakeups: a wakeup per record costs an interrupt
+	 * (an IPI from inside the BPF program) and a context switch per packet.
+	 */
+	o->wakeup_kb = OPTIONS_DEFAULT_WAKEUP_KB;
 	o->daemon = daemon;
 	o->show_payload = !daemon;
 	if (daemon)

@@ -42,6 +42,9 @@ struct options {
 	bool applying_cli;
 };
 
+/* 1/32 of the default ring buffer: wakes rarely, leaves room for bursts. */
+#define OPTIONS_DEFAULT_WAKEUP_KB 256
+
 /* Defaults; the daemon's differ (no payloads, metrics on). */
 void options_defaults(struct options *o, bool daemon);
 

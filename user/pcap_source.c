@@ -11,8 +11,11 @@
 #include "packet_parse.h"
 #include "pcap_source.h"
 
+#define PCAP_SOURCE_IOBUF (1u << 20)
+
 struct pcap_source {
 	pcap_t *pcap;
+	char *iobuf;    /* stdio buffer of the file, freed after pcap_close */
 	int linktype;
 	struct pcap_source_stats stats;
 	char err[PCAP_ERRBUF_SIZE + 128];
@@ -67,6 +70,12 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* One read() per MiB instead of per 4 KiB (glibc ignores the size
+	 * unless it is given the buffer). */
+	if (f != stdin)
+		s->iobuf = malloc(PCAP_SOURCE_IOBUF);
+	if (s->iobuf)
+		setvbuf(f, s->iobuf, _IOFBF, PCAP_SOURCE_IOBUF);
 	/* Nanosecond precision: libpcap scales microsecond files up. */
 	s->pcap = pcap_fopen_offline_with_tstamp_precision(
 		f, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
@@ -74,6 +83,7 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 		/* On failure libpcap leaves the FILE to us. */
 		if (f != stdin)
 			fclose(f);
+		free(s->iobuf);
 		free(s);
 		snprintf(err, errlen,
 			 "%s is not a readable pcap or pcapng file: %s",
@@ -88,6 +98,7 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 			 path, linktype_name(s->linktype),
 			 linktype_desc(s->linktype), s->linktype);
 		pcap_close(s->pcap);
+		free(s->iobuf);
 		free(s);
 		return -EPROTONOSUPPORT;
 	}
@@ -157,5 +168,6 @@ void pcap_source_close(struct pcap_source *s)
 	if (!s)
 		return;
 	pcap_close(s->pcap);
+	free(s->iobuf);
 	free(s);
 }

@@ -6,6 +6,8 @@
  * first of them must fall in; that range is what excludes overlong forms,
  * surrogates and code points above U+10FFFF.
  */
+#include <string.h>
+
 #include "utf8.h"
 
 bool utf8_feed(struct utf8_state *s, const uint8_t *p, size_t len)
@@ -15,7 +17,21 @@ bool utf8_feed(struct utf8_state *s, const uint8_t *p, size_t len)
 	if (s->bad)
 		return false;
 	for (i = 0; i < len; i++) {
-		uint8_t c = p[i];
+		uint8_t c;
+
+		/* ASCII fast path: eight bytes without a high bit at a time. */
+		while (!s->need && len - i >= 8) {
+			uint64_t w;
+
+			memcpy(&w, p + i, sizeof(w));
+			if (w & 0x8080808080808080ull)
+				break;
+			s->count += 8;
+			i += 8;
+		}
+		if (i == len)
+			break;
+		c = p[i];
 
 		if (s->need) {
 			if (c < s->lo || c > s->hi)

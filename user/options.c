@@ -21,6 +21,13 @@ void options_defaults(struct options *o, bool daemon)
 	o->wakeup_kb = OPTIONS_DEFAULT_WAKEUP_KB;
 	o->daemon = daemon;
 	o->show_payload = !daemon;
+	/*
+	 * The service decodes every frame: with payloads cut at 4096 bytes, a
+	 * 64 KiB GSO packet full of small frames would lose most of them.
+	 * The command line keeps tcpdump's -s 4096.
+	 */
+	if (daemon)
+		o->snaplen = 0;
 	if (daemon)
 		snprintf(o->metrics, sizeof(o->metrics), "%s", METRICS_HTTP_DEFAULT_SPEC);
 }

@@ -30,6 +30,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.snaplen, 4096);
 	options_defaults(&o, true);
 	assert_false(o.show_payload); /* privacy by default in the daemon */
+	assert_int_equal(o.snaplen, 0);  /* and every frame decoded */
 	assert_string_equal(o.metrics, "127.0.0.1:9272");
 }
 

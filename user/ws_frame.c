@@ -17,6 +17,9 @@
 /* Payload bytes of a resync candidate held on probation, at most (a huge
  * max_capture should not make every lost stream hold that much). */
 #define WS_FRAME_PROBATION_MAX (64u << 10)
+/* A capture buffer larger than this is freed at the end of its frame:
+ * an idle connection should not hold the largest frame it ever sent. */
+#define WS_FRAME_CAP_KEEP 1024
 
 const char *ws_opcode_name(uint8_t op)
 {
@@ -228,9 +231,8 @@ int ws_frame_decoder_init(struct ws_frame_decoder *d,
 	/* Control frames are always kept whole: close codes, ping/pong. */
 	d->cap_size = d->cfg.max_capture > WS_FRAME_CONTROL_MAX ?
 			      d->cfg.max_capture : WS_FRAME_CONTROL_MAX;
-	d->cap = malloc(d->cap_size);
-	if (!d->cap)
-		return -ENOMEM;
+	/* The capture buffer is allocated per frame, sized to what it
+	 * keeps (cap_reserve): most connections are idle most of the time. */
 	/* Room for a candidate held whole (a header, the kept payload, the
 	 * next header), twice: see struct ws_frame_decoder. */
 	d->win_size = d->cap_size < WS_FRAME_PROBATION_MAX ?
@@ -243,9 +245,26 @@ void ws_frame_decoder_free(struct ws_frame_decoder *d)
 {
 	free(d->cap);
 	d->cap = NULL;
+	d->cap_alloc = 0;
 	d->cap_size = 0;
 	free(d->win);
 	d->win = NULL;
+}
+
+/* Makes room for `want` captured bytes (never more than cap_size). Returns
+ * the room there is: less than asked if memory is short. */
+static size_t cap_reserve(struct ws_frame_decoder *d, size_t want)
+{
+	uint8_t *n;
+
+	if (want <= d->cap_alloc)
+		return d->cap_alloc;
+	n = realloc(d->cap, want);
+	if (!n)
+		return d->cap_alloc;
+	d->cap = n;
+	d->cap_alloc = want;
+	return want;
 }
 
 static void violation(struct ws_frame_decoder *d, enum ws_violation v,
@@ -284,13 +303,21 @@ static void enter_lost(struct ws_frame_decoder *d)
 	d->kept = 0;
 	d->gap_in_frame = false;
 	win_clear(d);
-	/* Allocated on the first loss: most streams never need it. The
-	 * extra half is where bytes after a confirmed candidate wait (see
-	 * feed_internal). Without it the decoder stays lost, counting. */
-	if (!d->win)
-		d->win = malloc(d->win_size + d->win_size / 2);
 	if (!was_lost && d->cb.on_lost)
 		d->cb.on_lost(d->cb.ctx);
+}
+
+/*
+ * The window is allocated when bytes come while lost (most streams never
+ * need it, and an idle lost stream holds none), and freed once back in
+ * sync. The extra half is where bytes after a confirmed candidate wait
+ * (see feed_internal). Without it the decoder stays lost, counting.
+ */
+static bool win_get(struct ws_frame_decoder *d)
+{
+	if (!d->win)
+		d->win = malloc(d->win_size + d->win_size / 2);
+	return d->win;
 }
 
 static void check_close(struct ws_frame_decoder *d)
@@ -315,6 +342,7 @@ static void check_close(struct ws_frame_decoder *d)
 
 static void finish_frame(struct ws_frame_decoder *d)
 {
+	static const uint8_t none[1];
 	bool truncated = d->gap_in_frame || d->kept < d->h.payload_len;
 
 	if (d->h.opcode == WS_OP_CLOSE && !truncated)
@@ -322,10 +350,16 @@ static void finish_frame(struct ws_frame_decoder *d)
 	d->state = WS_FRAME_ST_HEADER;
 	d->frames++;
 	if (d->cb.on_frame)
-		d->cb.on_frame(d->cb.ctx, &d->h, d->cap, d->kept, truncated);
+		d->cb.on_frame(d->cb.ctx, &d->h, d->cap ? d->cap : none,
+			       d->kept, truncated);
 	d->pos = 0;
 	d->kept = 0;
 	d->gap_in_frame = false;
+	if (d->cap_alloc > WS_FRAME_CAP_KEEP) {
+		free(d->cap);
+		d->cap = NULL;
+		d->cap_alloc = 0;
+	}
 }
 
 /* Reports what is wrong with a header when in sync (5.1, 5.2, 5.5). */
@@ -415,6 +449,12 @@ static size_t feed_payload(struct ws_frame_decoder *d, const uint8_t *buf,
 	/* Keep a contiguous prefix only: nothing after a gap. */
 	if (!d->gap_in_frame && d->kept < limit) {
 		size_t c = limit - d->kept < n ? limit - d->kept : n;
+		/* Sized once per frame to what it will keep. */
+		size_t room = cap_reserve(d, d->h.payload_len < limit ?
+					     (size_t)d->h.payload_len : limit);
+
+		if (c > room - d->kept)
+			c = room - d->kept;
 
 		if (d->h.masked)
 			unmask(d->cap + d->kept, buf, c, d->h.mask, d->pos);
@@ -806,7 +846,7 @@ static size_t feed_lost(struct ws_frame_decoder *d, const uint8_t *buf,
 {
 	size_t i = 0, n;
 
-	if (!d->win) {
+	if (!win_get(d)) {
 		/* No window memory: nothing can be judged. */
 		d->skipped += len;
 		return len;
@@ -843,7 +883,7 @@ static void relost(struct ws_frame_decoder *d, const uint8_t *hb, size_t n)
 	memcpy(win, hb + 1, n);
 	enter_lost(d);
 	d->skipped += 1;
-	if (!d->win) {
+	if (!win_get(d)) {
 		d->skipped += n;
 		return;
 	}
@@ -943,7 +983,13 @@ size_t ws_frame_decoder_feed(struct ws_frame_decoder *d, const uint8_t *buf,
 			     size_t len)
 {
 	d->stream_off += len;
-	return feed_internal(d, buf, len);
+	feed_internal(d, buf, len);
+	if (d->win && d->state != WS_FRAME_ST_LOST) {
+		/* In sync again: the window is not needed until a loss. */
+		free(d->win);
+		d->win = NULL;
+	}
+	return len;
 }
 
 bool ws_frame_decoder_gap_is_inside(const struct ws_frame_decoder *d,

@@ -142,7 +142,8 @@ struct ws_frame_callbacks {
 	 * it: on_frame_data stops there and on_frame says truncated, as for
 	 * a frame with a gap in its payload. The window that holds a
 	 * candidate is allocated on the first loss (about three times the
-	 * held size: max_capture or 125, capped at 64 KiB). */
+	 * held size: max_capture or 125, capped at 64 KiB) when bytes come while
+	 * lost, and freed once in sync again. */
 	void (*on_resync)(void *ctx, uint64_t skipped);
 	void *ctx;
 };
@@ -163,8 +164,9 @@ struct ws_frame_decoder {
 	struct ws_frame_header h;         /* current frame */
 	uint64_t pos;                     /* payload offset of the next byte */
 	bool gap_in_frame;                /* bytes of the current payload missing */
-	uint8_t *cap;                     /* capture buffer, cap_size bytes */
-	size_t cap_size;
+	uint8_t *cap;                     /* capture buffer, cap_alloc bytes */
+	size_t cap_alloc;                 /* grown per frame up to cap_size */
+	size_t cap_size;                  /* capture limit */
 	size_t kept;
 	uint64_t skipped;                 /* bytes discarded while lost */
 	uint64_t stream_off;              /* stream bytes seen, gaps included */
@@ -185,7 +187,8 @@ struct ws_frame_decoder {
 };
 
 /*
- * Sets up d. Returns 0 or -ENOMEM (capture buffer) or -EINVAL.
+ * Sets up d (allocates nothing: buffers come with the bytes that need
+ * them). Returns 0 or -EINVAL.
  * cb may be NULL. Release with ws_frame_decoder_free().
  */
 int ws_frame_decoder_init(struct ws_frame_decoder *d,

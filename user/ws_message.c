@@ -18,6 +18,12 @@
 
 #include "ws_message.h"
 
+/* A message buffer larger than this is freed once its message is
+ * delivered: an idle connection should not hold its largest message. */
+#define WS_MESSAGE_BUF_KEEP 1024
+/* The first allocation of a message buffer, at least. */
+#define WS_MESSAGE_BUF_MIN 64
+
 const char *ws_loss_name(enum ws_loss l)
 {
 	switch (l) {
@@ -52,9 +58,36 @@ static void deflate_broken(struct ws_message_decoder *m)
 	if (m->cfg.no_context_takeover || m->deflate_lost)
 		return;
 	m->deflate_lost = true;
+	/* The window is wrong for good: nothing will be inflated again. */
+	ws_deflate_free(&m->dfl);
 	/* Said when a compressed message comes: a session that never
 	 * compresses again (or never did: picked up mid-way) lost nothing. */
 	m->deflate_loss_pending = true;
+}
+
+/*
+ * Makes room for `want` kept bytes, growing geometrically up to
+ * max_message_capture. Returns the room there is: less than asked if
+ * memory is short (the message is then delivered truncated).
+ */
+static size_t buf_reserve(struct ws_message_decoder *m, size_t want)
+{
+	size_t cap = m->cfg.max_message_capture, sz = m->buf_alloc;
+	uint8_t *n;
+
+	if (want <= sz)
+		return sz;
+	sz = sz ? sz : WS_MESSAGE_BUF_MIN;
+	while (sz < want && sz < cap)
+		sz = sz > cap / 2 ? cap : sz * 2;
+	if (sz > cap)
+		sz = cap;
+	n = realloc(m->buf, sz);
+	if (!n)
+		return m->buf_alloc;
+	m->buf = n;
+	m->buf_alloc = sz;
+	return sz;
 }
 
 /* Message bytes, after inflation if any. */
@@ -64,6 +97,10 @@ static void append(struct ws_message_decoder *m, const uint8_t *p, size_t n)
 
 	if (!m->hole && m->kept < cap) {
 		size_t c = cap - m->kept < n ? cap - m->kept : n;
+		size_t room = buf_reserve(m, m->kept + c);
+
+		if (c > room - m->kept)
+			c = room - m->kept;
 
 		memcpy(m->buf + m->kept, p, c);
 		m->kept += c;
@@ -122,7 +159,13 @@ static void start_message(struct ws_message_decoder *m, uint8_t opcode,
 	}
 	if (compressed && !m->deflate_lost) {
 		m->inflating = true;
-		if (ws_deflate_begin(&m->dfl))
+		/* zlib state (about 7 KiB, and the 32 KiB window once used)
+		 * only from the first compressed message on. */
+		if ((!m->dfl.ready &&
+		     ws_deflate_init(&m->dfl, m->cfg.window_bits,
+				     m->cfg.no_context_takeover,
+				     m->cfg.max_inflate)) ||
+		    ws_deflate_begin(&m->dfl))
 			deflate_broken(m);
 	}
 }
@@ -160,6 +203,15 @@ static void end_message(struct ws_message_decoder *m)
 	m->cur_msg_frame = false;
 	if (m->cb.on_message)
 		m->cb.on_message(m->cb.ctx, &info);
+	if (m->buf_alloc > WS_MESSAGE_BUF_KEEP) {
+		free(m->buf);
+		m->buf = NULL;
+		m->buf_alloc = 0;
+	}
+	/* Without context takeover nothing carries over to the next
+	 * message: no zlib state is held between messages. */
+	if (m->cfg.no_context_takeover)
+		ws_deflate_free(&m->dfl);
 }
 
 /* Bytes of the message in progress are missing. */
@@ -337,25 +389,15 @@ int ws_message_decoder_init(struct ws_message_decoder *m,
 	fc.rsv1_allowed = m->cfg.deflate;
 	fc.max_capture = m->cfg.max_frame_capture;
 	fc.max_plausible_len = m->cfg.max_plausible_len;
+	/* RFC 7692 7.1.2: 8..15 (0: not given, 15). Checked now, used
+	 * at the first compressed message. */
+	if (m->cfg.deflate && m->cfg.window_bits &&
+	    (m->cfg.window_bits < 8 || m->cfg.window_bits > 15))
+		return -EINVAL;
 	err = ws_frame_decoder_init(&m->fd, &fc, &fcb);
 	if (err)
 		goto fail;
-	if (m->cfg.max_message_capture) {
-		m->buf = malloc(m->cfg.max_message_capture);
-		if (!m->buf) {
-			err = -ENOMEM;
-			goto fail;
-		}
-	}
-	if (m->cfg.deflate) {
-		err = ws_deflate_init(&m->dfl, m->cfg.window_bits,
-				      m->cfg.no_context_takeover,
-				      m->cfg.max_inflate);
-		if (err == -WS_DEFLATE_E_NOMEM)
-			err = -ENOMEM;
-		if (err)
-			goto fail;
-	}
+	/* Buffers and zlib state come with the bytes that need them. */
 	return 0;
 fail:
 	ws_message_decoder_free(m);
@@ -368,6 +410,31 @@ void ws_message_decoder_free(struct ws_message_decoder *m)
 	ws_deflate_free(&m->dfl);
 	free(m->buf);
 	m->buf = NULL;
+	m->buf_alloc = 0;
+}
+
+bool ws_message_decoder_parkable(const struct ws_message_decoder *m)
+{
+	const struct ws_frame_decoder *d = &m->fd;
+
+	return d->state == WS_FRAME_ST_HEADER && d->hdr_len == 0 &&
+	       d->skipped == 0 && !m->in_msg && !m->dfl.ready;
+}
+
+uint8_t ws_message_decoder_carry(const struct ws_message_decoder *m)
+{
+	return (m->deflate_lost ? WS_CARRY_DEFLATE_LOST : 0) |
+	       (m->deflate_loss_pending ? WS_CARRY_DEFLATE_LOSS_PENDING : 0) |
+	       (m->close_seen ? WS_CARRY_CLOSE_SEEN : 0) |
+	       (m->after_loss ? WS_CARRY_AFTER_LOSS : 0);
+}
+
+void ws_message_decoder_resume(struct ws_message_decoder *m, uint8_t carry)
+{
+	m->deflate_lost = carry & WS_CARRY_DEFLATE_LOST;
+	m->deflate_loss_pending = carry & WS_CARRY_DEFLATE_LOSS_PENDING;
+	m->close_seen = carry & WS_CARRY_CLOSE_SEEN;
+	m->after_loss = carry & WS_CARRY_AFTER_LOSS;
 }
 
 size_t ws_message_decoder_feed(struct ws_message_decoder *m,

@@ -115,13 +115,20 @@ struct ws_message_decoder {
 			     * for (streamed or declared missing) */
 	bool skipped_inflate; /* compressed, but deflate_lost at its start */
 	struct utf8_state u8;
-	uint8_t *buf;
+	uint8_t *buf;       /* grown up to max_message_capture */
+	size_t buf_alloc;
 	size_t kept;
 	uint64_t total, wire;
 	uint32_t frames;
 };
 
-/* Returns 0, -ENOMEM or -EINVAL. Free with ws_message_decoder_free(). */
+/*
+ * Returns 0 or -EINVAL (a capture limit or window_bits out of range).
+ * Allocates nothing: the message and capture buffers grow with the bytes
+ * kept and are freed after a message (or frame) longer than 1 KiB; zlib
+ * state is set up at the first compressed message and, without context
+ * takeover, dropped after each. Free with ws_message_decoder_free().
+ */
 int ws_message_decoder_init(struct ws_message_decoder *m,
 			    const struct ws_message_config *cfg,
 			    const struct ws_message_callbacks *cb);
@@ -138,6 +145,22 @@ size_t ws_message_decoder_feed(struct ws_message_decoder *m,
  * incomplete; decoding resumes on a plausible header).
  */
 int ws_message_decoder_gap(struct ws_message_decoder *m, uint64_t missing);
+
+/*
+ * Parking, so that an idle connection holds no decoder: between frames,
+ * in sync, no message in progress and no compression context held, a
+ * decoder's whole state is a few flags. The owner may then free it and,
+ * when bytes come, init a fresh one with the same config and callbacks
+ * and resume it with the flags: it reports what the old one would have.
+ */
+#define WS_CARRY_DEFLATE_LOST 0x01
+#define WS_CARRY_DEFLATE_LOSS_PENDING 0x02
+#define WS_CARRY_CLOSE_SEEN 0x04
+#define WS_CARRY_AFTER_LOSS 0x08
+bool ws_message_decoder_parkable(const struct ws_message_decoder *m);
+uint8_t ws_message_decoder_carry(const struct ws_message_decoder *m);
+/* Right after ws_message_decoder_init(). */
+void ws_message_decoder_resume(struct ws_message_decoder *m, uint8_t carry);
 
 /* Starts lost, e.g. when attached to a connection mid-way. */
 void ws_message_decoder_set_lost(struct ws_message_decoder *m);

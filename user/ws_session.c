@@ -30,31 +30,51 @@ struct ping_slot {
 
 struct ws_session;
 
+/*
+ * Memory: an idle connection should cost little. What only the handshake
+ * needs lives behind a pointer freed once it is decided; a direction's
+ * decoder exists only while it holds state (mid-frame, lost with bytes
+ * to judge, or a compression context): between frames it is parked as a
+ * few flags (ws_message_decoder_carry) and made again when bytes come.
+ */
+
 /* Callback context of one direction. */
 struct ws_dir {
 	struct ws_session *s;
-	enum wst_flow_dir dir;
-	struct stream_dir stream;
+	struct ws_message_decoder *dec; /* NULL while parked */
+	struct ping_slot *pings;  /* PING_SLOTS pings this direction sent,
+				   * from its first ping on */
 	char *head;               /* HTTP head being accumulated */
-	size_t head_len;
-	struct ws_message_decoder dec;
-	struct ping_slot pings[PING_SLOTS]; /* pings this direction sent */
+	uint32_t head_len;
+	uint8_t dir;              /* enum wst_flow_dir */
+	uint8_t carry;            /* the parked decoder's flags */
+	bool lost_pending;        /* the next decoder starts lost */
+	/* permessage-deflate as negotiated for this direction's sender */
+	bool deflate, no_context_takeover;
+	uint8_t window_bits;
+	struct stream_dir stream;
+};
+
+/* Until the upgrade is decided. */
+struct ws_handshake {
+	uint64_t request_ns;
+	size_t key_len;
+	char key[64];             /* Sec-WebSocket-Key, for the accept check */
 };
 
 struct ws_session {
 	struct ws_layer *layer;
 	struct wst_flow *flow;
 	const struct wst_packet *pkt; /* the packet being decoded, or NULL */
+	struct ws_handshake *hs;
 	uint64_t ts_ns;
-	enum ws_phase phase;
-	bool decoders_ready;
+	uint64_t established_ns;
+	uint8_t phase;            /* enum ws_phase */
+	bool decoders_ready;      /* upgraded: directions configured */
 	bool midstream;
 	bool upgrade_seen;
-	uint64_t request_ns, established_ns;
-	char key[64];             /* Sec-WebSocket-Key, for the accept check */
-	size_t key_len;
 	bool close_seen[2];
-	enum wst_flow_dir close_first;
+	uint8_t close_first;      /* enum wst_flow_dir */
 	uint16_t close_code;
 	uint64_t frames[2], messages[2], bytes[2];
 	struct ws_dir d[2];
@@ -186,7 +206,17 @@ static void on_control(void *ctx, const struct ws_control_info *c)
 
 	switch (c->opcode) {
 	case WS_OP_PING: {
-		struct ping_slot *slot = &d->pings[0];
+		struct ping_slot *slot;
+
+		if (!d->pings)
+			d->pings = calloc(PING_SLOTS, sizeof(*d->pings));
+		if (!d->pings) {
+			/* Not matched to its pong, still reported. */
+			s->layer->stats.pings++;
+			emit(s, &ev, WST_EV_WS_PING, d->dir);
+			return;
+		}
+		slot = &d->pings[0];
 
 		/* Keep the newest pings; the oldest slot is reused. */
 		for (int i = 1; i < PING_SLOTS; i++)
@@ -202,7 +232,7 @@ static void on_control(void *ctx, const struct ws_control_info *c)
 		struct ws_dir *peer = &s->d[!d->dir];
 		uint64_t hash = payload_hash(c->payload, c->len);
 
-		for (int i = 0; i < PING_SLOTS; i++) {
+		for (int i = 0; peer->pings && i < PING_SLOTS; i++) {
 			if (peer->pings[i].hash == hash && !c->truncated) {
 				ev.u.control.rtt_us = (int64_t)((s->ts_ns - peer->pings[i].ts_ns) / 1000);
 				peer->pings[i].hash = 0;
@@ -252,42 +282,93 @@ static void on_loss(void *ctx, enum ws_loss l, uint64_t detail)
 	}
 }
 
-static int decoders_init(struct ws_session *s, const struct ws_deflate_params *dp)
+/* Configures both directions; their decoders come with their bytes. */
+static void decoders_init(struct ws_session *s, const struct ws_deflate_params *dp)
 {
-	const struct ws_layer_opts *o = &s->layer->opts;
-
 	for (int dir = 0; dir < 2; dir++) {
-		struct ws_message_config cfg = {
-			.is_client_side = dir == WST_C2S,
-			.max_frame_capture = o->max_frame_capture,
-			.max_message_capture = o->max_message_capture,
-			.max_inflate = o->max_inflate,
-		};
-		struct ws_message_callbacks cb = {
-			.on_frame = on_frame,
-			.on_message = on_message,
-			.on_control = on_control,
-			.on_violation = on_violation,
-			.on_loss = on_loss,
-			.ctx = &s->d[dir],
-		};
-		int err;
+		struct ws_dir *d = &s->d[dir];
 
 		if (dp && dp->enabled) {
-			cfg.deflate = true;
-			cfg.no_context_takeover = dir == WST_C2S ? dp->client_no_context_takeover
-								  : dp->server_no_context_takeover;
-			cfg.window_bits = dir == WST_C2S ? dp->client_max_window_bits : dp->server_max_window_bits;
-		}
-		err = ws_message_decoder_init(&s->d[dir].dec, &cfg, &cb);
-		if (err) {
-			if (dir == 1)
-				ws_message_decoder_free(&s->d[0].dec);
-			return err;
+			d->deflate = true;
+			d->no_context_takeover = dir == WST_C2S ? dp->client_no_context_takeover
+								 : dp->server_no_context_takeover;
+			d->window_bits = (uint8_t)(dir == WST_C2S ? dp->client_max_window_bits
+								   : dp->server_max_window_bits);
 		}
 	}
 	s->decoders_ready = true;
-	return 0;
+}
+
+/* The direction's decoder, made (or made again after parking) if needed;
+ * NULL before the upgrade or when memory is short. */
+static struct ws_message_decoder *dec_get(struct ws_session *s, struct ws_dir *d)
+{
+	const struct ws_layer_opts *o = &s->layer->opts;
+	struct ws_message_config cfg = {
+		.is_client_side = d->dir == WST_C2S,
+		.deflate = d->deflate,
+		.no_context_takeover = d->no_context_takeover,
+		.window_bits = d->window_bits,
+		.max_frame_capture = o->max_frame_capture,
+		.max_message_capture = o->max_message_capture,
+		.max_inflate = o->max_inflate,
+	};
+	struct ws_message_callbacks cb = {
+		.on_frame = on_frame,
+		.on_message = on_message,
+		.on_control = on_control,
+		.on_violation = on_violation,
+		.on_loss = on_loss,
+		.ctx = d,
+	};
+
+	if (d->dec || !s->decoders_ready)
+		return d->dec;
+	d->dec = malloc(sizeof(*d->dec));
+	if (!d->dec)
+		goto lost;
+	if (ws_message_decoder_init(d->dec, &cfg, &cb)) {
+		/* Only a bad window_bits fails, and the extension parser
+		 * keeps those out; decode nothing rather than guess. */
+		free(d->dec);
+		d->dec = NULL;
+		goto lost;
+	}
+	ws_message_decoder_resume(d->dec, d->carry);
+	if (d->lost_pending)
+		ws_message_decoder_set_lost(d->dec);
+	d->lost_pending = false;
+	return d->dec;
+lost:
+	/* These bytes are not decoded: whatever comes next starts lost. */
+	d->lost_pending = true;
+	return NULL;
+}
+
+/* Frees the direction's decoder if it holds nothing but a few flags. */
+static void dec_park(struct ws_dir *d)
+{
+	if (!d->dec || !ws_message_decoder_parkable(d->dec))
+		return;
+	d->carry = ws_message_decoder_carry(d->dec);
+	ws_message_decoder_free(d->dec);
+	free(d->dec);
+	d->dec = NULL;
+}
+
+static void dec_free(struct ws_dir *d)
+{
+	if (!d->dec)
+		return;
+	ws_message_decoder_free(d->dec);
+	free(d->dec);
+	d->dec = NULL;
+}
+
+static void hs_free(struct ws_session *s)
+{
+	free(s->hs);
+	s->hs = NULL;
 }
 
 static void head_free(struct ws_dir *d)
@@ -302,6 +383,7 @@ static void to_ignore(struct ws_session *s)
 	s->phase = WS_PHASE_IGNORE;
 	head_free(&s->d[0]);
 	head_free(&s->d[1]);
+	hs_free(s);
 }
 
 /* Appends to the direction's HTTP head buffer; false when over the bound. */
@@ -333,8 +415,12 @@ static const char *http_error_kind(int err)
 
 static void feed_decoder(struct ws_session *s, enum wst_flow_dir dir, const uint8_t *p, size_t len)
 {
-	if (len && s->decoders_ready)
-		ws_message_decoder_feed(&s->d[dir].dec, p, len);
+	struct ws_dir *d = &s->d[dir];
+
+	if (!len || !dec_get(s, d))
+		return;
+	ws_message_decoder_feed(d->dec, p, len);
+	dec_park(d);
 }
 
 static void parse_request(struct ws_session *s)
@@ -364,12 +450,15 @@ static void parse_request(struct ws_session *s)
 		goto out;
 	}
 	s->upgrade_seen = true;
-	s->request_ns = s->ts_ns;
+	if (!s->hs)
+		s->hs = calloc(1, sizeof(*s->hs));
+	if (s->hs)
+		s->hs->request_ns = s->ts_ns;
 	s->layer->stats.upgrades++;
 	ev.u.upgrade.check = http_check_upgrade(req, &ev.u.upgrade.why);
-	if (req->ws_key.len && req->ws_key.len <= sizeof(s->key)) {
-		memcpy(s->key, req->ws_key.p, req->ws_key.len);
-		s->key_len = req->ws_key.len;
+	if (s->hs && req->ws_key.len && req->ws_key.len <= sizeof(s->hs->key)) {
+		memcpy(s->hs->key, req->ws_key.p, req->ws_key.len);
+		s->hs->key_len = req->ws_key.len;
 	}
 	emit(s, &ev, WST_EV_WS_UPGRADE, WST_C2S);
 	if (ev.u.upgrade.check != HTTP_UPG_OK)
@@ -403,7 +492,8 @@ static void parse_response(struct ws_session *s)
 	}
 	ev.u.response.resp = resp;
 	ev.u.response.request_seen = s->upgrade_seen;
-	ev.u.response.latency_us = s->upgrade_seen && s->ts_ns > s->request_ns ? (s->ts_ns - s->request_ns) / 1000 : 0;
+	ev.u.response.latency_us = s->hs && s->ts_ns > s->hs->request_ns ?
+				   (s->ts_ns - s->hs->request_ns) / 1000 : 0;
 	if (resp->status != 101) {
 		s->layer->stats.upgrade_failed++;
 		ev.u.response.accept = "unchecked";
@@ -412,9 +502,9 @@ static void parse_response(struct ws_session *s)
 		to_ignore(s);
 		goto out;
 	}
-	if (s->key_len) {
+	if (s->hs && s->hs->key_len) {
 		ev.u.response.accept_check = ws_accept_check_response(resp,
-			(struct http_str){ s->key, s->key_len }, &ev.u.response.why);
+			(struct http_str){ s->hs->key, s->hs->key_len }, &ev.u.response.why);
 		ev.u.response.accept = ev.u.response.accept_check == WS_ACC_OK ? "ok"
 				       : resp->ws_accept.len ? "mismatch" : "missing";
 	} else {
@@ -427,14 +517,12 @@ static void parse_response(struct ws_session *s)
 	s->layer->stats.established++;
 	s->layer->stats.active++;
 	emit(s, &ev, WST_EV_WS_ESTABLISHED, WST_S2C);
-	if (s->key_len && ev.u.response.accept_check != WS_ACC_OK)
+	if (s->hs && s->hs->key_len && ev.u.response.accept_check != WS_ACC_OK)
 		emit_violation(s, WST_S2C, ws_accept_check_name(ev.u.response.accept_check), 0);
 	if (ext < 0 || ext == WS_EXT_UNKNOWN)
 		emit_violation(s, WST_S2C, ext == WS_EXT_UNKNOWN ? "extension_unknown" : "extension_invalid", 0);
-	if (decoders_init(s, &dp)) {
-		to_ignore(s);
-		goto out;
-	}
+	hs_free(s);
+	decoders_init(s, &dp);
 	/* What followed each head is the first frame data. */
 	feed_decoder(s, WST_C2S, (const uint8_t *)s->d[WST_C2S].head, s->d[WST_C2S].head_len);
 	feed_decoder(s, WST_S2C, (const uint8_t *)d->head + n, d->head_len - (size_t)n);
@@ -471,16 +559,15 @@ static void start_midstream(struct ws_session *s)
 	struct ws_deflate_params dp = { .enabled = true, .server_max_window_bits = 15,
 					.client_max_window_bits = 15 };
 
-	if (decoders_init(s, &dp)) {
-		to_ignore(s);
-		return;
-	}
+	decoders_init(s, &dp);
+	hs_free(s);
 	s->phase = WS_PHASE_WS;
 	s->established_ns = s->flow->first_ns;
 	s->layer->stats.midstream++;
 	s->layer->stats.active++;
 	for (int dir = 0; dir < 2; dir++) {
-		ws_message_decoder_set_lost(&s->d[dir].dec);
+		/* Set when the direction's first bytes make its decoder. */
+		s->d[dir].lost_pending = true;
 		emit_loss(s, dir, WST_EV_WS_GAP, "stream", 0, true);
 	}
 }
@@ -538,10 +625,16 @@ static void on_stream_gap(void *ctx, uint64_t missing)
 	if (s->phase == WS_PHASE_IGNORE)
 		return;
 	if (s->phase == WS_PHASE_WS && s->decoders_ready) {
-		if (missing == 0)
-			ws_message_decoder_set_lost(&d->dec);
-		else
-			lost = ws_message_decoder_gap(&d->dec, missing) != 0;
+		if (!d->dec) {
+			/* Parked between frames: any gap loses the boundary,
+			 * as it would for the decoder (ws_frame_decoder_gap). */
+			d->lost_pending = true;
+		} else if (missing == 0) {
+			ws_message_decoder_set_lost(d->dec);
+		} else {
+			lost = ws_message_decoder_gap(d->dec, missing) != 0;
+			dec_park(d);
+		}
 	}
 	emit_loss(s, d->dir, WST_EV_WS_GAP, "stream", missing, lost);
 	if (s->phase == WS_PHASE_HTTP)
@@ -575,9 +668,9 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 	for (int dir = 0; dir < 2; dir++) {
 		stream_flush(&s->d[dir].stream, &l->budget, &stream_ops, &s->d[dir]);
 		/* Bytes skipped while looking for frames, never confirmed: say so. */
-		if (s->decoders_ready && ws_message_decoder_pending_skip(&s->d[dir].dec))
+		if (s->d[dir].dec && ws_message_decoder_pending_skip(s->d[dir].dec))
 			emit_loss(s, dir, WST_EV_WS_GAP, "unsynced_at_end",
-				  ws_message_decoder_pending_skip(&s->d[dir].dec), true);
+				  ws_message_decoder_pending_skip(s->d[dir].dec), true);
 	}
 	if (s->phase == WS_PHASE_HTTP && (s->d[WST_C2S].head_len || s->d[WST_S2C].head_len)) {
 		/* Bytes that never made a whole HTTP head: not decoded, and said so. */
@@ -614,9 +707,10 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 	for (int dir = 0; dir < 2; dir++) {
 		stream_release(&s->d[dir].stream, &l->budget);
 		head_free(&s->d[dir]);
-		if (s->decoders_ready)
-			ws_message_decoder_free(&s->d[dir].dec);
+		dec_free(&s->d[dir]);
+		free(s->d[dir].pings);
 	}
+	hs_free(s);
 	s->flow->app = NULL;
 	free(s);
 }

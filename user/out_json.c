@@ -13,33 +13,76 @@
 #include "ws_frame.h"
 #include "ws_message.h"
 
-static void json_str_field(FILE *fp, const char *name, const char *p, size_t len)
+/* ,"name": */
+static void json_key(struct output *o, const char *name)
 {
-	fprintf(fp, ",\"%s\":", name);
-	output_json_string(fp, (const uint8_t *)p, len);
+	size_t n = strlen(name);
+	char *d = output_reserve(o, n + 4);
+
+	d[0] = ',';
+	d[1] = '"';
+	memcpy(d + 2, name, n);
+	d[n + 2] = '"';
+	d[n + 3] = ':';
+	o->len += n + 4;
 }
 
-static void json_http_field(FILE *fp, const char *name, struct http_str v)
+static void json_u64(struct output *o, const char *name, uint64_t v)
+{
+	json_key(o, name);
+	output_u64(o, v);
+}
+
+static void json_bool(struct output *o, const char *name, bool v)
+{
+	json_key(o, name);
+	if (v)
+		output_write(o, "true", 4);
+	else
+		output_write(o, "false", 5);
+}
+
+/* A string known to need no escaping (names, flags, constants). */
+static void json_plain(struct output *o, const char *name, const char *v)
+{
+	size_t n = strlen(v);
+	char *d;
+
+	json_key(o, name);
+	d = output_reserve(o, n + 2);
+	d[0] = '"';
+	memcpy(d + 1, v, n);
+	d[n + 1] = '"';
+	o->len += n + 2;
+}
+
+static void json_str_field(struct output *o, const char *name, const char *p, size_t len)
+{
+	json_key(o, name);
+	output_buf_json_string(o, (const uint8_t *)p, len);
+}
+
+static void json_http_field(struct output *o, const char *name, struct http_str v)
 {
 	if (v.p)
-		json_str_field(fp, name, v.p, v.len);
+		json_str_field(o, name, v.p, v.len);
 }
 
 /* All headers, secret values redacted unless asked for. */
 static void json_headers(struct output *o, const struct http_header *h, size_t n)
 {
-	fputs(",\"headers\":{", o->fp);
+	output_puts(o, ",\"headers\":{");
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			putc(',', o->fp);
-		output_json_string(o->fp, (const uint8_t *)h[i].name.p, h[i].name.len);
-		putc(':', o->fp);
+			output_putc(o, ',');
+		output_buf_json_string(o, (const uint8_t *)h[i].name.p, h[i].name.len);
+		output_putc(o, ':');
 		if (!o->show_secrets && http_header_is_secret(h[i].name))
-			fputs("\"<redacted>\"", o->fp);
+			output_puts(o, "\"<redacted>\"");
 		else
-			output_json_string(o->fp, (const uint8_t *)h[i].value.p, h[i].value.len);
+			output_buf_json_string(o, (const uint8_t *)h[i].value.p, h[i].value.len);
 	}
-	putc('}', o->fp);
+	output_putc(o, '}');
 }
 
 /*
@@ -50,62 +93,67 @@ static void json_headers(struct output *o, const struct http_header *h, size_t n
 static void json_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated)
 {
 	if (truncated)
-		fputs(",\"truncated\":true", o->fp);
+		output_puts(o, ",\"truncated\":true");
 	if (!o->show_payload || (truncated && !kept))
 		return; /* nothing was kept: no empty "text" that reads as a real payload */
 	if (output_is_text(p, kept, truncated)) {
-		fputs(",\"text\":", o->fp);
-		output_json_string(o->fp, p, truncated ? output_utf8_whole_len(p, kept) : kept);
+		output_puts(o, ",\"text\":");
+		output_buf_json_string(o, p, truncated ? output_utf8_whole_len(p, kept) : kept);
 	} else {
-		fputs(",\"data_b64\":", o->fp);
-		output_json_b64(o->fp, p, kept);
+		output_puts(o, ",\"data_b64\":");
+		output_buf_json_b64(o, p, kept);
 	}
 }
 
-static void json_opcode(FILE *fp, uint8_t opcode)
+static void json_opcode(struct output *o, uint8_t opcode)
 {
 	const char *name = output_opcode_name(opcode);
 
 	if (name)
-		fprintf(fp, ",\"opcode\":\"%s\"", name);
+		json_plain(o, "opcode", name);
 	else
-		fprintf(fp, ",\"opcode\":%u", opcode);
+		output_printf(o, ",\"opcode\":%u", opcode);
 }
 
-static void json_frame_header(FILE *fp, const struct ws_frame_header *h)
+static void json_frame_header(struct output *o, const struct ws_frame_header *h)
 {
-	json_opcode(fp, h->opcode);
-	fprintf(fp, ",\"fin\":%s,\"rsv1\":%s,\"rsv2\":%s,\"rsv3\":%s,\"masked\":%s,\"len\":%" PRIu64,
-		h->fin ? "true" : "false", h->rsv1 ? "true" : "false", h->rsv2 ? "true" : "false",
-		h->rsv3 ? "true" : "false", h->masked ? "true" : "false", h->payload_len);
-	if (h->masked)
-		fprintf(fp, ",\"mask\":\"%02x%02x%02x%02x\"", h->mask[0], h->mask[1], h->mask[2], h->mask[3]);
+	json_opcode(o, h->opcode);
+	json_bool(o, "fin", h->fin);
+	json_bool(o, "rsv1", h->rsv1);
+	json_bool(o, "rsv2", h->rsv2);
+	json_bool(o, "rsv3", h->rsv3);
+	json_bool(o, "masked", h->masked);
+	json_u64(o, "len", h->payload_len);
+	if (h->masked) {
+		json_key(o, "mask");
+		output_putc(o, '"');
+		output_buf_hex(o, h->mask, 4);
+		output_putc(o, '"');
+	}
 }
 
 static void print_ws_fields(struct output *o, const struct wst_event *ev)
 {
-	FILE *fp = o->fp;
-
-	if (ev->type != WST_EV_WS_SESSION_END)
-		fprintf(fp, ",\"dir\":\"%s\"", ev->dir == WST_C2S ? "c2s" : "s2c");
+		if (ev->type != WST_EV_WS_SESSION_END)
+		json_plain(o, "dir", ev->dir == WST_C2S ? "c2s" : "s2c");
 	switch (ev->type) {
 	case WST_EV_HTTP_REQUEST:
 	case WST_EV_WS_UPGRADE: {
 		const struct http_request *r = ev->u.upgrade.req;
 
-		json_http_field(fp, "method", r->method);
-		json_http_field(fp, "path", r->path);
-		json_http_field(fp, "host", r->host);
-		json_http_field(fp, "origin", r->origin);
-		json_http_field(fp, "user_agent", r->user_agent);
+		json_http_field(o, "method", r->method);
+		json_http_field(o, "path", r->path);
+		json_http_field(o, "host", r->host);
+		json_http_field(o, "origin", r->origin);
+		json_http_field(o, "user_agent", r->user_agent);
 		if (ev->type == WST_EV_WS_UPGRADE) {
-			json_http_field(fp, "key", r->ws_key);
-			json_http_field(fp, "version", r->ws_version);
-			json_http_field(fp, "protocol", r->ws_protocol);
-			json_http_field(fp, "extensions", r->ws_extensions);
-			fprintf(fp, ",\"valid\":%s", ev->u.upgrade.check == 0 ? "true" : "false");
+			json_http_field(o, "key", r->ws_key);
+			json_http_field(o, "version", r->ws_version);
+			json_http_field(o, "protocol", r->ws_protocol);
+			json_http_field(o, "extensions", r->ws_extensions);
+			output_printf(o, ",\"valid\":%s", ev->u.upgrade.check == 0 ? "true" : "false");
 			if (ev->u.upgrade.check && ev->u.upgrade.why)
-				json_str_field(fp, "why", ev->u.upgrade.why, strlen(ev->u.upgrade.why));
+				json_str_field(o, "why", ev->u.upgrade.why, strlen(ev->u.upgrade.why));
 		}
 		json_headers(o, r->headers, r->n_headers);
 		break;
@@ -114,14 +162,14 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_UPGRADE_FAILED: {
 		const struct http_response *r = ev->u.response.resp;
 
-		fprintf(fp, ",\"status\":%d", r->status);
-		json_http_field(fp, "reason", r->reason);
-		fprintf(fp, ",\"upgrade_us\":%" PRIu64, ev->u.response.latency_us);
+		output_printf(o, ",\"status\":%d", r->status);
+		json_http_field(o, "reason", r->reason);
+		output_printf(o, ",\"upgrade_us\":%" PRIu64, ev->u.response.latency_us);
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
-			fprintf(fp, ",\"accept\":\"%s\",\"deflate\":%s", ev->u.response.accept,
+			output_printf(o, ",\"accept\":\"%s\",\"deflate\":%s", ev->u.response.accept,
 				ev->u.response.deflate ? "true" : "false");
-			json_http_field(fp, "protocol", r->ws_protocol);
-			json_http_field(fp, "extensions", r->ws_extensions);
+			json_http_field(o, "protocol", r->ws_protocol);
+			json_http_field(o, "extensions", r->ws_extensions);
 		}
 		json_headers(o, r->headers, r->n_headers);
 		break;
@@ -129,23 +177,24 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_FRAME: {
 		const struct ws_frame_header *h = ev->u.frame.h;
 
-		json_frame_header(fp, h);
+		json_frame_header(o, h);
 		json_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated);
 		break;
 	}
 	case WST_EV_WS_MESSAGE: {
 		const struct ws_message_info *m = ev->u.message;
 
-		fprintf(fp, ",\"type\":\"%s\",\"len\":%" PRIu64 ",\"wire_len\":%" PRIu64
-			",\"frames\":%u,\"compressed\":%s",
-			output_opcode_name(m->opcode) ? output_opcode_name(m->opcode) : "reserved",
-			m->total_len, m->wire_len, m->frames, m->compressed ? "true" : "false");
+		json_plain(o, "type", output_opcode_name(m->opcode) ? output_opcode_name(m->opcode) : "reserved");
+		json_u64(o, "len", m->total_len);
+		json_u64(o, "wire_len", m->wire_len);
+		json_u64(o, "frames", m->frames);
+		json_bool(o, "compressed", m->compressed);
 		if (m->compressed)
-			fprintf(fp, ",\"inflated\":%s", m->inflated ? "true" : "false");
+			json_bool(o, "inflated", m->inflated);
 		if (m->incomplete)
-			fputs(",\"incomplete\":true", fp);
+			output_puts(o, ",\"incomplete\":true");
 		if (m->opcode == WS_OP_TEXT)
-			fprintf(fp, ",\"utf8_valid\":%s", m->utf8_valid ? "true" : "false");
+			json_bool(o, "utf8_valid", m->utf8_valid);
 		json_payload(o, m->data, m->kept, m->truncated);
 		break;
 	}
@@ -154,17 +203,17 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_CLOSE: {
 		const struct ws_control_info *c = ev->u.control.c;
 
-		json_frame_header(fp, c->h);
+		json_frame_header(o, c->h);
 		if (ev->type == WST_EV_WS_PONG && ev->u.control.rtt_us >= 0)
-			fprintf(fp, ",\"rtt_us\":%" PRId64, ev->u.control.rtt_us);
+			output_printf(o, ",\"rtt_us\":%" PRId64, ev->u.control.rtt_us);
 		if (ev->type == WST_EV_WS_CLOSE) {
 			if (c->close_parsed && c->close_code != 1005)
-				fprintf(fp, ",\"code\":%u", c->close_code);
+				output_printf(o, ",\"code\":%u", c->close_code);
 			else
-				fputs(",\"code\":null", fp);
-			fputs(",\"reason\":", fp);
-			output_json_string(fp, c->reason ? c->reason : (const uint8_t *)"", c->reason_len);
-			fprintf(fp, ",\"initiator\":\"%s\",\"valid\":%s", ev->u.control.initiator,
+				output_puts(o, ",\"code\":null");
+			output_puts(o, ",\"reason\":");
+			output_buf_json_string(o, c->reason ? c->reason : (const uint8_t *)"", c->reason_len);
+			output_printf(o, ",\"initiator\":\"%s\",\"valid\":%s", ev->u.control.initiator,
 				c->close_valid ? "true" : "false");
 		} else {
 			json_payload(o, c->payload, c->len, c->truncated);
@@ -172,27 +221,27 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		break;
 	}
 	case WST_EV_WS_SESSION_END:
-		fprintf(fp, ",\"how\":\"%s\",\"duration_us\":%" PRIu64, ev->u.session.how,
+		output_printf(o, ",\"how\":\"%s\",\"duration_us\":%" PRIu64, ev->u.session.how,
 			ev->u.session.duration_us);
 		if (ev->u.session.code)
-			fprintf(fp, ",\"code\":%u", ev->u.session.code);
+			output_printf(o, ",\"code\":%u", ev->u.session.code);
 		if (ev->u.session.initiator)
-			fprintf(fp, ",\"initiator\":\"%s\"", ev->u.session.initiator);
-		fprintf(fp, ",\"frames_c2s\":%" PRIu64 ",\"frames_s2c\":%" PRIu64
+			output_printf(o, ",\"initiator\":\"%s\"", ev->u.session.initiator);
+		output_printf(o, ",\"frames_c2s\":%" PRIu64 ",\"frames_s2c\":%" PRIu64
 			",\"messages_c2s\":%" PRIu64 ",\"messages_s2c\":%" PRIu64
 			",\"bytes_c2s\":%" PRIu64 ",\"bytes_s2c\":%" PRIu64,
 			ev->u.session.frames[0], ev->u.session.frames[1], ev->u.session.messages[0],
 			ev->u.session.messages[1], ev->u.session.bytes[0], ev->u.session.bytes[1]);
 		break;
 	case WST_EV_WS_VIOLATION:
-		fprintf(fp, ",\"kind\":\"%s\",\"detail\":%" PRIu64, ev->u.violation.kind, ev->u.violation.detail);
+		output_printf(o, ",\"kind\":\"%s\",\"detail\":%" PRIu64, ev->u.violation.kind, ev->u.violation.detail);
 		break;
 	case WST_EV_WS_GAP:
-		fprintf(fp, ",\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"boundary_lost\":%s", ev->u.loss.kind,
+		output_printf(o, ",\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"boundary_lost\":%s", ev->u.loss.kind,
 			ev->u.loss.bytes, ev->u.loss.boundary_lost ? "true" : "false");
 		break;
 	case WST_EV_WS_RESYNC:
-		fprintf(fp, ",\"skipped\":%" PRIu64, ev->u.loss.bytes);
+		output_printf(o, ",\"skipped\":%" PRIu64, ev->u.loss.bytes);
 		break;
 	default:
 		break;
@@ -205,18 +254,20 @@ static void print_packet_fields(struct output *o, const struct wst_event *ev)
 	char flags[12];
 
 	pkt_format_flags(flags, sizeof(flags), r->tcp_flags);
-	fprintf(o->fp, ",\"dir\":\"%s\",\"flags\":\"%s\",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32
-		",\"win\":%u,\"len\":%" PRIu32,
-		ev->dir == WST_C2S ? "c2s" : "s2c", flags, r->seq, r->ack, r->window, r->payload_len);
+	json_plain(o, "dir", ev->dir == WST_C2S ? "c2s" : "s2c");
+	json_plain(o, "flags", flags);
+	json_u64(o, "seq", r->seq);
+	json_u64(o, "ack", r->ack);
+	json_u64(o, "win", r->window);
+	json_u64(o, "len", r->payload_len);
 	if (r->cap_len < r->payload_len)
-		fprintf(o->fp, ",\"captured\":%" PRIu32, r->cap_len);
+		json_u64(o, "captured", r->cap_len);
 	if (r->ifindex)
-		fprintf(o->fp, ",\"iface\":\"%s\"", output_ifname(r->ifindex));
+		json_plain(o, "iface", output_ifname(r->ifindex));
 	if (o->hex && o->show_payload && r->cap_len) {
-		fputs(",\"payload_hex\":\"", o->fp);
-		for (uint32_t i = 0; i < r->cap_len; i++)
-			fprintf(o->fp, "%02x", ev->pkt->payload[i]);
-		putc('"', o->fp);
+		output_puts(o, ",\"payload_hex\":\"");
+		output_buf_hex(o, ev->pkt->payload, r->cap_len);
+		output_putc(o, '"');
 	}
 }
 
@@ -225,13 +276,13 @@ static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 {
 	switch (ev->type) {
 	case WST_EV_TCP_ESTABLISHED:
-		fprintf(o->fp, ",\"handshake_us\":%" PRIu64, ev->u.established.handshake_us);
+		output_printf(o, ",\"handshake_us\":%" PRIu64, ev->u.established.handshake_us);
 		break;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		fprintf(o->fp, ",\"waited_us\":%" PRIu64, ev->u.timeout.waited_us);
+		output_printf(o, ",\"waited_us\":%" PRIu64, ev->u.timeout.waited_us);
 		break;
 	case WST_EV_TCP_CLOSED:
-		fprintf(o->fp, ",\"reason\":\"%s\",\"duration_us\":%" PRIu64
+		output_printf(o, ",\"reason\":\"%s\",\"duration_us\":%" PRIu64
 			",\"bytes_c2s\":%" PRIu64 ",\"bytes_s2c\":%" PRIu64
 			",\"pkts_c2s\":%" PRIu64 ",\"pkts_s2c\":%" PRIu64,
 			wst_close_reason_name(ev->u.closed.reason), ev->u.closed.duration_us,
@@ -245,12 +296,20 @@ static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 
 void out_json_event(struct output *o, const struct wst_event *ev)
 {
-	char ts[48], src[WST_ENDPOINT_STRLEN], dst[WST_ENDPOINT_STRLEN];
+	const char *src, *dst;
+	size_t slen, dlen;
 
-	output_time_rfc3339(ev->ts_ns, ts, sizeof(ts));
-	output_endpoints(ev, src, dst);
-	fprintf(o->fp, "{\"ts\":\"%s\",\"event\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"flow\":%" PRIu64,
-		ts, wst_event_name(ev->type), src, dst, ev->flow->id);
+	output_puts(o, "{\"ts\":\"");
+	output_buf_time_rfc3339(o, ev->ts_ns);
+	output_puts(o, "\",\"event\":\"");
+	output_puts(o, wst_event_name(ev->type));
+	output_puts(o, "\",\"src\":\"");
+	output_buf_endpoints(o, ev, &src, &slen, &dst, &dlen);
+	output_write(o, src, slen);
+	output_puts(o, "\",\"dst\":\"");
+	output_write(o, dst, dlen);
+	output_putc(o, '"');
+	json_u64(o, "flow", ev->flow->id);
 	if (wst_event_is_packet(ev->type))
 		print_packet_fields(o, ev);
 	else if (wst_event_is_ws(ev->type))
@@ -258,6 +317,6 @@ void out_json_event(struct output *o, const struct wst_event *ev)
 	else
 		print_tcp_fact_fields(o, ev);
 	if (ev->flow->midstream)
-		fputs(",\"midstream\":true", o->fp);
-	fputs("}\n", o->fp);
+		output_puts(o, ",\"midstream\":true");
+	output_write(o, "}\n", 2);
 }

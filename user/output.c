@@ -2,7 +2,9 @@
 /* output.c - helpers shared by the text and JSON outputs. */
 #include <net/if.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +19,7 @@ void output_init(struct output *o, FILE *fp, enum output_format format)
 	o->format = format;
 	o->show_payload = true;
 	o->cached_sec = -1;
+	o->cached_utc_sec = -1;
 }
 
 void output_event(void *ctx, const struct wst_event *ev)
@@ -27,6 +30,7 @@ void output_event(void *ctx, const struct wst_event *ev)
 		out_json_event(o, ev);
 	else
 		out_text_event(o, ev);
+	output_drain(o);
 }
 
 void output_time_local(struct output *o, uint64_t ts_ns, char *buf, size_t len)
@@ -127,78 +131,381 @@ static size_t utf8_seq_len(const uint8_t *p, size_t n)
 	return 0;
 }
 
-void output_json_string(FILE *fp, const uint8_t *s, size_t len)
+void output_drain(struct output *o)
+{
+	if (o->len)
+		fwrite(o->buf, 1, o->len, o->fp);
+	o->len = 0;
+}
+
+void output_write(struct output *o, const void *p, size_t n)
+{
+	if (o->len + n > OUTPUT_BUF_SIZE) {
+		output_drain(o);
+		if (n > OUTPUT_BUF_SIZE) {
+			fwrite(p, 1, n, o->fp);
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+void output_printf(struct output *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = OUTPUT_BUF_SIZE - o->len;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < room) {
+		o->len += (size_t)n;
+		return;
+	}
+	/* It did not fit: again from an empty buffer, or straight to stdio. */
+	output_drain(o);
+	va_start(ap, fmt);
+	if ((size_t)n < OUTPUT_BUF_SIZE)
+		o->len = (size_t)vsnprintf(o->buf, OUTPUT_BUF_SIZE, fmt, ap);
+	else
+		vfprintf(o->fp, fmt, ap);
+	va_end(ap);
+}
+
+void output_u64(struct output *o, uint64_t v)
+{
+	char tmp[20], *p = tmp + sizeof(tmp);
+	size_t n;
+	char *d;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	d = output_reserve(o, n);
+	memcpy(d, p, n);
+	o->len += n;
+}
+
+/* Six digits, zero-padded (microseconds). */
+static void put_usec6(char *d, unsigned v)
+{
+	for (int i = 5; i >= 0; i--) {
+		d[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+void output_buf_time_local(struct output *o, uint64_t ts_ns)
+{
+	int64_t sec = (int64_t)(ts_ns / 1000000000);
+	size_t n;
+	char *d;
+
+	if (sec != o->cached_sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(o->cached_hms, sizeof(o->cached_hms), "%H:%M:%S", &tm);
+		o->cached_sec = sec;
+	}
+	n = strlen(o->cached_hms);
+	d = output_reserve(o, n + 7);
+	memcpy(d, o->cached_hms, n);
+	d[n] = '.';
+	put_usec6(d + n + 1, (unsigned)(ts_ns % 1000000000 / 1000));
+	o->len += n + 7;
+}
+
+void output_buf_time_rfc3339(struct output *o, uint64_t ts_ns)
+{
+	int64_t sec = (int64_t)(ts_ns / 1000000000);
+	size_t n;
+	char *d;
+
+	if (sec != o->cached_utc_sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		if (!strftime(o->cached_utc, sizeof(o->cached_utc), "%Y-%m-%dT%H:%M:%S", &tm))
+			o->cached_utc[0] = '\0';
+		o->cached_utc_sec = sec;
+	}
+	n = strlen(o->cached_utc);
+	d = output_reserve(o, n + 8);
+	memcpy(d, o->cached_utc, n);
+	d[n] = '.';
+	put_usec6(d + n + 1, (unsigned)(ts_ns % 1000000000 / 1000));
+	d[n + 7] = 'Z';
+	o->len += n + 8;
+}
+
+void output_buf_endpoints(struct output *o, const struct wst_event *ev, const char **src, size_t *slen,
+			  const char **dst, size_t *dlen)
+{
+	const struct wst_flow *f = ev->flow;
+	struct output_ep *e = &o->ep[f->id % OUTPUT_EP_CACHE];
+	bool c2s = ev->dir == WST_C2S;
+
+	/* The key is compared too: flows of unit tests may share an id. */
+	if (!e->valid || e->id != f->id || memcmp(&e->key, &f->key, sizeof(e->key))) {
+		const struct flow_key *k = &f->key;
+
+		pkt_format_endpoint(e->c, WST_ENDPOINT_STRLEN, k->family, k->caddr, k->cport);
+		pkt_format_endpoint(e->s, WST_ENDPOINT_STRLEN, k->family, k->saddr, k->sport);
+		e->clen = (uint8_t)strlen(e->c);
+		e->slen = (uint8_t)strlen(e->s);
+		e->key = *k;
+		e->id = f->id;
+		e->valid = true;
+	}
+	/* Connection facts read client > server. */
+	if ((ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED) ||
+	    ev->type == WST_EV_WS_SESSION_END)
+		c2s = true;
+	if (c2s) {
+		*src = e->c, *slen = e->clen;
+		*dst = e->s, *dlen = e->slen;
+	} else {
+		*src = e->s, *slen = e->slen;
+		*dst = e->c, *dlen = e->clen;
+	}
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+static inline bool plain_json(uint8_t c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+void output_buf_json_string(struct output *o, const uint8_t *s, size_t len)
 {
 	size_t i = 0;
 
-	putc('"', fp);
+	output_putc(o, '"');
 	while (i < len) {
 		uint8_t c = s[i];
 		size_t n;
 
-		if (c == '"' || c == '\\') {
-			putc('\\', fp);
-			putc(c, fp);
+		if (plain_json(c)) {
+			/* A run of plain ASCII, copied at once. */
+			size_t j = i + 1;
+
+			while (j < len && plain_json(s[j]))
+				j++;
+			output_write(o, s + i, j - i);
+			i = j;
+		} else if (c == '"' || c == '\\') {
+			char *d = output_reserve(o, 2);
+
+			d[0] = '\\';
+			d[1] = (char)c;
+			o->len += 2;
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			switch (c) {
-			case '\n': fputs("\\n", fp); break;
-			case '\r': fputs("\\r", fp); break;
-			case '\t': fputs("\\t", fp); break;
-			default: fprintf(fp, "\\u%04x", c); break;
+			char *d = output_reserve(o, 6);
+
+			d[0] = '\\';
+			if (c == '\n' || c == '\r' || c == '\t') {
+				d[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+				o->len += 2;
+			} else {
+				memcpy(d + 1, "u00", 3);
+				d[4] = hex_digits[c >> 4];
+				d[5] = hex_digits[c & 15];
+				o->len += 6;
 			}
 			i++;
-		} else if (c < 0x80) {
-			putc(c, fp);
-			i++;
 		} else if ((n = utf8_seq_len(s + i, len - i))) {
-			fwrite(s + i, 1, n, fp);
+			output_write(o, s + i, n);
 			i += n;
 		} else {
-			fputs("\\ufffd", fp);
+			output_write(o, "\\ufffd", 6);
 			i++;
 		}
 	}
-	putc('"', fp);
+	output_putc(o, '"');
+}
+
+void output_buf_hex_dump(struct output *o, const uint8_t *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = len - off < 16 ? len - off : 16;
+		/* tab, "0x", offset (up to 16 digits), 3, 40 hex, 1, 16, newline */
+		char *d = output_reserve(o, 96), *start = d;
+
+		*d++ = '\t';
+		*d++ = '0';
+		*d++ = 'x';
+		if (off <= 0xffff) {
+			for (int k = 3; k >= 0; k--)
+				*d++ = hex_digits[(off >> (4 * k)) & 15];
+		} else {
+			d += snprintf(d, 20, "%zx", off);
+		}
+		*d++ = ':';
+		*d++ = ' ';
+		*d++ = ' ';
+		for (size_t i = 0; i < 16; i++) {
+			if (i < n) {
+				*d++ = hex_digits[p[off + i] >> 4];
+				*d++ = hex_digits[p[off + i] & 15];
+			} else {
+				*d++ = ' ';
+				*d++ = ' ';
+			}
+			if (i & 1)
+				*d++ = ' ';
+		}
+		*d++ = ' ';
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = p[off + i];
+
+			*d++ = (char)(c >= 0x20 && c < 0x7f ? c : '.');
+		}
+		*d++ = '\n';
+		o->len += (size_t)(d - start);
+	}
+}
+
+void output_buf_hex(struct output *o, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char *d = output_reserve(o, 2);
+
+		d[0] = hex_digits[p[i] >> 4];
+		d[1] = hex_digits[p[i] & 15];
+		o->len += 2;
+	}
+}
+
+void output_buf_json_b64(struct output *o, const uint8_t *p, size_t len)
+{
+	output_putc(o, '"');
+	/* 48 input bytes make 64 characters with no padding in between. */
+	for (size_t off = 0; off < len; off += 48) {
+		size_t n = len - off < 48 ? len - off : 48;
+		unsigned char *d = (unsigned char *)output_reserve(o, 65);
+		int w = EVP_EncodeBlock(d, p + off, (int)n);
+
+		o->len += (size_t)w;
+	}
+	output_putc(o, '"');
+}
+
+static inline bool plain_text(uint8_t c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\';
+}
+
+void output_buf_text_preview(struct output *o, const uint8_t *p, size_t len, size_t max)
+{
+	size_t i = 0, end = len < max ? len : max;
+
+	while (i < end) {
+		uint8_t c = p[i];
+		size_t n;
+
+		if (plain_text(c)) {
+			/* A run of plain ASCII, copied at once. */
+			size_t j = i + 1;
+
+			while (j < end && plain_text(p[j]))
+				j++;
+			output_write(o, p + i, j - i);
+			i = j;
+		} else if (c == '\\') {
+			output_write(o, "\\\\", 2);
+			i++;
+		} else if (c == '\n') {
+			output_write(o, "\\n", 2);
+			i++;
+		} else if (c == '\r') {
+			output_write(o, "\\r", 2);
+			i++;
+		} else if (c == '\t') {
+			output_write(o, "\\t", 2);
+			i++;
+		} else if (c >= 0x80 && (n = utf8_seq_len(p + i, end - i))) {
+			output_write(o, p + i, n);
+			i += n;
+		} else {
+			char *d = output_reserve(o, 4);
+
+			d[0] = '\\';
+			d[1] = 'x';
+			d[2] = hex_digits[c >> 4];
+			d[3] = hex_digits[c & 15];
+			o->len += 4;
+			i++;
+		}
+	}
+	if (len > max)
+		output_puts(o, "\u2026"); /* an ellipsis: more follows */
+}
+
+/* The FILE * forms, for callers outside an event. */
+static struct output *tmp_output(FILE *fp)
+{
+	struct output *o = malloc(sizeof(*o));
+
+	if (o)
+		output_init(o, fp, OUTPUT_TEXT);
+	return o;
+}
+
+static void tmp_output_done(struct output *o)
+{
+	output_drain(o);
+	free(o);
+}
+
+void output_json_string(FILE *fp, const uint8_t *s, size_t len)
+{
+	struct output *o = tmp_output(fp);
+
+	if (!o)
+		return;
+	output_buf_json_string(o, s, len);
+	tmp_output_done(o);
 }
 
 void output_hex_dump(FILE *fp, const uint8_t *p, size_t len)
 {
-	for (size_t off = 0; off < len; off += 16) {
-		size_t n = len - off < 16 ? len - off : 16;
+	struct output *o = tmp_output(fp);
 
-		fprintf(fp, "\t0x%04zx:  ", off);
-		for (size_t i = 0; i < 16; i++) {
-			if (i < n)
-				fprintf(fp, "%02x", p[off + i]);
-			else
-				fputs("  ", fp);
-			if (i & 1)
-				putc(' ', fp);
-		}
-		putc(' ', fp);
-		for (size_t i = 0; i < n; i++) {
-			uint8_t c = p[off + i];
-
-			putc(c >= 0x20 && c < 0x7f ? c : '.', fp);
-		}
-		putc('\n', fp);
-	}
+	if (!o)
+		return;
+	output_buf_hex_dump(o, p, len);
+	tmp_output_done(o);
 }
 
 void output_json_b64(FILE *fp, const uint8_t *p, size_t len)
 {
-	unsigned char out[65];
+	struct output *o = tmp_output(fp);
 
-	putc('"', fp);
-	/* 48 input bytes make 64 characters with no padding in between. */
-	for (size_t off = 0; off < len; off += 48) {
-		size_t n = len - off < 48 ? len - off : 48;
-		int w = EVP_EncodeBlock(out, p + off, (int)n);
+	if (!o)
+		return;
+	output_buf_json_b64(o, p, len);
+	tmp_output_done(o);
+}
 
-		fwrite(out, 1, (size_t)w, fp);
-	}
-	putc('"', fp);
+void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max)
+{
+	struct output *o = tmp_output(fp);
+
+	if (!o)
+		return;
+	output_buf_text_preview(o, p, len, max);
+	tmp_output_done(o);
 }
 
 bool output_is_text(const uint8_t *p, size_t len, bool truncated)
@@ -210,7 +517,6 @@ bool output_is_text(const uint8_t *p, size_t len, bool truncated)
 		return false;
 	return truncated || utf8_complete(&u);
 }
-
 size_t output_utf8_whole_len(const uint8_t *p, size_t len)
 {
 	/* Back over at most 3 continuation bytes to the last lead byte. */
@@ -225,42 +531,6 @@ size_t output_utf8_whole_len(const uint8_t *p, size_t len)
 	}
 	return len;
 }
-
-void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max)
-{
-	size_t i = 0, end = len < max ? len : max;
-
-	while (i < end) {
-		uint8_t c = p[i];
-		size_t n;
-
-		if (c == '\\') {
-			fputs("\\\\", fp);
-			i++;
-		} else if (c >= 0x20 && c < 0x7f) {
-			putc(c, fp);
-			i++;
-		} else if (c == '\n') {
-			fputs("\\n", fp);
-			i++;
-		} else if (c == '\r') {
-			fputs("\\r", fp);
-			i++;
-		} else if (c == '\t') {
-			fputs("\\t", fp);
-			i++;
-		} else if (c >= 0x80 && (n = utf8_seq_len(p + i, end - i))) {
-			fwrite(p + i, 1, n, fp);
-			i += n;
-		} else {
-			fprintf(fp, "\\x%02x", c);
-			i++;
-		}
-	}
-	if (len > max)
-		fputs("\u2026", fp); /* an ellipsis: more follows */
-}
-
 const char *output_opcode_name(uint8_t opcode)
 {
 	switch (opcode) {

@@ -13,8 +13,26 @@
 #include <stdio.h>
 
 #include "event.h"
+#include "flow.h"
 
 enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
+
+/*
+ * Events are formatted into buf by hand (printf costs more than the decoding
+ * it reports) and handed to stdio with one fwrite per event, so stdio's
+ * buffering mode (line buffered on a terminal) is unchanged.
+ */
+#define OUTPUT_BUF_SIZE 16384
+#define OUTPUT_EP_CACHE 64
+
+/* The two endpoints of a flow as text, cached by flow id. */
+struct output_ep {
+	uint64_t id;
+	struct flow_key key;
+	bool valid;
+	uint8_t clen, slen;
+	char c[WST_ENDPOINT_STRLEN], s[WST_ENDPOINT_STRLEN];
+};
 
 struct output {
 	FILE *fp;
@@ -26,6 +44,11 @@ struct output {
 	/* Cached wall clock second, so time stamps cost no localtime() each. */
 	int64_t cached_sec;
 	char cached_hms[16];
+	int64_t cached_utc_sec;
+	char cached_utc[24]; /* 2026-11-24T17:50:00 */
+	size_t len;          /* bytes pending in buf */
+	struct output_ep ep[OUTPUT_EP_CACHE];
+	char buf[OUTPUT_BUF_SIZE];
 };
 
 void output_init(struct output *o, FILE *fp, enum output_format format);
@@ -54,6 +77,44 @@ void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max);
 const char *output_opcode_name(uint8_t opcode);
 /* tcpdump -X style dump, each line prefixed by a tab. */
 void output_hex_dump(FILE *fp, const uint8_t *p, size_t len);
+
+/* Buffer writers: what the formats print with. */
+void output_drain(struct output *o); /* hands buf to stdio */
+void output_write(struct output *o, const void *p, size_t n);
+void output_printf(struct output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void output_u64(struct output *o, uint64_t v);
+void output_buf_json_string(struct output *o, const uint8_t *s, size_t len);
+void output_buf_json_b64(struct output *o, const uint8_t *p, size_t len);
+void output_buf_text_preview(struct output *o, const uint8_t *p, size_t len, size_t max);
+void output_buf_hex_dump(struct output *o, const uint8_t *p, size_t len);
+void output_buf_hex(struct output *o, const uint8_t *p, size_t len); /* "0a1b..." */
+/* HH:MM:SS.uuuuuu and 2026-11-24T17:50:00.523910Z into buf, seconds cached. */
+void output_buf_time_local(struct output *o, uint64_t ts_ns);
+void output_buf_time_rfc3339(struct output *o, uint64_t ts_ns);
+/* src and dst of an event (as output_endpoints), from the cache. */
+void output_buf_endpoints(struct output *o, const struct wst_event *ev, const char **src, size_t *slen,
+			  const char **dst, size_t *dlen);
+
+/* Room for n (<= OUTPUT_BUF_SIZE) more bytes at the returned pointer. */
+static inline char *output_reserve(struct output *o, size_t n)
+{
+	if (o->len + n > OUTPUT_BUF_SIZE)
+		output_drain(o);
+	return o->buf + o->len;
+}
+
+static inline void output_putc(struct output *o, char c)
+{
+	if (o->len >= OUTPUT_BUF_SIZE)
+		output_drain(o);
+	o->buf[o->len++] = c;
+}
+
+/* A string constant or short string. */
+static inline void output_puts(struct output *o, const char *s)
+{
+	output_write(o, s, __builtin_strlen(s));
+}
 
 void out_text_event(struct output *o, const struct wst_event *ev);
 void out_json_event(struct output *o, const struct wst_event *ev);

@@ -284,7 +284,8 @@ if ! skipped offline; then
 	read -r u s m < <(tail -1 "$TMP/off.time.t")
 	printf 'tshark -r\t%s\t%s\t%s\t%s\t%s\n' "$off_pkts" "$(grep -c WebSocket "$TMP/off.tshark")" "$u" "$s" "$m" >> "$OFFLINE"
 	cp "$TMP/off.wst" "$OUT/offline-wstrace.stderr"
-	rm -f "$PCAP" "$TMP/off.tshark"
+	rm -f "$TMP/off.tshark"
+	[ -n "${BENCH_KEEP:-}" ] && note "offline: capture kept at $PCAP" || rm -f "$PCAP"
 fi
 
 # Concurrency: many idle connections, memory per tracked connection, and

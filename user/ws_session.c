@@ -45,7 +45,7 @@ struct ws_dir {
 	struct ping_slot *pings;  /* PING_SLOTS pings this direction sent,
 				   * from its first ping on */
 	char *head;               /* HTTP head being accumulated */
-	uint32_t head_len;
+	uint32_t head_len, head_alloc;
 	uint8_t dir;              /* enum wst_flow_dir */
 	uint8_t carry;            /* the parked decoder's flags */
 	bool lost_pending;        /* the next decoder starts lost */
@@ -376,6 +376,7 @@ static void head_free(struct ws_dir *d)
 	free(d->head);
 	d->head = NULL;
 	d->head_len = 0;
+	d->head_alloc = 0;
 }
 
 static void to_ignore(struct ws_session *s)
@@ -386,21 +387,35 @@ static void to_ignore(struct ws_session *s)
 	hs_free(s);
 }
 
-/* Appends to the direction's HTTP head buffer; false when over the bound. */
+/*
+ * Appends to the direction's HTTP head buffer; false when over the bound.
+ * The buffer grows with the head (a few hundred bytes, usually) rather
+ * than taking the bound at once: many handshakes at a time should not
+ * each touch pages they never use.
+ */
 static bool head_append(struct ws_dir *d, const uint8_t *p, size_t len)
 {
+	size_t want, sz = d->head_alloc;
 	char *n;
 
 	if (d->head_len + len > HTTP_MAX_HEAD + 1)
 		len = HTTP_MAX_HEAD + 1 - d->head_len; /* enough for the parser to say "too long" */
-	if (!d->head) {
-		d->head = malloc(HTTP_MAX_HEAD + 1);
-		if (!d->head)
+	want = d->head_len + len;
+	if (want > sz) {
+		sz = sz ? sz : 512;
+		while (sz < want)
+			sz *= 2;
+		if (sz > HTTP_MAX_HEAD + 1)
+			sz = HTTP_MAX_HEAD + 1;
+		n = realloc(d->head, sz);
+		if (!n)
 			return false;
+		d->head = n;
+		d->head_alloc = (uint32_t)sz;
 	}
-	n = d->head;
-	memcpy(n + d->head_len, p, len);
-	d->head_len += len;
+	if (len)
+		memcpy(d->head + d->head_len, p, len);
+	d->head_len += (uint32_t)len;
 	return true;
 }
 

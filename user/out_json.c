@@ -14,7 +14,7 @@
 #include "ws_message.h"
 
 /* ,"name": */
-static void json_key(struct output *o, const char *name)
+static inline __attribute__((always_inline)) void json_key(struct output *o, const char *name)
 {
 	size_t n = strlen(name);
 	char *d = output_reserve(o, n + 4);
@@ -27,13 +27,13 @@ static void json_key(struct output *o, const char *name)
 	o->len += n + 4;
 }
 
-static void json_u64(struct output *o, const char *name, uint64_t v)
+static inline __attribute__((always_inline)) void json_u64(struct output *o, const char *name, uint64_t v)
 {
 	json_key(o, name);
 	output_u64(o, v);
 }
 
-static void json_bool(struct output *o, const char *name, bool v)
+static inline __attribute__((always_inline)) void json_bool(struct output *o, const char *name, bool v)
 {
 	json_key(o, name);
 	if (v)
@@ -43,7 +43,7 @@ static void json_bool(struct output *o, const char *name, bool v)
 }
 
 /* A string known to need no escaping (names, flags, constants). */
-static void json_plain(struct output *o, const char *name, const char *v)
+static inline __attribute__((always_inline)) void json_plain(struct output *o, const char *name, const char *v)
 {
 	size_t n = strlen(v);
 	char *d;

@@ -138,7 +138,7 @@ void output_drain(struct output *o)
 	o->len = 0;
 }
 
-void output_write(struct output *o, const void *p, size_t n)
+void output_write_slow(struct output *o, const void *p, size_t n)
 {
 	if (o->len + n > OUTPUT_BUF_SIZE) {
 		output_drain(o);
@@ -176,16 +176,30 @@ void output_printf(struct output *o, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char digit_pairs[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
 void output_u64(struct output *o, uint64_t v)
 {
 	char tmp[20], *p = tmp + sizeof(tmp);
 	size_t n;
 	char *d;
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
 	n = (size_t)(tmp + sizeof(tmp) - p);
 	d = output_reserve(o, n);
 	memcpy(d, p, n);
@@ -281,9 +295,20 @@ void output_buf_endpoints(struct output *o, const struct wst_event *ev, const ch
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/* Bytes JSON strings and text previews copy as they are. */
+#define PLAIN_JSON 1
+#define PLAIN_TEXT 2
+static const uint8_t plain_tab[256] = {
+	[0x20 ... 0x21] = PLAIN_JSON | PLAIN_TEXT,
+	[0x22] = PLAIN_TEXT, /* '"' */
+	[0x23 ... 0x5b] = PLAIN_JSON | PLAIN_TEXT,
+	/* 0x5c, '\\', is escaped in both */
+	[0x5d ... 0x7e] = PLAIN_JSON | PLAIN_TEXT,
+};
+
 static inline bool plain_json(uint8_t c)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+	return plain_tab[c] & PLAIN_JSON;
 }
 
 void output_buf_json_string(struct output *o, const uint8_t *s, size_t len)
@@ -403,7 +428,7 @@ void output_buf_json_b64(struct output *o, const uint8_t *p, size_t len)
 
 static inline bool plain_text(uint8_t c)
 {
-	return c >= 0x20 && c < 0x7f && c != '\\';
+	return plain_tab[c] & PLAIN_TEXT;
 }
 
 void output_buf_text_preview(struct output *o, const uint8_t *p, size_t len, size_t max)

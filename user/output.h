@@ -80,7 +80,7 @@ void output_hex_dump(FILE *fp, const uint8_t *p, size_t len);
 
 /* Buffer writers: what the formats print with. */
 void output_drain(struct output *o); /* hands buf to stdio */
-void output_write(struct output *o, const void *p, size_t n);
+void output_write_slow(struct output *o, const void *p, size_t n);
 void output_printf(struct output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void output_u64(struct output *o, uint64_t v);
 void output_buf_json_string(struct output *o, const uint8_t *s, size_t len);
@@ -94,6 +94,16 @@ void output_buf_time_rfc3339(struct output *o, uint64_t ts_ns);
 /* src and dst of an event (as output_endpoints), from the cache. */
 void output_buf_endpoints(struct output *o, const struct wst_event *ev, const char **src, size_t *slen,
 			  const char **dst, size_t *dlen);
+
+static inline void output_write(struct output *o, const void *p, size_t n)
+{
+	if (__builtin_expect(o->len + n > OUTPUT_BUF_SIZE, 0)) {
+		output_write_slow(o, p, n);
+		return;
+	}
+	__builtin_memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
 
 /* Room for n (<= OUTPUT_BUF_SIZE) more bytes at the returned pointer. */
 static inline char *output_reserve(struct output *o, size_t n)

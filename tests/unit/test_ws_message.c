@@ -572,6 +572,206 @@ static void test_long_frame_after_loss(void **state)
 	free(r);
 }
 
+/* Everything a decoder reported, compared field by field. */
+static void wmt_same(const struct wmt_rec *a, const struct wmt_rec *b)
+{
+	int i;
+
+	assert_int_equal(a->nmsgs, b->nmsgs);
+	for (i = 0; i < a->nmsgs; i++) {
+		const struct ws_message_info *x = &a->msgs[i].info, *y = &b->msgs[i].info;
+
+		assert_int_equal(x->opcode, y->opcode);
+		assert_int_equal(x->kept, y->kept);
+		assert_int_equal(x->total_len, y->total_len);
+		assert_int_equal(x->wire_len, y->wire_len);
+		assert_int_equal(x->frames, y->frames);
+		assert_int_equal(x->compressed, y->compressed);
+		assert_int_equal(x->inflated, y->inflated);
+		assert_int_equal(x->truncated, y->truncated);
+		assert_int_equal(x->incomplete, y->incomplete);
+		assert_int_equal(x->utf8_valid, y->utf8_valid);
+		assert_memory_equal(a->msgs[i].data, b->msgs[i].data, x->kept);
+	}
+	assert_int_equal(a->nctl, b->nctl);
+	for (i = 0; i < a->nctl; i++) {
+		assert_int_equal(a->ctl[i].opcode, b->ctl[i].opcode);
+		assert_int_equal(a->ctl[i].len, b->ctl[i].len);
+		assert_int_equal(a->ctl[i].close_code, b->ctl[i].close_code);
+		assert_memory_equal(a->ctl_payload[i], b->ctl_payload[i], a->ctl[i].len);
+	}
+	assert_int_equal(a->nframes, b->nframes);
+	assert_memory_equal(a->viol, b->viol, sizeof(a->viol));
+	assert_memory_equal(a->viol_detail, b->viol_detail, sizeof(a->viol_detail));
+	assert_memory_equal(a->loss, b->loss, sizeof(a->loss));
+	assert_memory_equal(a->loss_detail, b->loss_detail, sizeof(a->loss_detail));
+}
+
+/*
+ * Parking: a decoder freed whenever it is parkable and made again with its
+ * carried flags reports exactly what one decoder does, at every chunk
+ * size. The stream needs each carried flag: it starts lost with deflate
+ * on (context lost, said at the compressed message), resyncs on a ping so
+ * that an orphan continuation follows (after_loss), and sends data after
+ * its close (close_seen).
+ */
+static void test_park_resume_same_events(void **state)
+{
+	struct ws_message_config cfg = wmt_client;
+	struct wmt_rec *ref = malloc(sizeof(*ref)), *got = malloc(sizeof(*got));
+	struct ws_message_callbacks cb = {
+		.on_frame = wmt_on_frame,
+		.on_message = wmt_on_message,
+		.on_control = wmt_on_control,
+		.on_violation = wmt_on_violation,
+		.on_loss = wmt_on_loss,
+	};
+	uint8_t *in = malloc(4096), bin[2000];
+	struct ws_message_decoder m;
+	size_t n = 0, k, off, parks;
+
+	(void)state;
+	assert_non_null(ref);
+	assert_non_null(got);
+	assert_non_null(in);
+	for (k = 0; k < sizeof(bin); k++)
+		bin[k] = (uint8_t)(k * 7);
+	cfg.deflate = true;
+	in[n++] = 0x7f;
+	n += wmt_frame(in + n, true, WS_OP_PING, "p1", 2, true);
+	n += wmt_frame(in + n, true, WS_OP_CONT, "ab", 2, true);
+	n += wmt_frame(in + n, false, WS_OP_TEXT, "Hel", 3, true);
+	n += wmt_frame(in + n, true, WS_OP_PING, "Hello", 5, true);
+	n += wmt_frame(in + n, true, WS_OP_CONT, "lo", 2, true);
+	n += wmt_frame(in + n, true, WS_OP_BINARY, bin, sizeof(bin), true);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "zz", 2, true);
+	in[n - 8] |= 0x40; /* RSV1: compressed, its context was lost */
+	n += wmt_frame(in + n, true, WS_OP_CLOSE, "\x03\xe8", 2, true);
+	n += wmt_frame(in + n, true, WS_OP_TEXT, "late", 4, true);
+
+	wmt_init(&m, ref, &cfg);
+	ws_message_decoder_set_lost(&m);
+	ws_message_decoder_feed(&m, in, n);
+	ws_message_decoder_free(&m);
+	/* the stream says what it should, or the comparison proves little */
+	assert_int_equal(ref->nmsgs, 5);
+	assert_int_equal(ref->viol[WS_VIOL_CONTINUATION_WITHOUT_START], 0);
+	assert_true(ref->msgs[0].info.incomplete);
+	assert_int_equal(ref->viol[WS_VIOL_DATA_AFTER_CLOSE], 1);
+	assert_int_equal(ref->loss[WS_LOSS_DEFLATE_CONTEXT], 1);
+	assert_int_equal(ref->loss[WS_LOSS_NOT_INFLATED], 1);
+	assert_int_equal(ref->loss[WS_LOSS_RESYNC], 1);
+	assert_memory_equal(ref->msgs[2].data, bin, sizeof(bin));
+
+	for (k = 1; k <= n; k++) {
+		uint8_t carry = 0;
+		bool live = true;
+
+		cb.ctx = got;
+		wmt_init(&m, got, &cfg);
+		ws_message_decoder_set_lost(&m);
+		parks = 0;
+		for (off = 0; off < n; off += k) {
+			size_t c = n - off < k ? n - off : k;
+
+			if (!live) {
+				assert_int_equal(ws_message_decoder_init(&m, &cfg, &cb), 0);
+				ws_message_decoder_resume(&m, carry);
+				live = true;
+			}
+			ws_message_decoder_feed(&m, in + off, c);
+			/* in sync again: no resync window held */
+			if (!ws_frame_decoder_is_lost(&m.fd))
+				assert_null(m.fd.win);
+			if (ws_message_decoder_parkable(&m)) {
+				carry = ws_message_decoder_carry(&m);
+				ws_message_decoder_free(&m);
+				memset(&m, 0xa5, sizeof(m)); /* nothing may survive */
+				live = false;
+				parks++;
+			}
+		}
+		if (live)
+			ws_message_decoder_free(&m);
+		wmt_same(ref, got);
+		/* after each message and control frame out of one */
+		if (k == 1)
+			assert_int_equal(parks, 6);
+	}
+	free(in);
+	free(ref);
+	free(got);
+}
+
+/* Mid-frame, mid-message or lost, a decoder holds state: not parkable. */
+static void test_not_parkable_with_state(void **state)
+{
+	struct ws_message_decoder m;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	uint8_t in[64];
+	size_t n;
+
+	(void)state;
+	assert_non_null(r);
+	wmt_init(&m, r, &wmt_client);
+	assert_true(ws_message_decoder_parkable(&m));
+	n = wmt_frame(in, false, WS_OP_TEXT, "Hel", 3, true);
+	ws_message_decoder_feed(&m, in, 1);     /* half a header */
+	assert_false(ws_message_decoder_parkable(&m));
+	ws_message_decoder_feed(&m, in + 1, n - 2); /* mid-payload */
+	assert_false(ws_message_decoder_parkable(&m));
+	ws_message_decoder_feed(&m, in + n - 1, 1); /* mid-message */
+	assert_false(ws_message_decoder_parkable(&m));
+	n = wmt_frame(in, true, WS_OP_CONT, "lo", 2, true);
+	ws_message_decoder_feed(&m, in, n);
+	assert_int_equal(r->nmsgs, 1);
+	assert_true(ws_message_decoder_parkable(&m));
+	ws_message_decoder_set_lost(&m);
+	assert_false(ws_message_decoder_parkable(&m));
+	ws_message_decoder_free(&m);
+	free(r);
+}
+
+/* Buffers come with the bytes and a big one does not outlive its message. */
+static void test_buffers_sized_to_need(void **state)
+{
+	struct ws_message_config cfg = wmt_client;
+	struct ws_message_decoder m;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	uint8_t *in = malloc(4200), big[3000];
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(in);
+	cfg.max_frame_capture = 4096;
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)('a' + i % 26);
+	wmt_init(&m, r, &cfg);
+	assert_null(m.buf);
+	assert_null(m.fd.cap);
+	n = wmt_frame(in, true, WS_OP_TEXT, "hi", 2, true);
+	ws_message_decoder_feed(&m, in, n);
+	assert_int_equal(r->nmsgs, 1);
+	assert_memory_equal(r->msgs[0].data, "hi", 2);
+	assert_true(m.buf_alloc >= 2 && m.buf_alloc <= 1024);
+	assert_true(m.fd.cap_alloc >= 2 && m.fd.cap_alloc <= 1024);
+	/* fragmented, so the message buffer grows across frames */
+	n = wmt_frame(in, false, WS_OP_TEXT, big, 1000, true);
+	n += wmt_frame(in + n, true, WS_OP_CONT, big + 1000, 2000, true);
+	for (i = 0; i < n; i += 7)
+		ws_message_decoder_feed(&m, in + i, n - i < 7 ? n - i : 7);
+	assert_int_equal(r->nmsgs, 2);
+	assert_int_equal(r->msgs[1].info.kept, sizeof(big));
+	assert_memory_equal(r->msgs[1].data, big, sizeof(big));
+	assert_false(r->msgs[1].info.truncated);
+	assert_null(m.buf);
+	assert_null(m.fd.cap);
+	ws_message_decoder_free(&m);
+	free(in);
+	free(r);
+}
+
 static void test_bad_close_and_names(void **state)
 {
 	uint8_t in[64];
@@ -611,6 +811,9 @@ int main(void)
 		cmocka_unit_test(test_false_close_while_lost),
 		cmocka_unit_test(test_long_frame_after_loss),
 		cmocka_unit_test(test_bad_close_and_names),
+		cmocka_unit_test(test_park_resume_same_events),
+		cmocka_unit_test(test_not_parkable_with_state),
+		cmocka_unit_test(test_buffers_sized_to_need),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,9 +2,11 @@
 /*
  * parse.bpf.h - header parsers for the TC capture program (kernel only).
  *
- * Every read goes through bpf_skb_load_bytes into a small stack copy, so
- * non-linear skbs parse the same as linear ones, and every helper return is
- * checked: a header that does not fit in the packet makes the parser fail.
+ * wst_parse_direct() reads the common layout in place from the linear part
+ * of the skb. The other parsers read through bpf_skb_load_bytes into a small
+ * stack copy, so non-linear skbs parse the same as linear ones, and every
+ * helper return is checked: a header that does not fit in the packet makes
+ * the parser fail.
  * Offsets are relative to skb->data, which at the TC hooks is the start of
  * the link-layer header (or of the IP header on devices without one).
  */
@@ -239,6 +241,106 @@ static __always_inline int wst_parse_tcp(struct __sk_buff *skb,
 	rec->tcp_flags = th[13];
 	rec->window = ((__u16)th[14] << 8) | th[15];
 	return 0;
+}
+
+/* What wst_parse_direct() concluded. */
+enum wst_parse_res {
+	WST_PARSE_SKIP = -1, /* not a packet to capture: done with it */
+	WST_PARSE_SLOW = 0,  /* not the common layout: use the loading parsers */
+	WST_PARSE_OK = 1,    /* parsed; ports not yet checked */
+};
+
+/* Fills the record from a TCP header the caller bounds-checked. */
+static __always_inline int wst_parse_tcp_direct(const struct tcphdr *th,
+						struct wst_pkt_info *pi,
+						struct wst_record *rec)
+{
+	__u32 doff = (__u32)th->doff * 4;
+	__u32 l4_len = pi->ip_len - (pi->l4_off - pi->l3_off);
+
+	if (doff < sizeof(*th) || doff > l4_len)
+		return WST_PARSE_SKIP;
+	pi->payload_off = pi->l4_off + doff;
+	pi->payload_len = l4_len - doff;
+	rec->seq = bpf_ntohl(th->seq);
+	rec->ack = bpf_ntohl(th->ack_seq);
+	rec->tcp_doff = doff;
+	rec->tcp_flags = ((const __u8 *)th)[13];
+	rec->window = bpf_ntohs(th->window);
+	return WST_PARSE_OK;
+}
+
+/*
+ * The common case without a helper call: Ethernet (no tag in the data) +
+ * IPv4 without options or IPv6 without extension headers + TCP, all in the
+ * linear part of the skb, read in place (reads only; the skb is not pulled
+ * or changed). sport/dport are filled first so the caller can check the
+ * port map before anything else. Anything else is WST_PARSE_SLOW, and the
+ * loading parsers above decide, so results are the same either way.
+ */
+static __always_inline int wst_parse_direct(struct __sk_buff *skb,
+					    struct wst_pkt_info *pi,
+					    struct wst_record *rec)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct tcphdr *th;
+	__u32 avail, tot_len;
+
+	if ((void *)(eth + 1) > end)
+		return WST_PARSE_SLOW;
+	/* Both in network order. */
+	if (eth->h_proto != (__u16)skb->protocol)
+		return WST_PARSE_SLOW;
+	avail = skb->len - WST_ETH_HLEN; /* skb->len >= linear length */
+	if (eth->h_proto == bpf_htons(WST_ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		th = (void *)(ip + 1);
+		if ((void *)(th + 1) > end)
+			return WST_PARSE_SLOW;
+		if (((__u8 *)ip)[0] != 0x45)
+			return WST_PARSE_SLOW; /* options, or not IPv4 */
+		if (ip->protocol != WST_IPPROTO_TCP ||
+		    (ip->frag_off & bpf_htons(WST_IP_OFFMASK)))
+			return WST_PARSE_SKIP;
+		tot_len = bpf_ntohs(ip->tot_len);
+		if (wst_skb_is_gso(skb))
+			tot_len = avail;
+		if (tot_len < sizeof(*ip) || tot_len > avail)
+			return WST_PARSE_SKIP;
+		pi->l4_off = WST_ETH_HLEN + sizeof(*ip);
+		rec->family = 4;
+		__builtin_memcpy(rec->saddr, &ip->saddr, 4);
+		__builtin_memcpy(rec->daddr, &ip->daddr, 4);
+	} else if (eth->h_proto == bpf_htons(WST_ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		th = (void *)(ip6 + 1);
+		if ((void *)(th + 1) > end)
+			return WST_PARSE_SLOW;
+		if (ip6->version != 6)
+			return WST_PARSE_SKIP;
+		if (ip6->nexthdr != WST_IPPROTO_TCP)
+			return WST_PARSE_SLOW; /* extension headers */
+		tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+		if (wst_skb_is_gso(skb))
+			tot_len = avail;
+		if (tot_len < sizeof(*ip6) || tot_len > avail)
+			return WST_PARSE_SKIP;
+		pi->l4_off = WST_ETH_HLEN + sizeof(*ip6);
+		rec->family = 6;
+		__builtin_memcpy(rec->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(rec->daddr, &ip6->daddr, 16);
+	} else {
+		return WST_PARSE_SLOW;
+	}
+	pi->l3_off = WST_ETH_HLEN;
+	pi->ip_len = tot_len;
+	rec->sport = bpf_ntohs(th->source);
+	rec->dport = bpf_ntohs(th->dest);
+	return wst_parse_tcp_direct(th, pi, rec);
 }
 
 #endif /* WST_PARSE_BPF_H */

@@ -42,8 +42,27 @@ struct {
 	__type(value, struct wst_counters);
 } counters SEC(".maps");
 
+/* Records with at most this much payload are built whole, then copied. */
+#define WST_SMALL_CAP 256
+
+/*
+ * A small record is built on the (cache-hot) stack: bpf_ringbuf_output()
+ * takes a variable size, so the ring space is the record's own (a size class
+ * of bpf_ringbuf_reserve would round 70 payload bytes up to 128).
+ */
+struct wst_small {
+	struct wst_record rec;
+	__u8 payload[WST_SMALL_CAP];
+};
+
+/* Last forced wakeup (bpf_ktime_get_ns); racy updates are harmless. */
+__u64 last_wakeup_ns = 0;
+
 /* Keeps the compiler from dropping a bounds check the verifier needs. */
 #define wst_barrier_var(v) asm volatile("" : "+r"(v))
+
+/* Fewer forced wakeups than this apart: one raises an IPI per record. */
+#define WST_WAKEUP_GAP_NS 1000000
 
 static __always_inline int wst_port_watched(__u16 port)
 {
@@ -53,20 +72,28 @@ static __always_inline int wst_port_watched(__u16 port)
 	return w && *w;
 }
 
-static __always_inline __u64 wst_wakeup_flags(void)
+static __always_inline __u64 wst_wakeup_flags(__u64 now)
 {
 	if (!wakeup_bytes)
 		return 0;
 	/* Batch wakeups as the kernel's ring buffer benchmark does. */
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	/*
+	 * Past the threshold, a forced wakeup on every record costs an IPI
+	 * each while user space catches up (the irq_work runs, and is queued
+	 * again by the next record): one a millisecond is enough to wake it.
+	 */
+	if (now - last_wakeup_ns < WST_WAKEUP_GAP_NS)
+		return BPF_RB_NO_WAKEUP;
+	last_wakeup_ns = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 /*
  * Reserves a record with room for `room` payload bytes (a constant: the
  * verifier needs the reserve size known) and loads cap payload bytes straight
- * into it from the skb, so ring space follows the bytes captured.
+ * into it from the skb, so large payloads are copied once.
  */
 static __always_inline void wst_emit(struct __sk_buff *skb,
 				     const struct wst_record *rec,
@@ -82,62 +109,78 @@ static __always_inline void wst_emit(struct __sk_buff *skb,
 		return;
 	}
 	__builtin_memcpy(r, rec, sizeof(*r));
-	if (room) {
-		/*
-		 * Verifier: re-check len against this size class right here, in
-		 * two separate tests, so the compiler cannot fold them into one
-		 * "len - 1 < room" on a copy the verifier does not link to len.
-		 */
-		wst_barrier_var(len);
-		if (len > room) {
-			bpf_ringbuf_discard(r, 0);
-			return;
-		}
-		wst_barrier_var(len);
-		if (len == 0) {
-			bpf_ringbuf_discard(r, 0);
-			return;
-		}
-		if (bpf_skb_load_bytes(skb, payload_off, (void *)(r + 1), len) < 0) {
-			cnt->v[WST_CNT_LOAD_ERRORS]++;
-			bpf_ringbuf_discard(r, 0);
-			return;
-		}
+	/*
+	 * Verifier: re-check len against this size class right here, in two
+	 * separate tests, so the compiler cannot fold them into one
+	 * "len - 1 < room" on a copy the verifier does not link to len.
+	 */
+	wst_barrier_var(len);
+	if (len > room) {
+		bpf_ringbuf_discard(r, 0);
+		return;
+	}
+	wst_barrier_var(len);
+	if (len == 0) {
+		bpf_ringbuf_discard(r, 0);
+		return;
+	}
+	if (bpf_skb_load_bytes(skb, payload_off, (void *)(r + 1), len) < 0) {
+		cnt->v[WST_CNT_LOAD_ERRORS]++;
+		bpf_ringbuf_discard(r, 0);
+		return;
 	}
 	if (cap < rec->payload_len)
 		cnt->v[WST_CNT_TRUNCATED]++;
-	bpf_ringbuf_submit(r, wst_wakeup_flags());
+	bpf_ringbuf_submit(r, wst_wakeup_flags(rec->ts_ns));
 }
 
-static __always_inline void wst_emit_sized(struct __sk_buff *skb,
-					   const struct wst_record *rec,
+/* A small record, built in sm, copied into the ring at its exact size. */
+static __always_inline void wst_emit_small(struct __sk_buff *skb,
+					   struct wst_small *sm,
 					   __u32 payload_off, __u32 cap,
 					   struct wst_counters *cnt)
 {
-	if (cap == 0)
-		wst_emit(skb, rec, payload_off, cap, cnt, 0);
-	else if (cap <= 64)
-		wst_emit(skb, rec, payload_off, cap, cnt, 64);
-	else if (cap <= 128)
-		wst_emit(skb, rec, payload_off, cap, cnt, 128);
-	else if (cap <= 256)
-		wst_emit(skb, rec, payload_off, cap, cnt, 256);
+	__u64 len = cap;
+
+	/* Verifier: bound len where it is used (see wst_emit). */
+	wst_barrier_var(len);
+	if (len > WST_SMALL_CAP)
+		return;
+	if (len &&
+	    bpf_skb_load_bytes(skb, payload_off, sm->payload, len) < 0) {
+		cnt->v[WST_CNT_LOAD_ERRORS]++;
+		return;
+	}
+	if (bpf_ringbuf_output(&events, sm, sizeof(sm->rec) + len,
+			       wst_wakeup_flags(sm->rec.ts_ns)) < 0)
+		cnt->v[WST_CNT_RINGBUF_FULL]++;
+	else if (cap < sm->rec.payload_len)
+		cnt->v[WST_CNT_TRUNCATED]++;
+}
+
+static __always_inline void wst_emit_sized(struct __sk_buff *skb,
+					   struct wst_small *sm,
+					   __u32 payload_off, __u32 cap,
+					   struct wst_counters *cnt)
+{
+	if (cap <= WST_SMALL_CAP)
+		wst_emit_small(skb, sm, payload_off, cap, cnt);
 	else if (cap <= 512)
-		wst_emit(skb, rec, payload_off, cap, cnt, 512);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 512);
 	else if (cap <= 1024)
-		wst_emit(skb, rec, payload_off, cap, cnt, 1024);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 1024);
 	else if (cap <= 2048)
-		wst_emit(skb, rec, payload_off, cap, cnt, 2048);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 2048);
 	else if (cap <= 4096)
-		wst_emit(skb, rec, payload_off, cap, cnt, 4096);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 4096);
 	else if (cap <= 8192)
-		wst_emit(skb, rec, payload_off, cap, cnt, 8192);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 8192);
 	else if (cap <= 16384)
-		wst_emit(skb, rec, payload_off, cap, cnt, 16384);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 16384);
 	else if (cap <= 32768)
-		wst_emit(skb, rec, payload_off, cap, cnt, 32768);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, 32768);
 	else
-		wst_emit(skb, rec, payload_off, cap, cnt, WST_MAX_SNAPLEN);
+		wst_emit(skb, &sm->rec, payload_off, cap, cnt, WST_MAX_SNAPLEN);
 }
 
 static __always_inline void wst_count_flags(struct wst_counters *cnt, __u8 flags)
@@ -153,55 +196,73 @@ static __always_inline void wst_count_flags(struct wst_counters *cnt, __u8 flags
 		cnt->v[WST_CNT_RST]++;
 }
 
+/* The loading parsers, for what wst_parse_direct() leaves. Returns 0 or -1. */
+static __attribute__((noinline)) int wst_parse_slow(struct __sk_buff *skb,
+						    struct wst_pkt_info *pi,
+						    struct wst_record *rec)
+{
+	__u16 proto;
+
+	proto = wst_parse_l2(skb, &pi->l3_off);
+	if (proto == WST_ETH_P_IP) {
+		if (wst_parse_ipv4(skb, pi, rec) < 0)
+			return -1;
+	} else if (proto == WST_ETH_P_IPV6) {
+		if (wst_parse_ipv6(skb, pi, rec) < 0)
+			return -1;
+	} else {
+		return -1;
+	}
+	return wst_parse_tcp(skb, pi, rec);
+}
+
 static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
 {
 	struct wst_pkt_info pi = {};
-	struct wst_record rec = {};
+	struct wst_small sm;
+	struct wst_record *rec = &sm.rec;
 	struct wst_counters *cnt;
 	__u32 key = 0, limit, cap;
-	__u16 proto;
+	__u16 lo_port, hi_port;
+	int res;
 
-	proto = wst_parse_l2(skb, &pi.l3_off);
-	if (proto == WST_ETH_P_IP) {
-		if (wst_parse_ipv4(skb, &pi, &rec) < 0)
-			return WST_TC_ACT_UNSPEC;
-	} else if (proto == WST_ETH_P_IPV6) {
-		if (wst_parse_ipv6(skb, &pi, &rec) < 0)
-			return WST_TC_ACT_UNSPEC;
-	} else {
+	__builtin_memset(rec, 0, sizeof(*rec));
+
+	res = wst_parse_direct(skb, &pi, rec);
+	if (res == WST_PARSE_SKIP)
 		return WST_TC_ACT_UNSPEC;
-	}
-	if (wst_parse_tcp(skb, &pi, &rec) < 0)
+	if (res == WST_PARSE_SLOW && wst_parse_slow(skb, &pi, rec) < 0)
 		return WST_TC_ACT_UNSPEC;
-	if (!wst_port_watched(rec.sport) && !wst_port_watched(rec.dport))
+	/*
+	 * The lower port first: usually the server's, on a hot line of the
+	 * port map, where the client's ephemeral port is a line of its own.
+	 */
+	lo_port = rec->sport < rec->dport ? rec->sport : rec->dport;
+	hi_port = rec->sport ^ rec->dport ^ lo_port;
+	if (!wst_port_watched(lo_port) && !wst_port_watched(hi_port))
 		return WST_TC_ACT_UNSPEC;
 
 	cnt = bpf_map_lookup_elem(&counters, &key);
 	if (!cnt)
 		return WST_TC_ACT_UNSPEC;
 	/* Per-CPU map: plain increments, no atomics needed. */
-	if (dir == WST_DIR_INGRESS) {
-		cnt->v[WST_CNT_PKTS_INGRESS]++;
-		cnt->v[WST_CNT_BYTES_INGRESS] += skb->len - pi.l3_off;
-	} else {
-		cnt->v[WST_CNT_PKTS_EGRESS]++;
-		cnt->v[WST_CNT_BYTES_EGRESS] += skb->len - pi.l3_off;
-	}
-	wst_count_flags(cnt, rec.tcp_flags);
+	cnt->v[WST_CNT_PKTS_INGRESS + dir]++;
+	cnt->v[WST_CNT_BYTES_INGRESS + dir] += skb->len - pi.l3_off;
+	wst_count_flags(cnt, rec->tcp_flags);
 
 	limit = snaplen;
 	if (limit == 0 || limit > WST_MAX_SNAPLEN)
 		limit = WST_MAX_SNAPLEN;
 	cap = pi.payload_len < limit ? pi.payload_len : limit;
 
-	rec.version = WST_RECORD_VERSION;
-	rec.hdr_len = sizeof(rec);
-	rec.ifindex = skb->ifindex;
-	rec.ts_ns = bpf_ktime_get_ns();
-	rec.dir = dir;
-	rec.payload_len = pi.payload_len;
-	rec.cap_len = cap;
-	wst_emit_sized(skb, &rec, pi.payload_off, cap, cnt);
+	rec->version = WST_RECORD_VERSION;
+	rec->hdr_len = sizeof(*rec);
+	rec->ifindex = skb->ifindex;
+	rec->ts_ns = bpf_ktime_get_ns();
+	rec->dir = dir;
+	rec->payload_len = pi.payload_len;
+	rec->cap_len = cap;
+	wst_emit_sized(skb, &sm, pi.payload_off, cap, cnt);
 	return WST_TC_ACT_UNSPEC;
 }
 

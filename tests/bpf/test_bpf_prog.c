@@ -335,6 +335,21 @@ static void check_full(const struct rec_copy *rc, const struct spec *s, int dir)
 		assert_memory_equal(rc->payload, s->payload, s->plen);
 }
 
+/*
+ * Ring space of a record with cap payload bytes: exact up to 256 bytes, then
+ * the power-of-two size class from 512 up.
+ */
+static size_t rec_size(size_t cap)
+{
+	size_t room = 512;
+
+	if (cap <= 256)
+		return sizeof(struct wst_record) + cap;
+	while (room < cap)
+		room *= 2;
+	return sizeof(struct wst_record) + room;
+}
+
 /* ---- BPF_PROG_TEST_RUN tests ---- */
 
 static void test_ipv4_payload(void **state)
@@ -348,8 +363,9 @@ static void test_ipv4_payload(void **state)
 	b = build(buf, &s);
 	assert_int_equal(run_in(&g_full, buf, b.len), 1);
 	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
-	/* 43 payload bytes take the 64-byte size class, not 4 KiB. */
-	assert_int_equal(g_full.col.recs[0].size, sizeof(struct wst_record) + 64);
+	/* A short payload takes its own size in the ring, not 4 KiB. */
+	assert_int_equal(g_full.col.recs[0].size,
+			 sizeof(struct wst_record) + s.plen);
 
 	/* Source port matches too, and the egress program says egress. */
 	s.sport = WS_PORT;
@@ -364,8 +380,9 @@ static void test_size_classes(void **state)
 	static uint8_t big[3000];
 	struct spec s = base4();
 	uint8_t buf[4096];
-	size_t lens[] = { 0, 1, 64, 65, 128, 129, 1024, 1025, 2048, 2049, 2900 };
-	size_t i, room;
+	size_t lens[] = { 0, 1, 64, 65, 128, 129, 255, 256, 257, 511, 512, 513,
+			  1024, 1025, 2048, 2049, 2900 };
+	size_t i;
 	struct built b;
 
 	(void)state;
@@ -379,11 +396,14 @@ static void test_size_classes(void **state)
 		b = build(buf, &s);
 		assert_int_equal(run_in(&g_full, buf, b.len), 1);
 		check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
-		for (room = 0; room < s.plen; room = room ? room * 2 : 64)
-			;
 		/* A bare ACK is a bare header: ring space follows cap_len. */
+		assert_int_equal(g_full.col.recs[0].size, rec_size(s.plen));
 		assert_int_equal(g_full.col.recs[0].size,
-				 sizeof(struct wst_record) + room);
+				 s.plen <= 256 ? sizeof(struct wst_record) + s.plen :
+				 s.plen <= 512 ? sizeof(struct wst_record) + 512 :
+				 s.plen <= 1024 ? sizeof(struct wst_record) + 1024 :
+				 s.plen <= 2048 ? sizeof(struct wst_record) + 2048 :
+						  sizeof(struct wst_record) + 4096);
 	}
 }
 
@@ -532,7 +552,7 @@ static void test_snaplen(void **state)
 	check_rec(&g_snap.col.recs[0], &s, WST_DIR_INGRESS);
 	assert_int_equal(g_snap.col.recs[0].r.cap_len, 10);
 	assert_memory_equal(g_snap.col.recs[0].payload, hello, 10);
-	assert_int_equal(g_snap.col.recs[0].size, sizeof(struct wst_record) + 64);
+	assert_int_equal(g_snap.col.recs[0].size, sizeof(struct wst_record) + 10);
 	counters(&g_snap, &c1);
 	assert_int_equal(c1.v[WST_CNT_TRUNCATED], c0.v[WST_CNT_TRUNCATED] + 1);
 

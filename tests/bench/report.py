@@ -107,7 +107,8 @@ def main():
         for r in off:
             cpu = f(r["user_s"]) + f(r["sys_s"])
             rate[r["tool"]] = (per(i(r["packets"]), cpu), i(r["maxrss_kb"]))
-            print(f"| {r['tool']} | {i(r['packets']):,} | {i(r['ws_frames']):,} | {r['user_s']} | "
+            frames = f"{i(r['ws_frames']):,}" if r["ws_frames"] != "-" else "-"
+            print(f"| {r['tool']} | {i(r['packets']):,} | {frames} | {r['user_s']} | "
                   f"{r['sys_s']} | {rate[r['tool']][0]:,.0f} | {i(r['maxrss_kb']) / 1024:.1f} |")
         w, t = rate.get("wstrace -r"), rate.get("tshark -r")
         if w and t:
@@ -116,6 +117,12 @@ def main():
             print(f"\nwstrace -r: {x:.1f}x tshark's packets per CPU-second, {m:.3f} of its memory")
             checks.append(("offline: >= 100x tshark per CPU-s", f"{x:.1f}x", x >= 100))
             checks.append(("offline: <= 1/10 of tshark's memory", f"{m:.3f}", m <= 0.1))
+        # Like for like: both printing nothing, both printing a line per event.
+        for a, b, what in (("wstrace -r", "tshark -r -q", "neither printing"),
+                           ("wstrace -r text", "tshark -r", "both printing lines"),
+                           ("wstrace -r json", "tshark -r", "JSON vs tshark's lines")):
+            if rate.get(a) and rate.get(b):
+                print(f"- {a} vs {b} ({what}): {per(rate[a][0], rate[b][0]):.1f}x packets per CPU-second")
 
     if idle:
         print("\n### idle connections\n")

@@ -579,8 +579,30 @@ static void test_other_port(void **state)
 	s.dport = 80;
 	b = build(buf, &s);
 	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+	/* The same over IPv6 and with IPv4 options (the loading parsers). */
+	s.family = 6;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
+	s.family = 4;
+	s.ip_opt = 4;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 0);
 	counters(&g_full, &c1);
 	assert_memory_equal(&c0, &c1, sizeof(c0));
+
+	/* The watched port is the higher one, either side, either family. */
+	s = base4();
+	s.sport = 443;
+	s.dport = WS_PORT;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
+	s.sport = WS_PORT;
+	s.dport = 80;
+	s.family = 6;
+	b = build(buf, &s);
+	assert_int_equal(run_in(&g_full, buf, b.len), 1);
+	check_full(&g_full.col.recs[0], &s, WST_DIR_INGRESS);
 }
 
 static void set_port(struct loaded *l, uint32_t port, uint8_t v)

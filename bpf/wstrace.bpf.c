@@ -146,6 +146,10 @@ static __always_inline void wst_emit_small(struct __sk_buff *skb,
 	wst_barrier_var(len);
 	if (len > WST_SMALL_CAP)
 		return;
+	/*
+	 * Verifier: a helper's write of a bounded size marks the stack up to
+	 * the bound written, so the output below reads no uninitialised slot.
+	 */
 	if (len &&
 	    bpf_skb_load_bytes(skb, payload_off, sm->payload, len) < 0) {
 		cnt->v[WST_CNT_LOAD_ERRORS]++;

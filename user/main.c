@@ -121,7 +121,7 @@ static const struct argp_option argp_opts[] = {
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
 	{ "daemon", OPT_DAEMON, NULL, 0, "Run as a service: no payloads, events only with --json, metrics on, sd_notify readiness and watchdog, SIGHUP reloads the config", 0 },
 	{ "clsact", OPT_CLSACT, NULL, 0, "Attach with clsact filters even where tcx links are available", 0 },
-	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192)", 0 },
+	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192; 32768 with -s 0)", 0 },
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
 	{ 0 },
@@ -190,6 +190,9 @@ static int load_options(struct options *o, int argc, char **argv)
 	o->applying_cli = false;
 	if (o->ports.n == 0)
 		ports_add(&o->ports, 7272);
+	/* Whole packets need room for bursts of 64 KiB records. */
+	if (!o->ringbuf_kb)
+		o->ringbuf_kb = o->snaplen ? OPTIONS_DEFAULT_RINGBUF_KB : OPTIONS_WHOLE_PACKET_RINGBUF_KB;
 	if (o->daemon && !o->json)
 		o->quiet = true; /* the journal gets events only when asked for */
 	if (o->debug)

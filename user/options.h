@@ -42,6 +42,9 @@ struct options {
 	bool applying_cli;
 };
 
+#define OPTIONS_DEFAULT_RINGBUF_KB 8192
+#define OPTIONS_WHOLE_PACKET_RINGBUF_KB 32768 /* snaplen 0 */
+
 /* 1/32 of the default ring buffer: wakes rarely, leaves room for bursts. */
 #define OPTIONS_DEFAULT_WAKEUP_KB 256
 

@@ -90,13 +90,17 @@ def main():
                     checks.append((f"fixed: {want}x cheaper than {tool}", f"{x:.1f}x", x >= want))
             checks.append(("fixed: every frame decoded", f"{w['undecoded']} undecoded",
                            w["undecoded"] == "0"))
-        if w and sc.startswith("max"):
-            checks.append((f"{sc}: no ring buffer loss", f"{w['drops']} lost", w["drops"] == "0"))
-            checks.append((f"{sc}: no undecoded frames", f"{w['undecoded']} undecoded",
-                           w["undecoded"] == "0"))
+        # At the highest rates the targets speak of the default settings:
+        # the service's (wstrace-daemon), else the command line's.
+        d = next((r for r in rs if r["tool"] == "wstrace-daemon"), None) or w
+        if d and sc.startswith("max"):
+            who = d["tool"]
+            checks.append((f"{sc}: no ring buffer loss ({who})", f"{d['drops']} lost", d["drops"] == "0"))
+            checks.append((f"{sc}: no undecoded frames ({who})", f"{d['undecoded']} undecoded",
+                           d["undecoded"] == "0"))
             if base and i(base["msg_per_s"]):
-                x = i(w["msg_per_s"]) / i(base["msg_per_s"])
-                checks.append((f"{sc}: throughput within 5% of no capture", f"{100 * x:.1f}%",
+                x = i(d["msg_per_s"]) / i(base["msg_per_s"])
+                checks.append((f"{sc}: throughput within 5% of no capture ({who})", f"{100 * x:.1f}%",
                                x >= 0.95))
 
     if off:

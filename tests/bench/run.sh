@@ -49,6 +49,7 @@ cc -O2 -g -Wall -Wextra -Werror -pthread "$ROOT/tests/bench/wsload.c" -o "$WSLOA
 
 NS="wsbench-$$"
 TMP=$(mktemp -d "/tmp/wsbench-$$.XXXXXX")
+: > "$TMP/empty.conf" # the service's defaults, whatever /etc/wstrace holds
 PIDS=()
 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 
@@ -163,6 +164,8 @@ run_case() {
 	wstrace-q) cmd=("$WSTRACE" -i lo -p "$PORT" -q -v); ready="listening on" ;;
 	wstrace-json) cmd=("$WSTRACE" -i lo -p "$PORT" --json -v); ready="listening on" ;;
 	wstrace-q-s0) cmd=("$WSTRACE" -i lo -p "$PORT" -q -v -s 0); ready="listening on" ;;
+	# The service's defaults: whole packets, bigger ring, counters, no printing.
+	wstrace-daemon) cmd=("$WSTRACE" --daemon --config "$TMP/empty.conf" -i lo -p "$PORT" --metrics "127.0.0.1:$((PORT + 1))"); ready="listening on" ;;
 	*) die "unknown tool $tool" ;;
 	esac
 
@@ -231,7 +234,7 @@ run_case() {
 	note "$sc/$tool: $(tail -1 "$RESULTS" | cut -f3-)"
 }
 
-TOOLS=${BENCH_TOOLS:-"none tcpdump-w tcpdump-A tshark wstrace-q wstrace-json"}
+TOOLS=${BENCH_TOOLS:-"none tcpdump-w tcpdump-A tshark wstrace-q wstrace-json wstrace-daemon"}
 
 echo "wstrace benchmark: $(nproc) CPUs, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), Linux $(uname -r)"
 echo "load: $CONNS connections, $SIZE-byte messages, $DUR s per configuration"
@@ -250,7 +253,7 @@ if ! skipped max1; then
 fi
 if ! skipped max32; then
 	note "highest rate, 32 frames per send"
-	for t in $TOOLS wstrace-q-s0; do
+	for t in $TOOLS; do
 		run_case max32 "$t" -c "$CONNS" -s "$SIZE" -r 0 -f 32 -d "$DUR"
 	done
 fi

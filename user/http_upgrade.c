@@ -491,6 +491,57 @@ bool http_header_is_secret(struct http_str name)
 	return false;
 }
 
+static bool query_name_secret(struct http_str name)
+{
+	static const char *const exact[] = { "key", "sig", "signature", "jwt", "pwd", "pass", "code" };
+
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (http_str_ieq(name, exact[i]))
+			return true;
+	return http_header_is_secret(name);
+}
+
+size_t http_path_redact(struct http_str path, char *out)
+{
+	const char *q = path.p ? memchr(path.p, '?', path.len) : NULL;
+	size_t n, i;
+
+	if (!q) {
+		if (path.len)
+			memcpy(out, path.p, path.len);
+		return path.len;
+	}
+	n = (size_t)(q - path.p) + 1;
+	memcpy(out, path.p, n);
+	i = n;
+	while (i < path.len) {
+		size_t end = i, eq;
+
+		while (end < path.len && path.p[end] != '&' && path.p[end] != ';' && path.p[end] != '#')
+			end++;
+		for (eq = i; eq < end && path.p[eq] != '='; eq++)
+			;
+		if (eq < end && query_name_secret((struct http_str){ path.p + i, eq - i })) {
+			memcpy(out + n, path.p + i, eq - i + 1);
+			n += eq - i + 1;
+			memcpy(out + n, "<redacted>", 10);
+			n += 10;
+		} else {
+			memcpy(out + n, path.p + i, end - i);
+			n += end - i;
+		}
+		if (end < path.len && path.p[end] == '#') {
+			/* A fragment is not sent by browsers; copy it as it is. */
+			memcpy(out + n, path.p + end, path.len - end);
+			return n + (path.len - end);
+		}
+		if (end < path.len)
+			out[n++] = path.p[end];
+		i = end + 1;
+	}
+	return n;
+}
+
 bool http_token_list_has(struct http_str list, const char *token)
 {
 	size_t i = 0, start, end;

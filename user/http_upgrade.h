@@ -116,6 +116,16 @@ bool http_header_is_secret(struct http_str name);
  * token, compared case-insensitively after trimming OWS. Empty elements
  * are ignored.
  */
+/*
+ * Copies path to out with the values of secret-looking query parameters
+ * (names as http_header_is_secret judges them, and key, sig, signature,
+ * jwt, pwd, pass, code) replaced by "<redacted>": WebSocket clients often
+ * authenticate with ?token=... Returns the length written; out must hold
+ * HTTP_REDACTED_PATH_MAX(path.len) bytes (no NUL is written).
+ */
+#define HTTP_REDACTED_PATH_MAX(len) ((len) * 4 + 16)
+size_t http_path_redact(struct http_str path, char *out);
+
 bool http_token_list_has(struct http_str list, const char *token);
 
 /* Two strings equal ignoring ASCII case; cstr is NUL-terminated. */

@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flow.h"
@@ -142,7 +143,12 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		const struct http_request *r = ev->u.upgrade.req;
 
 		json_http_field(o, "method", r->method);
-		json_http_field(o, "path", r->path);
+		{
+			char *tmp;
+
+			json_http_field(o, "path", output_shown_path(o, r->path, &tmp));
+			free(tmp);
+		}
 		json_http_field(o, "host", r->host);
 		json_http_field(o, "origin", r->origin);
 		json_http_field(o, "user_agent", r->user_agent);

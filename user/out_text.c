@@ -2,6 +2,7 @@
 /* out_text.c - one human-readable line per event, in tcpdump's style. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flow.h"
@@ -72,7 +73,13 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_HTTP_REQUEST: {
 		const struct http_request *r = ev->u.upgrade.req;
 
-		output_printf(o, "HTTP %.*s %.*s", (int)r->method.len, r->method.p, (int)r->path.len, r->path.p);
+		{
+			char *tmp;
+			struct http_str path = output_shown_path(o, r->path, &tmp);
+
+			output_printf(o, "HTTP %.*s %.*s", (int)r->method.len, r->method.p, (int)path.len, path.p);
+			free(tmp);
+		}
 		text_http(o, "host", r->host);
 		output_puts(o, " (not an upgrade)\n");
 		return;
@@ -80,7 +87,13 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_UPGRADE: {
 		const struct http_request *r = ev->u.upgrade.req;
 
-		output_printf(o, "WS upgrade %.*s %.*s", (int)r->method.len, r->method.p, (int)r->path.len, r->path.p);
+		{
+			char *tmp;
+			struct http_str path = output_shown_path(o, r->path, &tmp);
+
+			output_printf(o, "WS upgrade %.*s %.*s", (int)r->method.len, r->method.p, (int)path.len, path.p);
+			free(tmp);
+		}
 		text_http(o, "host", r->host);
 		text_http(o, "origin", r->origin);
 		text_http(o, "protocol", r->ws_protocol);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "flow.h"
+#include "http_upgrade.h"
 #include "output.h"
 #include "utf8.h"
 
@@ -567,4 +568,18 @@ const char *output_opcode_name(uint8_t opcode)
 	case 0xa: return "pong";
 	}
 	return NULL;
+}
+
+struct http_str output_shown_path(const struct output *o, struct http_str path, char **to_free)
+{
+	char *buf;
+
+	*to_free = NULL;
+	if (o->show_secrets || !path.p || !memchr(path.p, '?', path.len))
+		return path;
+	buf = malloc(HTTP_REDACTED_PATH_MAX(path.len));
+	if (!buf)
+		return (struct http_str){ "<path not shown: out of memory>", 31 };
+	*to_free = buf;
+	return (struct http_str){ buf, http_path_redact(path, buf) };
 }

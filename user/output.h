@@ -126,6 +126,13 @@ static inline void output_puts(struct output *o, const char *s)
 	output_write(o, s, __builtin_strlen(s));
 }
 
+struct http_str;
+/*
+ * The request path as outputs show it: secret query values redacted unless
+ * show_secrets. *to_free is set to what the caller frees (or NULL).
+ */
+struct http_str output_shown_path(const struct output *o, struct http_str path, char **to_free);
+
 void out_text_event(struct output *o, const struct wst_event *ev);
 void out_json_event(struct output *o, const struct wst_event *ev);
 

@@ -57,7 +57,7 @@ bg "$NS" $PEER server 127.0.0.1 7272 40
 bg "$NS" $PEER server 127.0.0.1 7273 40
 wait_port "$NS" 7272
 wait_port "$NS" 7273
-expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7272/ 3 "$TEXT" 1000 "session=$SECRET")" ok "client on 7272"
+expect_eq "$(ip netns exec "$NS" $PEER client "ws://127.0.0.1:7272/?token=$SECRET&room=1" 3 "$TEXT" 1000 "session=$SECRET")" ok "client on 7272"
 expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7273/ 2 "$TEXT" 1001)" ok "client on 7273"
 sleep 0.6
 wait_notify '^STATUS=' 1
@@ -69,6 +69,7 @@ expect_eq "$(count_json "$J" '"text" in e or "data_b64" in e')" 0 "payload field
 expect_eq "$(grep -c "$SECRET" "$J" "$TMP/d.err" | awk -F: '{s+=$2} END {print s}')" 0 "cookie value anywhere"
 expect_eq "$(grep -c "private chat text" "$J" "$TMP/d.err" | awk -F: '{s+=$2} END {print s}')" 0 "chat text anywhere"
 expect_eq "$(count_json "$J" 'e["event"]=="ws_upgrade" and e["headers"].get("Cookie")=="<redacted>"')" 1 "cookie redacted"
+expect_eq "$(count_json "$J" 'e["event"]=="ws_upgrade" and e["path"]=="/?token=<redacted>&room=1"')" 1 "query token redacted"
 expect_eq "$(count_json "$J" 'e["event"]=="tcp_syn" and e["dst"]=="127.0.0.1:7273"')" 0 "port 7273 not watched yet"
 frames_before=$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')
 expect_eq "$frames_before" 3 "c2s text frames in /metrics"

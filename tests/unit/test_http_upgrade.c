@@ -831,9 +831,42 @@ static void test_content_length(void **state)
 	assert_int_equal(http_parse_content_length(S(""), &v), HTTP_ERR_SYNTAX);
 }
 
+static void expect_redacted(const char *path, const char *want)
+{
+	char out[HTTP_REDACTED_PATH_MAX(256)];
+	struct http_str in = { path, strlen(path) };
+	size_t n;
+
+	assert_true(strlen(path) <= 256);
+	n = http_path_redact(in, out);
+	assert_true(n <= HTTP_REDACTED_PATH_MAX(in.len));
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(out, want, n);
+}
+
+/* Query values that authenticate are not shown; the rest stays as it is. */
+static void test_path_redact(void **state)
+{
+	(void)state;
+	expect_redacted("/", "/");
+	expect_redacted("/chat", "/chat");
+	expect_redacted("/chat?room=1", "/chat?room=1");
+	expect_redacted("/ws?token=abc&room=1", "/ws?token=<redacted>&room=1");
+	expect_redacted("/ws?room=1&access_token=a.b.c", "/ws?room=1&access_token=<redacted>");
+	expect_redacted("/ws?KEY=1;sig=2&x", "/ws?KEY=<redacted>;sig=<redacted>&x");
+	expect_redacted("/ws?session_id=9#frag=1", "/ws?session_id=<redacted>#frag=1");
+	expect_redacted("/ws?token", "/ws?token");
+	expect_redacted("/ws?token=", "/ws?token=<redacted>");
+	expect_redacted("/ws?=v&&a=b", "/ws?=v&&a=b");
+	/* The worst expansion stays within the documented bound. */
+	expect_redacted("?k=&k=&k=", "?k=&k=&k=");
+	expect_redacted("?pwd=&pwd=", "?pwd=<redacted>&pwd=<redacted>");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_redact),
 		cmocka_unit_test(test_chromium_request),
 		cmocka_unit_test(test_python_request),
 		cmocka_unit_test(test_workerman_request),

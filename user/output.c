@@ -34,32 +34,6 @@ void output_event(void *ctx, const struct wst_event *ev)
 	output_drain(o);
 }
 
-void output_time_local(struct output *o, uint64_t ts_ns, char *buf, size_t len)
-{
-	int64_t sec = (int64_t)(ts_ns / 1000000000);
-
-	if (sec != o->cached_sec) {
-		time_t t = (time_t)sec;
-		struct tm tm;
-
-		localtime_r(&t, &tm);
-		strftime(o->cached_hms, sizeof(o->cached_hms), "%H:%M:%S", &tm);
-		o->cached_sec = sec;
-	}
-	snprintf(buf, len, "%s.%06u", o->cached_hms, (unsigned)(ts_ns % 1000000000 / 1000));
-}
-
-void output_time_rfc3339(uint64_t ts_ns, char *buf, size_t len)
-{
-	time_t t = (time_t)(ts_ns / 1000000000);
-	struct tm tm;
-	char day[32];
-
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06uZ", day, (unsigned)(ts_ns % 1000000000 / 1000));
-}
-
 /* Interface names rarely change; a small cache avoids an ioctl per packet. */
 #define IFNAME_CACHE 64
 static struct {
@@ -79,24 +53,6 @@ const char *output_ifname(uint32_t ifindex)
 		ifname_cache[slot].ifindex = ifindex;
 	}
 	return ifname_cache[slot].name;
-}
-
-void output_endpoints(const struct wst_event *ev, char *src, char *dst)
-{
-	const struct flow_key *k = &ev->flow->key;
-	bool c2s = ev->dir == WST_C2S;
-
-	/* Connection facts read client > server. */
-	if ((ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED) ||
-	    ev->type == WST_EV_WS_SESSION_END)
-		c2s = true;
-	if (c2s) {
-		pkt_format_endpoint(src, WST_ENDPOINT_STRLEN, k->family, k->caddr, k->cport);
-		pkt_format_endpoint(dst, WST_ENDPOINT_STRLEN, k->family, k->saddr, k->sport);
-	} else {
-		pkt_format_endpoint(src, WST_ENDPOINT_STRLEN, k->family, k->saddr, k->sport);
-		pkt_format_endpoint(dst, WST_ENDPOINT_STRLEN, k->family, k->caddr, k->cport);
-	}
 }
 
 uint32_t output_rel_seq(const struct wst_flow *f, enum wst_flow_dir dir, uint32_t seq)
@@ -476,62 +432,6 @@ void output_buf_text_preview(struct output *o, const uint8_t *p, size_t len, siz
 	}
 	if (len > max)
 		output_puts(o, "\u2026"); /* an ellipsis: more follows */
-}
-
-/* The FILE * forms, for callers outside an event. */
-static struct output *tmp_output(FILE *fp)
-{
-	struct output *o = malloc(sizeof(*o));
-
-	if (o)
-		output_init(o, fp, OUTPUT_TEXT);
-	return o;
-}
-
-static void tmp_output_done(struct output *o)
-{
-	output_drain(o);
-	free(o);
-}
-
-void output_json_string(FILE *fp, const uint8_t *s, size_t len)
-{
-	struct output *o = tmp_output(fp);
-
-	if (!o)
-		return;
-	output_buf_json_string(o, s, len);
-	tmp_output_done(o);
-}
-
-void output_hex_dump(FILE *fp, const uint8_t *p, size_t len)
-{
-	struct output *o = tmp_output(fp);
-
-	if (!o)
-		return;
-	output_buf_hex_dump(o, p, len);
-	tmp_output_done(o);
-}
-
-void output_json_b64(FILE *fp, const uint8_t *p, size_t len)
-{
-	struct output *o = tmp_output(fp);
-
-	if (!o)
-		return;
-	output_buf_json_b64(o, p, len);
-	tmp_output_done(o);
-}
-
-void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max)
-{
-	struct output *o = tmp_output(fp);
-
-	if (!o)
-		return;
-	output_buf_text_preview(o, p, len, max);
-	tmp_output_done(o);
 }
 
 bool output_is_text(const uint8_t *p, size_t len, bool truncated)

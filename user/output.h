@@ -55,43 +55,36 @@ void output_init(struct output *o, FILE *fp, enum output_format format);
 void output_event(void *ctx, const struct wst_event *ev); /* a sink's on_event */
 
 /* Shared by the formats. */
-void output_time_local(struct output *o, uint64_t ts_ns, char *buf, size_t len); /* HH:MM:SS.uuuuuu */
-void output_time_rfc3339(uint64_t ts_ns, char *buf, size_t len); /* 2026-11-24T17:50:00.523910Z */
 const char *output_ifname(uint32_t ifindex); /* cached; "?" if unknown */
-/* src and dst of an event: the packet's, or client > server for connection events. */
-void output_endpoints(const struct wst_event *ev, char *src, char *dst);
 /* Relative sequence number, as tcpdump prints it, when the ISN is known. */
 uint32_t output_rel_seq(const struct wst_flow *f, enum wst_flow_dir dir, uint32_t seq);
-/* JSON string with quotes; invalid UTF-8 bytes become U+FFFD. */
-void output_json_string(FILE *fp, const uint8_t *s, size_t len);
-/* JSON base64 string of the bytes, with quotes. */
-void output_json_b64(FILE *fp, const uint8_t *p, size_t len);
 /* Whether the kept bytes are text: valid UTF-8, a cut code point allowed at
  * the end when truncated. */
 bool output_is_text(const uint8_t *p, size_t len, bool truncated);
 /* len without a code point cut at the end (for truncated payloads). */
 size_t output_utf8_whole_len(const uint8_t *p, size_t len);
-/* Text preview: UTF-8 as is, control and invalid bytes escaped, at most max bytes. */
-void output_text_preview(FILE *fp, const uint8_t *p, size_t len, size_t max);
 /* "continuation", "text", ..., or NULL for a reserved opcode. */
 const char *output_opcode_name(uint8_t opcode);
-/* tcpdump -X style dump, each line prefixed by a tab. */
-void output_hex_dump(FILE *fp, const uint8_t *p, size_t len);
 
 /* Buffer writers: what the formats print with. */
 void output_drain(struct output *o); /* hands buf to stdio */
 void output_write_slow(struct output *o, const void *p, size_t n);
 void output_printf(struct output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void output_u64(struct output *o, uint64_t v);
+/* JSON string with quotes; invalid UTF-8 bytes become U+FFFD. */
 void output_buf_json_string(struct output *o, const uint8_t *s, size_t len);
+/* JSON base64 string of the bytes, with quotes. */
 void output_buf_json_b64(struct output *o, const uint8_t *p, size_t len);
+/* Text preview: UTF-8 as is, control and invalid bytes escaped, at most max bytes. */
 void output_buf_text_preview(struct output *o, const uint8_t *p, size_t len, size_t max);
+/* tcpdump -X style dump, each line prefixed by a tab. */
 void output_buf_hex_dump(struct output *o, const uint8_t *p, size_t len);
 void output_buf_hex(struct output *o, const uint8_t *p, size_t len); /* "0a1b..." */
 /* HH:MM:SS.uuuuuu and 2026-11-24T17:50:00.523910Z into buf, seconds cached. */
 void output_buf_time_local(struct output *o, uint64_t ts_ns);
 void output_buf_time_rfc3339(struct output *o, uint64_t ts_ns);
-/* src and dst of an event (as output_endpoints), from the cache. */
+/* src and dst of an event: the packet's, or client > server for
+ * connection events; cached per flow. */
 void output_buf_endpoints(struct output *o, const struct wst_event *ev, const char **src, size_t *slen,
 			  const char **dst, size_t *dlen);
 

@@ -15,26 +15,30 @@
 /* Output goes to a memory stream; mem_end() returns it (caller frees). */
 static char *mem_buf;
 static size_t mem_len;
+static struct output mem_out; /* large: not on the stack */
 
-static FILE *mem_begin(void)
+static struct output *mem_begin(void)
 {
 	FILE *fp = open_memstream(&mem_buf, &mem_len);
 
 	assert_non_null(fp);
-	return fp;
+	output_init(&mem_out, fp, OUTPUT_TEXT);
+	return &mem_out;
 }
 
-static char *mem_end(FILE *fp)
+static char *mem_end(struct output *o)
 {
-	fclose(fp);
+	output_drain(o);
+	fclose(o->fp);
 	return mem_buf;
 }
 
-#define CAPTURE(call) ({ FILE *fp = mem_begin(); call; mem_end(fp); })
+/* Runs call with o writing to memory; returns what it wrote (caller frees). */
+#define CAPTURE(call) ({ struct output *o = mem_begin(); call; mem_end(o); })
 
 static void expect_json(const char *in, size_t len, const char *want)
 {
-	char *got = CAPTURE(output_json_string(fp, (const uint8_t *)in, len));
+	char *got = CAPTURE(output_buf_json_string(o, (const uint8_t *)in, len));
 
 	assert_string_equal(got, want);
 	free(got);
@@ -69,13 +73,13 @@ static void test_b64(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		got = CAPTURE(output_json_b64(fp, (const uint8_t *)v[i].in, strlen(v[i].in)));
+		got = CAPTURE(output_buf_json_b64(o, (const uint8_t *)v[i].in, strlen(v[i].in)));
 		assert_string_equal(got, v[i].out);
 		free(got);
 	}
 	/* Across the 48-byte chunks: no padding in the middle. */
 	memset(big, 0xff, sizeof(big));
-	got = CAPTURE(output_json_b64(fp, big, sizeof(big)));
+	got = CAPTURE(output_buf_json_b64(o, big, sizeof(big)));
 	assert_int_equal(strlen(got), 2 + 136);
 	assert_true(strcspn(got + 1, "=") >= 134); /* padding only at the end */
 	assert_string_equal(got + 129, "/////w==\"");
@@ -106,10 +110,10 @@ static void test_text_preview(void **state)
 	char *got;
 
 	(void)state;
-	got = CAPTURE(output_text_preview(fp, (const uint8_t *)"a\nb\\c\x01\xef\xbc\x81", 9, 100));
+	got = CAPTURE(output_buf_text_preview(o, (const uint8_t *)"a\nb\\c\x01\xef\xbc\x81", 9, 100));
 	assert_string_equal(got, "a\\nb\\\\c\\x01\xef\xbc\x81");
 	free(got);
-	got = CAPTURE(output_text_preview(fp, (const uint8_t *)"abcdef", 6, 3));
+	got = CAPTURE(output_buf_text_preview(o, (const uint8_t *)"abcdef", 6, 3));
 	assert_string_equal(got, "abc\xe2\x80\xa6");
 	free(got);
 }
@@ -141,19 +145,19 @@ static void test_flags_and_endpoints(void **state)
 
 static void test_times(void **state)
 {
-	char buf[48];
-	struct output o;
+	char *got;
 
 	(void)state;
-	output_time_rfc3339(1795542600523910123ull, buf, sizeof(buf));
-	assert_string_equal(buf, "2026-11-24T17:50:00.523910Z");
+	got = CAPTURE(output_buf_time_rfc3339(o, 1795542600523910123ull));
+	assert_string_equal(got, "2026-11-24T17:50:00.523910Z");
+	free(got);
 	setenv("TZ", "UTC", 1);
-	output_init(&o, stdout, OUTPUT_TEXT);
-	output_time_local(&o, 1795542600523910123ull, buf, sizeof(buf));
-	assert_string_equal(buf, "17:50:00.523910");
 	/* The cached second is reused; the microseconds are not. */
-	output_time_local(&o, 1795542600000001000ull, buf, sizeof(buf));
-	assert_string_equal(buf, "17:50:00.000001");
+	got = CAPTURE(output_buf_time_local(o, 1795542600523910123ull);
+		      output_putc(o, ' ');
+		      output_buf_time_local(o, 1795542600000001000ull));
+	assert_string_equal(got, "17:50:00.523910 17:50:00.000001");
+	free(got);
 }
 
 static void test_hex_dump(void **state)
@@ -161,7 +165,7 @@ static void test_hex_dump(void **state)
 	char *got;
 
 	(void)state;
-	got = CAPTURE(output_hex_dump(fp, (const uint8_t *)"GET / HTTP/1.1\r\nHost", 20));
+	got = CAPTURE(output_buf_hex_dump(o, (const uint8_t *)"GET / HTTP/1.1\r\nHost", 20));
 	assert_string_equal(got,
 		"\t0x0000:  4745 5420 2f20 4854 5450 2f31 2e31 0d0a  GET / HTTP/1.1..\n"
 		"\t0x0010:  486f 7374                                Host\n");

@@ -92,3 +92,18 @@ bool utf8_valid(const uint8_t *p, size_t len)
 
 	return utf8_feed(&s, p, len) && utf8_complete(&s);
 }
+
+size_t utf8_seq_len(const uint8_t *p, size_t n)
+{
+	struct utf8_state s;
+
+	/* The validator above decides, one byte at a time: one set of rules. */
+	utf8_init(&s);
+	for (size_t i = 0; i < n && i < 4; i++) {
+		if (!utf8_feed(&s, p + i, 1))
+			return 0;
+		if (!s.need)
+			return i + 1;
+	}
+	return 0;
+}

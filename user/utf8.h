@@ -36,6 +36,10 @@ bool utf8_feed(struct utf8_state *s, const uint8_t *p, size_t len);
 /* True if no invalid byte was seen and the input ends on a code point. */
 bool utf8_complete(const struct utf8_state *s);
 
+/* Length (1-4) of the valid UTF-8 sequence at p, or 0 if it is invalid or
+ * cut by n. */
+size_t utf8_seq_len(const uint8_t *p, size_t n);
+
 /* One-shot check of a whole buffer. */
 bool utf8_valid(const uint8_t *p, size_t len);
 

@@ -168,9 +168,25 @@ static void test_all_code_points(void **state)
 	}
 }
 
+static void test_seq_len(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_seq_len((const uint8_t *)"a", 1), 1);
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xc3\xa9", 2), 2);
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xef\xbc\x81!", 4), 3);
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xf0\x9f\x98\x80", 4), 4);
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xef\xbc", 2), 0);      /* cut */
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xc0\x80", 2), 0);      /* overlong */
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xed\xa0\x80", 3), 0); /* surrogate */
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\x80", 1), 0);          /* stray */
+	assert_int_equal(utf8_seq_len((const uint8_t *)"\xf4\x90\x80\x80", 4), 0);
+	assert_int_equal(utf8_seq_len((const uint8_t *)"", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seq_len),
 		cmocka_unit_test(test_cases_whole),
 		cmocka_unit_test(test_cases_split),
 		cmocka_unit_test(test_sticky_and_offset),

@@ -321,13 +321,31 @@ static bool any_line_has(const struct http_header *hdrs, size_t n,
 	return false;
 }
 
+/* A convenience field of a request or response, filled from its header. */
+struct field_map {
+	const char *name;
+	size_t off;
+	unsigned int bit;
+};
+
+/* Fills the fields of base (a request or response) that map names. */
+static void fill_fields(void *base, const struct http_header *hdrs, size_t n,
+			const struct field_map *map, size_t n_map, unsigned int *dups)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < n_map; j++) {
+			if (http_str_ieq(hdrs[i].name, map[j].name)) {
+				take((struct http_str *)((char *)base + map[j].off),
+				     map[j].bit, &hdrs[i], dups);
+				break;
+			}
+		}
+	}
+}
+
 static void fill_request(struct http_request *req)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		unsigned int bit;
-	} map[] = {
+	static const struct field_map map[] = {
 		{ "host", offsetof(struct http_request, host), HTTP_F_HOST },
 		{ "origin", offsetof(struct http_request, origin), HTTP_F_ORIGIN },
 		{ "user-agent", offsetof(struct http_request, user_agent), HTTP_F_USER_AGENT },
@@ -339,17 +357,8 @@ static void fill_request(struct http_request *req)
 		{ "sec-websocket-extensions", offsetof(struct http_request, ws_extensions), HTTP_F_WS_EXTENSIONS },
 	};
 
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct http_header *h = &req->headers[i];
-
-		for (size_t j = 0; j < sizeof(map) / sizeof(map[0]); j++) {
-			if (http_str_ieq(h->name, map[j].name)) {
-				take((struct http_str *)((char *)req + map[j].off),
-				     map[j].bit, h, &req->dup_fields);
-				break;
-			}
-		}
-	}
+	fill_fields(req, req->headers, req->n_headers, map, sizeof(map) / sizeof(map[0]),
+		    &req->dup_fields);
 	/* RFC 6455 section 4.2.1 items 3 and 4; RFC 7230 section 6.7. */
 	req->upgrade_attempt =
 		any_line_has(req->headers, req->n_headers, "upgrade", "websocket") &&
@@ -360,11 +369,7 @@ static void fill_request(struct http_request *req)
 
 static void fill_response(struct http_response *resp)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		unsigned int bit;
-	} map[] = {
+	static const struct field_map map[] = {
 		{ "upgrade", offsetof(struct http_response, upgrade), HTTP_F_UPGRADE },
 		{ "connection", offsetof(struct http_response, connection), HTTP_F_CONNECTION },
 		{ "sec-websocket-accept", offsetof(struct http_response, ws_accept), HTTP_F_WS_ACCEPT },
@@ -373,17 +378,8 @@ static void fill_response(struct http_response *resp)
 		{ "content-length", offsetof(struct http_response, content_length), HTTP_F_CONTENT_LENGTH },
 	};
 
-	for (size_t i = 0; i < resp->n_headers; i++) {
-		const struct http_header *h = &resp->headers[i];
-
-		for (size_t j = 0; j < sizeof(map) / sizeof(map[0]); j++) {
-			if (http_str_ieq(h->name, map[j].name)) {
-				take((struct http_str *)((char *)resp + map[j].off),
-				     map[j].bit, h, &resp->dup_fields);
-				break;
-			}
-		}
-	}
+	fill_fields(resp, resp->headers, resp->n_headers, map, sizeof(map) / sizeof(map[0]),
+		    &resp->dup_fields);
 }
 
 int http_parse_request(const char *buf, size_t len, struct http_request *req)

@@ -37,6 +37,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BPFTEST_SRC := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BIN := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRC))
+# The test kit every test links: packet builder, guard pages (header only).
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRC))
+TESTLIB_HDR := $(wildcard tests/lib/*.h)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -50,6 +54,8 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz deps test-deps
 .DELETE_ON_ERROR:
+# Built by a pattern rule but kept: every test links it.
+.SECONDARY: $(TESTLIB_OBJ)
 
 all: wstrace
 
@@ -77,19 +83,23 @@ $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name wstrace_bpf > $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) | $(BUILD)/tests
-	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(TEST_LDLIBS) -o $@
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(TESTLIB_HDR) | $(BUILD)/tests/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJ) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(TESTLIB_OBJ) $(TESTLIB_HDR) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(TEST_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/unit $< $(LIB_OBJ) $(TESTLIB_OBJ) $(TEST_LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJ) $(TESTLIB_OBJ) $(TESTLIB_HDR) | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/unit $< $(LIB_OBJ) $(TESTLIB_OBJ) $(TEST_LDLIBS) -o $@
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJ) | $(BUILD)/tools
 	$(call msg,TOOL,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJ) $(LDLIBS) -lpthread -o $@
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tools:
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tests/lib $(BUILD)/tools:
 	$(Q)mkdir -p $@
 
 tests-build: wstrace $(UNIT_BIN) $(BPFTEST_BIN) $(TOOL_BIN)

@@ -43,7 +43,18 @@ TESTLIB_OBJ := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRC))
 TESTLIB_HDR := $(wildcard tests/lib/*.h)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+# libFuzzer targets, built with clang, ASan and UBSan into build-fuzz/. The
+# user code they may use (everything but main.c and what needs libbpf) is
+# compiled once; each target links it all and drops what it does not use.
+FUZZ_BUILD := build-fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_USER_SRC := $(filter-out user/main.c,$(shell grep -L -E '\#include [<"](bpf/|.*skel\.h)' $(USER_SRC)))
+FUZZ_OBJ := $(patsubst user/%.c,$(FUZZ_BUILD)/user/%.o,$(FUZZ_USER_SRC))
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf \
+	-ffunction-sections -fdata-sections
+FUZZ_LDLIBS := -Wl,--gc-sections -lpcap -lz -lcrypto -lm
 
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
@@ -52,10 +63,10 @@ DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets prometh
 	chromium libclang-rt-14-dev
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
-.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz deps test-deps
+.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps
 .DELETE_ON_ERROR:
-# Built by a pattern rule but kept: every test links it.
-.SECONDARY: $(TESTLIB_OBJ)
+# Built by pattern rules but kept: every test (fuzz target) links them.
+.SECONDARY: $(TESTLIB_OBJ) $(FUZZ_OBJ)
 
 all: wstrace
 
@@ -114,13 +125,29 @@ test-asan:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		build-asan/wstrace $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
 
-# Everything: unit tests (plain and sanitized), BPF tests, end-to-end tests.
-test: tests-build test-asan
+# Everything: unit tests (plain and sanitized), BPF tests, a few seconds of
+# each fuzz target, end-to-end tests.
+test: tests-build test-asan fuzz-build
 	$(Q)tests/run.sh $(BUILD) build-asan
 
+$(FUZZ_BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/wstrace.h | $(FUZZ_BUILD)/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ) | $(FUZZ_BUILD)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) $(FUZZ_LDLIBS) -o $@
+
+$(FUZZ_BUILD) $(FUZZ_BUILD)/user:
+	$(Q)mkdir -p $@
+
+# Needs no BPF skeleton: the fuzzed code is all user space.
+fuzz-build: $(FUZZ_BIN)
+
+# Each target FUZZ_TIME seconds (default 30), its corpus kept in build-fuzz/corpus/.
 FUZZ_TIME ?= 30
-fuzz: $(SKEL)
-	$(Q)tests/fuzz/run.sh $(FUZZ_TIME)
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh --keep $(FUZZ_TIME)
 
 bench: tests-build
 	$(Q)tests/bench/run.sh $(BUILD)

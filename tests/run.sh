@@ -4,7 +4,9 @@
 #   tests/run.sh [--unit-only] BUILD [ASAN_BUILD]
 #
 # Unit tests (cmocka) run from BUILD and, if given, from ASAN_BUILD (built with
-# AddressSanitizer and UndefinedBehaviorSanitizer). Kernel tests (BPF test runs,
+# AddressSanitizer and UndefinedBehaviorSanitizer). Unless --unit-only, each
+# fuzz target in build-fuzz/ runs FUZZ_SMOKE_SECONDS (3) from its seeds and
+# counts as one test. Kernel tests (BPF test runs,
 # end-to-end scripts in tests/e2e/) need root and BPF: elsewhere they skip with a
 # message, but under CI=true a skip counts as a failure.
 set -u
@@ -76,6 +78,23 @@ if [ -x "$build/wstrace" ]; then
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$f" -ne 0 ]; then failures+=("golden outputs"); printf '%s\n' "$out" | tail -40; fi
 	printf '%-48s %3d passed, %d failed\n' "golden tests/golden/*.pcap" "$p" "$f"
+fi
+
+# Fuzz smoke: each libFuzzer target in build-fuzz/ (make fuzz-build) a few
+# seconds from its seeds; one that finds a crash, leak or timeout fails.
+if [ "$unit_only" -eq 0 ]; then
+	out=$(tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-3}" 2>&1); rc=$?
+	p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	p=${p:-0} f=${f:-1}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p)); failed=$((failed + f))
+	printf '%s\n' "$out" | grep -E '^fuzz_[a-z_]+ +(ok|FAILED)' | sed 's/^/fuzz /'
+	if [ "$f" -ne 0 ]; then
+		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|artifact' | tail -n 20
+		names=$(printf '%s\n' "$out" | sed -n 's/^\(fuzz_[a-z_]*\) *FAILED.*/\1/p')
+		for n in ${names:-smoke}; do failures+=("fuzz $n"); done
+	fi
 fi
 
 if [ "$unit_only" -eq 0 ]; then

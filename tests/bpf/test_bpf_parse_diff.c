@@ -419,6 +419,9 @@ CASE(arp, OUT_NONE, {
 	pktgen_data(g, "\0\x01\x08\0\x06\x04\0\x01\x02\0\0\0\0\x02\xc0\0\x02\x01"
 		       "\0\0\0\0\0\0\xc6\x33\x64\x02", 28);
 })
+/* Length 0: the frame's (a super-packet captured before segmentation). */
+CASE(v4_length_zero, OUT_REC, v4(g, 0, 0); tcp(g))
+CASE(v6_length_zero, OUT_REC, v6(g); pktgen_ipv6_ext(g, PKTGEN_IPPROTO_HOPOPTS, 8); tcp(g))
 CASE(other_port, OUT_NONE, {
 	struct pktgen_tcp t = pktgen_tcp_default;
 
@@ -437,7 +440,8 @@ static const struct dcase *const cases[] = {
 	&case_v6_first_fragment_chain, &case_v6_middle_fragment, &case_v6_last_fragment,
 	&case_v6_chain_mixed, &case_v6_chain_at_limit, &case_v6_chain_over_limit, &case_v6_udp,
 	&case_v6_ext_then_icmp, &case_v6_no_next_header, &case_vlan, &case_qinq_v6_ext,
-	&case_vlan_three_tags, &case_arp, &case_other_port,
+	&case_vlan_three_tags, &case_arp, &case_v4_length_zero, &case_v6_length_zero,
+	&case_other_port,
 };
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -457,6 +461,10 @@ static void build_case(const struct dcase *c, struct frame *f)
 	f->payload = g.payload;
 	if (c == &case_v4_syn_padded)
 		f->len = pktgen_pad(&g, 60); /* Ethernet minimum: padding is not payload */
+	if (c == &case_v4_length_zero)
+		pktgen_put16(f->b + f->l3 + 2, 0);
+	if (c == &case_v6_length_zero)
+		pktgen_put16(f->b + f->l3 + 4, 0);
 }
 
 /* Each case whole: both parsers agree, and with what the rules say. */

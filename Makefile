@@ -147,7 +147,7 @@ fuzz-build: $(FUZZ_BIN)
 # Each target FUZZ_TIME seconds (default 30), its corpus kept in build-fuzz/corpus/.
 FUZZ_TIME ?= 30
 fuzz: fuzz-build
-	$(Q)tests/fuzz/run.sh --keep $(FUZZ_TIME)
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh --keep $(FUZZ_TIME)
 
 bench: tests-build
 	$(Q)tests/bench/run.sh $(BUILD)

@@ -4,8 +4,9 @@
  * for its BPF tests: push the link layer, IP, extension headers, TCP and
  * payload in order, then pktgen_finish() fills what depends on what
  * follows (ethertypes, next-header and protocol fields, IP lengths).
- * Used by the BPF program tests, the packet parser unit tests, the
- * differential test of the two parsers, and the fuzz seed generator.
+ * Used by the BPF program tests, the packet parser unit tests and the
+ * differential test of the two parsers (tests/fuzz/make_seeds.py builds
+ * its seed packets the same way).
  *
  *	struct pktgen g;
  *	uint8_t buf[PKTGEN_MAX];

@@ -3,10 +3,10 @@
  * flow_check.h - the event contract of the TCP tracker and the layers above
  * it, checked by the fuzz targets that drive them (abort on violation):
  * - a packet yields exactly one per-packet event, about that packet;
- * - every flow ends with exactly one tcp_closed; the WebSocket events that
- *   end its session follow at once (in the same call into the tracker);
- *   after that only late packets' per-packet events name the flow: no
- *   connection fact, nothing decoded, no state made;
+ * - every flow ends with exactly one tcp_closed; after it only late
+ *   packets' per-packet events name the flow (no connection fact, nothing
+ *   decoded, no state made), and, in the same call into the tracker, the
+ *   WebSocket events that end its session;
  * - at most one ws_session_end per flow.
  * Call flow_check_event() from the sink, flow_check_packet() around each
  * packet fed and flow_check_settle() after every other call into the
@@ -55,10 +55,11 @@ static inline void flow_check_event(struct flow_check *c, const struct wst_event
 	FC_CHECK(ev->flow);
 	id = ev->flow->id;
 	if (id < FLOW_CHECK_IDS) {
+		/* Late packets only, and the session's end right after tcp_closed. */
 		if (c->state[id] == FC_CLOSING)
-			FC_CHECK(wst_event_is_ws(ev->type)); /* the session's end */
+			FC_CHECK(wst_event_is_packet(ev->type) || wst_event_is_ws(ev->type));
 		if (c->state[id] == FC_CLOSED)
-			FC_CHECK(wst_event_is_packet(ev->type)); /* late packets only */
+			FC_CHECK(wst_event_is_packet(ev->type));
 		if (c->state[id] == FC_UNSEEN) {
 			c->state[id] = FC_OPEN;
 			c->opened++;

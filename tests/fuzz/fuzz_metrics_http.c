@@ -84,6 +84,35 @@ static void check_response(const char *r, size_t n, const uint8_t *req, size_t r
 		CHECK(body == strtoul(cl + 16, NULL, 10));
 }
 
+/*
+ * libFuzzer's timeout timer (SIGALRM) interrupts system calls: connect
+ * carries on in the background, send is restarted for the rest.
+ */
+static void connect_to(int fd, const struct sockaddr_in *a)
+{
+	while (connect(fd, (const struct sockaddr *)a, sizeof(*a)) != 0) {
+		if (errno == EISCONN)
+			return;
+		if (errno != EINTR && errno != EALREADY && errno != EINPROGRESS) {
+			fprintf(stderr, "fuzz_metrics_http: connect: %s\n", strerror(errno));
+			abort();
+		}
+	}
+}
+
+static void send_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		CHECK(w > 0);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char resp[65536];
@@ -100,16 +129,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK(fd >= 0);
 	CHECK(setsockopt(fd, SOL_SOCKET, SO_LINGER, &nolinger, sizeof(nolinger)) == 0);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		fprintf(stderr, "fuzz_metrics_http: connect: %s\n", strerror(errno));
-		abort();
-	}
+	connect_to(fd, &a);
 	split = (size - 1) * data[0] / 256;
 	metrics_http_dispatch(h, now);
-	CHECK(send(fd, data + 1, split, MSG_NOSIGNAL) == (ssize_t)split);
+	send_all(fd, data + 1, split);
 	metrics_http_dispatch(h, now);
-	CHECK(send(fd, data + 1 + split, size - 1 - split, MSG_NOSIGNAL) ==
-	      (ssize_t)(size - 1 - split));
+	send_all(fd, data + 1 + split, size - 1 - split);
 	for (i = 0; i < 2000; i++) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -120,6 +145,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (poll(&p, 1, i < 100 ? 0 : 1) <= 0)
 			continue;
 		n = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break; /* the server closed: the exchange is over */
 		got += (size_t)n;

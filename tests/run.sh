@@ -91,7 +91,7 @@ if [ "$unit_only" -eq 0 ]; then
 	passed=$((passed + p)); failed=$((failed + f))
 	printf '%s\n' "$out" | grep -E '^fuzz_[a-z_]+ +(ok|FAILED)' | sed 's/^/fuzz /'
 	if [ "$f" -ne 0 ]; then
-		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|artifact' | tail -n 20
+		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|Test unit written' | tail -n 20
 		names=$(printf '%s\n' "$out" | sed -n 's/^\(fuzz_[a-z_]*\) *FAILED.*/\1/p')
 		for n in ${names:-smoke}; do failures+=("fuzz $n"); done
 	fi

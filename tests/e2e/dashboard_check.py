@@ -460,12 +460,16 @@ def check_names(where, expr, scrape):
         for lab, op, val in matchers:
             if lab not in labels:
                 bad("%s: %s has no label %s" % (where, metric, lab))
-            elif "$" not in val and op in ("=", "=~"):
-                ok = (val in labels[lab] if op == "=" else
-                      any(re.fullmatch(val, v) for v in labels[lab]))
-                if not ok:
-                    bad('%s: no %s{%s%s"%s"} in the scrape (values: %s)'
-                        % (where, metric, lab, op, val, sorted(labels[lab])))
+            elif "$" not in val and op in ("=", "=~", "!="):
+                # A list of alternatives (a|b) must name existing values only.
+                words = val.split("|") if re.fullmatch(r"[\w:-]+(\|[\w:-]+)*", val) else None
+                if op != "=~" or words:
+                    missing = [w for w in (words or [val]) if w not in labels[lab]]
+                else:
+                    missing = [] if any(re.fullmatch(val, v) for v in labels[lab]) else [val]
+                if missing:
+                    bad('%s: %s{%s%s"%s"}: no value %s in the scrape (values: %s)'
+                        % (where, metric, lab, op, val, missing, sorted(labels[lab])))
     known = set()
     for m in metrics:
         known |= set(scrape.label_values(m)) if m in scrape.names else set()

@@ -230,6 +230,19 @@ for line in open(sys.argv[1]):
 print(n)' "$1" "$2"
 }
 
+# same_events KEY WHAT A B: the python program KEY, which prints one line per
+# event of the JSON lines file argv[1], prints the same lines for A and B, and
+# at least one (two empty outputs agree on nothing).
+same_events() {
+	local key=$1 what=$2 a=$3 b=$4 n
+	"$PY" -c "$key" "$a" >"$a.keys" || fail "cannot read $a"
+	"$PY" -c "$key" "$b" >"$b.keys" || fail "cannot read $b"
+	n=$(wc -l <"$a.keys")
+	[ "$n" -gt 0 ] || fail "$what: no events to compare"
+	diff "$a.keys" "$b.keys" || fail "$what: events differ"
+	echo "ok: $what: $n events identical"
+}
+
 expect_eq() {
 	[ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"
 	echo "ok: $3 = $2"

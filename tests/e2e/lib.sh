@@ -35,7 +35,7 @@ e2e_cleanup() {
 	done
 	for pid in "${PIDS[@]}"; do
 		# Give each a moment to detach cleanly, then force.
-		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		wait_until 2 gone "$pid"
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done

@@ -37,15 +37,11 @@ browser() {
 }
 
 # wait_log PATTERN COUNT SECONDS: until the server log has COUNT matching lines.
+logged() { [ "$(grep -c -- "$1" "$TMP/server.log")" -ge "$2" ]; }
 wait_log() {
-	local n
-	for _ in $(seq 1 $(($3 * 10))); do
-		n=$(grep -c -- "$1" "$TMP/server.log")
-		[ "$n" -ge "$2" ] && return 0
-		sleep 0.1
-	done
+	wait_until "$3" logged "$1" "$2" && return 0
 	cat "$TMP/server.log"
-	fail "server log: wanted $2 lines matching '$1' within $3 s, got $n"
+	fail "server log: wanted $2 lines matching '$1' within $3 s, got $(grep -c -- "$1" "$TMP/server.log")"
 }
 
 info "browser A logs in, then browser B logs in and says hi"

@@ -165,7 +165,8 @@ wstrace_exit_ok() {
 	local rc=$1 err=$2 what=$3
 	if [ "$rc" -ne 0 ] || grep -qE "$SANITIZER_REPORT" "$err" 2>/dev/null; then
 		tail -n 40 "$err"
-		fail "wstrace $what: exit status $rc (want 0 and no sanitizer report)"
+		[ "$rc" -eq 0 ] && fail "wstrace $what: exit status 0 but a sanitizer report on stderr"
+		fail "wstrace $what: exit status $rc, want 0 (a crash, an abort or an error)"
 	fi
 	echo "ok: wstrace $what: exit status 0"
 }

@@ -48,8 +48,27 @@ failures=()
 # means the limit was hit.
 limited() {
 	local secs=$1; shift
-	timeout -k 30 "$secs" "$@" </dev/null
+	timeout -k 30 "$secs" "$@" </dev/null &
+	LIMITED_PID=$!
+	wait "$LIMITED_PID"
 }
+
+# That group does not get the terminal's Ctrl-C: pass it on (timeout signals
+# the group, a test's cleanup runs) and stop. Fd 3 is the runner's own stdout
+# (a test's output may be redirected when this runs).
+exec 3>&1
+on_interrupt() {
+	trap - INT TERM
+	if [ -n "${LIMITED_PID:-}" ]; then
+		kill -TERM "$LIMITED_PID" 2>/dev/null
+		wait "$LIMITED_PID"
+	fi
+	rm -f "${E2E_LOG:-}"
+	echo "interrupted" >&3
+	echo "$passed passed, $((failed + 1)) failed, $skipped skipped" >&3
+	exit 130
+}
+trap on_interrupt INT TERM
 
 timed_out() { [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; }
 
@@ -89,7 +108,7 @@ run_cmocka() {
 	p=$(cmocka_count PASSED "$out") f=$(cmocka_count FAILED "$out") s=$(cmocka_count SKIPPED "$out")
 	p=${p:-0} f=${f:-0} s=${s:-0}
 	if timed_out "$rc"; then
-		printf '%s\n' "$out" | tail -n 20
+		[ -z "$out" ] || printf '%s\n' "$out" | tail -n 20
 		fail_one "$label" "timed out after ${UNIT_TIMEOUT}s"
 		return
 	fi
@@ -127,7 +146,7 @@ run_golden() {
 	fi
 	out=$(limited "$UNIT_TIMEOUT" tests/golden/check.sh "$PWD/$bin" 2>&1); rc=$?
 	if timed_out "$rc"; then
-		printf '%s\n' "$out" | tail -n 20
+		[ -z "$out" ] || printf '%s\n' "$out" | tail -n 20
 		fail_one "$label" "timed out after ${UNIT_TIMEOUT}s"
 		return
 	fi
@@ -145,6 +164,7 @@ run_golden() {
 run_e2e() {
 	local t=$1 b=$2 label=$3 log start rc secs
 	log=$(mktemp /tmp/wstrace-e2e-log.XXXXXX)
+	E2E_LOG=$log
 	start=$(date +%s)
 	WSTRACE_BUILD=$b limited "$E2E_TIMEOUT" bash "$t" >"$log" 2>&1
 	rc=$?

@@ -94,8 +94,8 @@ $(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tools:
 
 tests-build: wstrace $(UNIT_BIN) $(BPFTEST_BIN) $(TOOL_BIN)
 
-# Unit tests only (no root needed).
-unit: $(UNIT_BIN)
+# Unit and golden tests only (no root needed).
+unit: $(UNIT_BIN) $(BUILD)/wstrace
 	$(Q)tests/run.sh --unit-only $(BUILD)
 
 # The same unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.

@@ -37,8 +37,10 @@ expect_error 1 "no such interface" ip netns exec "$NS" "$WSTRACE" -i nosuchif0
 expect_error 1 "run as root or grant CAP_BPF and CAP_NET_ADMIN" ip netns exec "$NS" $NOBODY "$TMP/wstrace-nobody" -i lo
 expect_error 1 "metrics" ip netns exec "$NS" "$WSTRACE" -i lo --metrics 999.1.1.1:80
 
-n=$(ip netns exec "$NS" timeout -s INT 3.5 "$WSTRACE" -i lo -q --stats 1 2>&1 | grep -c "packets captured")
-expect_ge "$n" 3 "summaries from --stats 1 in 3.5 s (periodic and at exit)"
+# --preserve-status: wstrace's own exit status after the SIGINT, not timeout's.
+ip netns exec "$NS" timeout --preserve-status -s INT 3.5 "$WSTRACE" -i lo -q --stats 1 2>"$TMP/stats.err"
+wstrace_exit_ok $? "$TMP/stats.err" "--stats 1 after SIGINT"
+expect_ge "$(grep -c "packets captured" "$TMP/stats.err")" 3 "summaries from --stats 1 in 3.5 s (periodic and at exit)"
 
 info "capture files"
 printf 'this is not a capture file at all\n' >"$TMP/garbage.pcap"
@@ -61,5 +63,5 @@ printf 'port = 7272\nsnaplen = lots\n' >"$TMP/badval.conf"
 expect_error 2 "badval.conf:2:" "$WSTRACE" --config "$TMP/badval.conf" -r "$cap"
 expect_error 2 "no such file" "$WSTRACE" --config "$TMP/none.conf" -r "$cap"
 printf 'port = 9999\njson = true\n' >"$TMP/good.conf"
-out=$("$WSTRACE" --config "$TMP/good.conf" -p 47272 -r "$cap" 2>/dev/null)
-expect_ge "$(printf '%s\n' "$out" | grep -c '"event":"tcp_syn"')" 1 "config applied (json) and the command line wins (-p 47272)"
+replay "$TMP/good.out" --config "$TMP/good.conf" -p 47272 -r "$cap"
+expect_ge "$(grep -c '"event":"tcp_syn"' "$TMP/good.out")" 1 "config applied (json) and the command line wins (-p 47272)"

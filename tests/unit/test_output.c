@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "output.h"
@@ -143,6 +144,15 @@ static void test_flags_and_endpoints(void **state)
 	assert_string_equal(buf, "[2001:db8::1]:443");
 }
 
+/* The zone is set here, not taken from the machine: a POSIX TZ string needs no
+ * tzdata, and tzset() makes the C library read it even if an earlier call
+ * (gmtime_r does) already loaded the environment's zone. */
+static void set_zone(const char *tz)
+{
+	assert_int_equal(setenv("TZ", tz, 1), 0);
+	tzset();
+}
+
 static void test_times(void **state)
 {
 	char *got;
@@ -151,13 +161,27 @@ static void test_times(void **state)
 	got = CAPTURE(output_buf_time_rfc3339(o, 1795542600523910123ull));
 	assert_string_equal(got, "2026-11-24T17:50:00.523910Z");
 	free(got);
-	setenv("TZ", "UTC", 1);
+	set_zone("UTC0");
 	/* The cached second is reused; the microseconds are not. */
 	got = CAPTURE(output_buf_time_local(o, 1795542600523910123ull);
 		      output_putc(o, ' ');
 		      output_buf_time_local(o, 1795542600000001000ull));
 	assert_string_equal(got, "17:50:00.523910 17:50:00.000001");
 	free(got);
+	/* Local time is the zone's, half-hour offsets either side of UTC
+	 * included; the UTC form never moves. */
+	static const struct { const char *tz, *want; } zones[] = {
+		{ "IST-5:30", "23:20:00.523910 2026-11-24T17:50:00.523910Z" },
+		{ "NST3:30", "14:20:00.523910 2026-11-24T17:50:00.523910Z" },
+	};
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		set_zone(zones[i].tz);
+		got = CAPTURE(output_buf_time_local(o, 1795542600523910123ull);
+			      output_putc(o, ' ');
+			      output_buf_time_rfc3339(o, 1795542600523910123ull));
+		assert_string_equal(got, zones[i].want);
+		free(got);
+	}
 }
 
 static void test_hex_dump(void **state)

@@ -53,13 +53,11 @@ sc_err() { echo "systemd container: $*" >&2; }
 # sc_wait SECONDS CMD...: until CMD succeeds, polling every 0.2 s.
 sc_wait() {
 	# An unusual name: CMD may be a function reading its caller's locals.
-	local _sc_tries=$(($1 * 5)); shift
-	while [ "$_sc_tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
+	local _sc_end=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$_sc_end" ] || return 1
 		sleep 0.2
-		_sc_tries=$((_sc_tries - 1))
 	done
-	return 1
 }
 
 # sc_need: prints what is missing (Debian package in brackets), fails if anything is.
@@ -184,7 +182,7 @@ sc_prune() {
 # units printed). Must run in the test's main shell: the container is tied
 # to it.
 sc_boot() {
-	local name=$1 mnt path cg keep_unit=() state pid
+	local name=$1 mnt path cg keep_unit=() state pid end
 	[ -n "$SC_IMAGE" ] || { sc_err "sc_image first"; return 1; }
 	sc_prune
 	SC_NAME=$name
@@ -238,8 +236,9 @@ sc_boot() {
 		sc_err "systemd did not start in the container"
 		return 1
 	fi
-	for _ in $(seq 1 $((SC_BOOT_TIMEOUT * 5))); do
-		state=$(sc_exec systemctl is-system-running 2>/dev/null)
+	end=$((SECONDS + SC_BOOT_TIMEOUT))
+	while [ "$SECONDS" -lt "$end" ]; do
+		state=$(SC_EXEC_TIMEOUT=10 sc_exec systemctl is-system-running 2>/dev/null)
 		case $state in running | degraded) break ;; esac
 		kill -0 "$SC_LEADER" 2>/dev/null || break
 		sleep 0.2

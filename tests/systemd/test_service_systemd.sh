@@ -7,7 +7,8 @@
 # json = true with the counters kept, and the JSON events reach the journal;
 # kill -9 of the main process is restarted by systemd with exactly one
 # attachment per hook, in tcx and in clsact mode; systemctl stop exits
-# cleanly and leaves nothing attached; systemd-analyze security stays at or under EXPOSURE_MAX.
+# cleanly and leaves nothing attached; systemd-analyze security stays at
+# or under EXPOSURE_MAX.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$ROOT/tests/lib/systemd_container.sh"
 need_root

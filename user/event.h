@@ -117,6 +117,10 @@ struct wst_event {
 			const uint8_t *payload; /* unmasked */
 			size_t kept;
 			bool truncated;
+			/* The connection ended inside the frame: `seen` of
+			 * its h->payload_len bytes went by (gaps included). */
+			bool incomplete;
+			uint64_t seen;
 		} frame;
 		const struct ws_message_info *message;
 		struct {

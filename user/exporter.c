@@ -540,7 +540,9 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 			break;
 		metrics_inc(m, e->frames, metrics_index2(m, e->frames, dir,
 							  opcode_index(ev->u.frame.h->opcode)));
-		metrics_add(m, e->frame_bytes, dir, ev->u.frame.h->payload_len);
+		/* A frame cut by the connection's end: the bytes that went by. */
+		metrics_add(m, e->frame_bytes, dir, ev->u.frame.incomplete ? ev->u.frame.seen
+							       : ev->u.frame.h->payload_len);
 		break;
 	case WST_EV_WS_MESSAGE:
 		on_message(e, dir, ev->u.message);

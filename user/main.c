@@ -99,6 +99,7 @@ enum {
 	OPT_CONFIG,
 	OPT_DAEMON,
 	OPT_STATS,
+	OPT_MAX_MESSAGE,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -124,6 +125,7 @@ static const struct argp_option argp_opts[] = {
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192; 32768 with -s 0)", 0 },
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
+	{ "max-message", OPT_MAX_MESSAGE, "BYTES", 0, "Report a message_too_big violation for messages longer than BYTES (K, M, G suffixes; default 16M; 0 = no limit), as soon as their frame headers say so", 0 },
 	{ 0 },
 };
 
@@ -627,6 +629,7 @@ static void print_summary(struct app *app)
 static int setup_pipeline(struct app *app)
 {
 	struct tcp_track_opts to = { .max_flows = app->opt.max_flows };
+	struct ws_layer_opts wo = { .max_message = app->opt.max_message };
 	struct exporter_opts eo = {
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,
@@ -637,7 +640,7 @@ static int setup_pipeline(struct app *app)
 	/* tracker -> WebSocket layer -> outputs and counters */
 	rc = exporter_new(&app->exporter, &eo);
 	if (!rc)
-		rc = ws_layer_new(&app->ws, NULL, (struct wst_sink){ .on_event = on_event, .ctx = app });
+		rc = ws_layer_new(&app->ws, &wo, (struct wst_sink){ .on_event = on_event, .ctx = app });
 	if (!rc)
 		rc = tcp_tracker_new(&app->tracker, &to, &app->opt.ports,
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });

@@ -36,6 +36,7 @@ struct options {
 	uint32_t wakeup_kb;
 	uint32_t max_flows;
 	uint32_t stats_secs;     /* print the summary every this many seconds; 0 = only at exit */
+	uint64_t max_message;    /* message_too_big above this many bytes; 0 = no limit */
 	/* Set by options_apply when a list option was given, so a later
 	 * source (the command line) replaces the list instead of adding. */
 	bool ifaces_from_cli;

@@ -184,6 +184,10 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		const struct ws_frame_header *h = ev->u.frame.h;
 
 		json_frame_header(o, h);
+		if (ev->u.frame.incomplete) {
+			output_puts(o, ",\"incomplete\":true");
+			json_u64(o, "seen", ev->u.frame.seen);
+		}
 		json_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated);
 		break;
 	}

@@ -43,9 +43,11 @@ static void text_frame_header(struct output *o, const struct ws_frame_header *h)
 	output_putc(o, 'B');
 }
 
-static void text_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary)
+/* The preview; "(captured N)" when said is true. */
+static void text_payload_said(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary,
+			      bool said)
 {
-	if (truncated)
+	if (said)
 		output_printf(o, " (captured %zu)", kept);
 	if (!o->show_payload || !kept)
 		return;
@@ -58,6 +60,11 @@ static void text_payload(struct output *o, const uint8_t *p, size_t kept, bool t
 		if (kept > 32)
 			output_puts(o, "\u2026");
 	}
+}
+
+static void text_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary)
+{
+	text_payload_said(o, p, kept, truncated, binary, truncated);
 }
 
 static void text_hex(struct output *o, const uint8_t *p, size_t kept)
@@ -128,8 +135,16 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 
 		output_puts(o, "WS ");
 		text_frame_header(o, h);
-		text_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated,
-			     h->opcode != WS_OP_TEXT || h->rsv1);
+		if (ev->u.frame.incomplete) {
+			/* Cut by the end of the connection: how much went by. */
+			output_puts(o, " (incomplete, ");
+			output_u64(o, ev->u.frame.seen);
+			output_puts(o, "B seen)");
+		}
+		text_payload_said(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated,
+				  h->opcode != WS_OP_TEXT || h->rsv1,
+				  ev->u.frame.truncated &&
+					  !(ev->u.frame.incomplete && ev->u.frame.kept == ev->u.frame.seen));
 		text_hex(o, ev->u.frame.payload, ev->u.frame.kept);
 		return;
 	}
@@ -208,8 +223,10 @@ static void print_ws(struct output *o, const struct wst_event *ev)
  * single-frame plain messages would repeat the frame line. */
 static bool text_skips(const struct wst_event *ev)
 {
+	/* A control frame cut short has no ping/pong/close line: keep it. */
 	if (ev->type == WST_EV_WS_FRAME)
-		return ws_opcode_is_control(ev->u.frame.h->opcode) && !ws_opcode_is_reserved(ev->u.frame.h->opcode);
+		return ws_opcode_is_control(ev->u.frame.h->opcode) && !ws_opcode_is_reserved(ev->u.frame.h->opcode) &&
+		       !ev->u.frame.incomplete;
 	if (ev->type == WST_EV_WS_MESSAGE)
 		return ev->u.message->frames <= 1 && !ev->u.message->compressed;
 	return false;

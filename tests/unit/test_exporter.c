@@ -924,7 +924,8 @@ static void chat_frame(struct chat *c, enum wst_flow_dir dir, uint8_t opcode,
 	chat_pkt(c, dir, WST_TCP_PSH | WST_TCP_ACK, f, (uint32_t)(n + len));
 }
 
-static void test_pipeline_chat(void **state)
+/* The layers, a TCP handshake and a WebSocket upgrade of one connection. */
+static void chat_open(struct chat *c, const struct ws_layer_opts *wo)
 {
 	static const char req[] =
 		"GET / HTTP/1.1\r\nHost: 127.0.0.1:7272\r\nUpgrade: websocket\r\n"
@@ -933,6 +934,20 @@ static void test_pipeline_chat(void **state)
 	static const char resp[] =
 		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+	ports_add(&c->ports, 7272);
+	assert_int_equal(ws_layer_new(&c->ws, wo, (struct wst_sink){ exporter_event, c->e }), 0);
+	assert_int_equal(tcp_tracker_new(&c->t, NULL, &c->ports,
+					 (struct wst_sink){ ws_layer_event, c->ws }), 0);
+	chat_pkt(c, WST_C2S, WST_TCP_SYN, NULL, 0);
+	chat_pkt(c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	chat_pkt(c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
+	chat_pkt(c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
+}
+
+static void test_pipeline_chat(void **state)
+{
 	static const char login[] = "{\"type\":\"login\",\"client_name\":\"mynick\",\"room_id\":\"1\"}";
 	static const char say[] = "{\"type\":\"say\",\"to_client_id\":\"all\",\"content\":\"hi, all \xef\xbc\x81\"}";
 	static const uint8_t bye[] = { 0x03, 0xe8 };
@@ -943,16 +958,7 @@ static void test_pipeline_chat(void **state)
 
 	(void)state;
 	c.e = new_exporter("type", 0, false);
-	ports_add(&c.ports, 7272);
-	assert_int_equal(ws_layer_new(&c.ws, NULL, (struct wst_sink){ exporter_event, c.e }), 0);
-	assert_int_equal(tcp_tracker_new(&c.t, NULL, &c.ports,
-					 (struct wst_sink){ ws_layer_event, c.ws }), 0);
-
-	chat_pkt(&c, WST_C2S, WST_TCP_SYN, NULL, 0);
-	chat_pkt(&c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
-	chat_pkt(&c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
+	chat_open(&c, NULL);
 	chat_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
 	chat_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
 	chat_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
@@ -1011,6 +1017,52 @@ static void test_pipeline_chat(void **state)
 	for (const char *p = strstr(t, "\nwstrace_ws_violations_total{"); p;
 	     p = strstr(p + 1, "\nwstrace_ws_violations_total{"))
 		assert_int_equal(strtoull(strchr(p, '}') + 2, NULL, 10), 0);
+	free(t);
+	tcp_tracker_free(c.t);
+	ws_layer_free(c.ws);
+	exporter_free(c.e);
+}
+
+/*
+ * A frame declaring 2^62 bytes, 100 of them sent, then FIN: the limit is
+ * reported at the header, and the frame, its message and its bytes are
+ * counted when the connection ends (they used to vanish).
+ */
+static void test_pipeline_huge_frame(void **state)
+{
+	struct ws_layer_opts wo = { .max_message = 16u << 20 };
+	struct chat c = { .seq = { 1000, 5000 } };
+	uint8_t f[14 + 100];
+	const struct ws_stats *st;
+	char *t;
+
+	(void)state;
+	c.e = new_exporter(NULL, 0, false);
+	chat_open(&c, &wo);
+	f[0] = 0x82;
+	f[1] = 0x80 | 127;
+	memcpy(f + 2, "\x40\0\0\0\0\0\0\0", 8); /* 2^62 */
+	memcpy(f + 10, "\x01\x02\x03\x04", 4);
+	memset(f + 14, 'A', 100);
+	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, f, sizeof(f));
+	t = render(c.e);
+	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 0");
+	free(t);
+	chat_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	tcp_tracker_finish(c.t, c.now + 1000000);
+	st = ws_layer_stats(c.ws);
+	assert_int_equal(st->frames[WST_C2S], 1);
+	assert_int_equal(st->bytes[WST_C2S], 100);
+	assert_int_equal(st->messages[WST_C2S], 1);
+	t = render(c.e);
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 1");
+	assert_line(t, "wstrace_ws_frame_payload_bytes_total{dir=\"c2s\"} 100");
+	assert_line(t, "wstrace_ws_messages_total{dir=\"c2s\",type=\"binary\"} 1");
+	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
+	assert_line(t, "wstrace_ws_session_ends_total{how=\"abnormal\"} 1");
 	free(t);
 	tcp_tracker_free(c.t);
 	ws_layer_free(c.ws);
@@ -1092,6 +1144,7 @@ int main(void)
 		cmocka_unit_test(test_json_key_bound),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_pipeline_chat),
+		cmocka_unit_test(test_pipeline_huge_frame),
 		cmocka_unit_test_setup_teardown(test_promtool, setup, teardown),
 	};
 

@@ -115,7 +115,7 @@ static const struct argp_option argp_opts[] = {
 	{ "verbose", 'v', NULL, 0, "More detail and progress messages; -vv for debug messages", 0 },
 	{ "show-payload", OPT_SHOW_PAYLOAD, NULL, 0, "Print payloads (the default, except with --daemon)", 0 },
 	{ "no-payload", OPT_NO_PAYLOAD, NULL, 0, "Print no payload bytes, only metadata", 0 },
-	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values (redacted by default)", 0 },
+	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values, secret query parameters and tokens in Sec-WebSocket-Protocol (redacted by default)", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
 	{ "stats", OPT_STATS, "SECONDS", 0, "Also print the summary (captured, lost, connections, frames, violations, gaps) on stderr every SECONDS", 0 },
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },

@@ -19,6 +19,15 @@ static void text_http(struct output *o, const char *name, struct http_str v)
 		output_printf(o, " %s=%.*s", name, (int)v.len, v.p);
 }
 
+/* Sec-WebSocket-Protocol: may carry a bearer token. */
+static void text_protocol(struct output *o, struct http_str v)
+{
+	char *tmp;
+
+	text_http(o, "protocol", output_shown_protocol(o, v, &tmp));
+	free(tmp);
+}
+
 /* "text fin rsv1 masked 52B": what tcpdump users read first. */
 static void text_frame_header(struct output *o, const struct ws_frame_header *h)
 {
@@ -103,7 +112,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		}
 		text_http(o, "host", r->host);
 		text_http(o, "origin", r->origin);
-		text_http(o, "protocol", r->ws_protocol);
+		text_protocol(o, r->ws_protocol);
 		text_http(o, "ext", r->ws_extensions);
 		if (o->verbose) {
 			text_http(o, "key", r->ws_key);
@@ -121,7 +130,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		output_printf(o, "WS %d", r->status);
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
 			output_printf(o, " accept=%s", ev->u.response.accept);
-			text_http(o, "protocol", r->ws_protocol);
+			text_protocol(o, r->ws_protocol);
 			text_http(o, "ext", r->ws_extensions);
 			output_printf(o, " ws-established %" PRIu64 "us\n", ev->u.response.latency_us);
 		} else {

@@ -22,6 +22,7 @@
 
 #include "capture.h"
 #include "config.h"
+#include "event_limit.h"
 #include "exporter.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -45,6 +46,7 @@ struct app {
 	int argc;
 	char **argv;
 	struct output out;
+	struct event_limit *limit; /* in front of out; NULL: every event printed */
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
 	struct exporter *exporter;
@@ -100,6 +102,8 @@ enum {
 	OPT_DAEMON,
 	OPT_STATS,
 	OPT_MAX_MESSAGE,
+	OPT_EVENT_LIMIT,
+	OPT_EVENT_BURST,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -126,6 +130,8 @@ static const struct argp_option argp_opts[] = {
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
 	{ "max-message", OPT_MAX_MESSAGE, "BYTES", 0, "Report a message_too_big violation for messages longer than BYTES (K, M, G suffixes; default 16M; 0 = no limit), as soon as their frame headers say so", 0 },
+	{ "event-limit", OPT_EVENT_LIMIT, "N", 0, "Print at most N events a second of one kind (ws_frame, tcp_data, ...) per connection, after a burst of --event-burst; the rest are counted and said in an events_suppressed line (default 1000; 0 = print all)", 0 },
+	{ "event-burst", OPT_EVENT_BURST, "N", 0, "Events of one kind per connection printed at once before --event-limit applies (default 10000)", 0 },
 	{ 0 },
 };
 
@@ -241,17 +247,34 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	src.budget = ws_layer_budget(app->ws);
 	src.bad_records = app->capture ? capture_bad_records(app->capture) : 0;
 	src.pcap_write_errors = app->write_errors;
+	src.limit = app->limit;
 	exporter_update(app->exporter, &src);
 	return exporter_render(app->exporter, buf, len);
 }
 
-/* The sink at the end of the chain: outputs and counters. */
+static void print_event(void *ctx, const struct wst_event *ev)
+{
+	struct app *app = ctx;
+
+	output_event(&app->out, ev);
+}
+
+/* The sink at the end of the chain: counters see every event, the output
+ * what the event limit lets through. */
 static void on_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
 
 	exporter_event(app->exporter, ev);
-	if (!app->opt.quiet)
+	if (app->opt.quiet) {
+		if (app->limit)
+			event_limit_forget(app->limit, ev);
+		return;
+	}
+	/* Only what would be printed counts against the limit. */
+	if (app->limit && output_shows(&app->out, ev))
+		event_limit_event(app->limit, ev);
+	else if (!app->limit)
 		output_event(&app->out, ev);
 }
 
@@ -624,6 +647,15 @@ static void print_summary(struct app *app)
 		ws->decode_losses);
 	if (app->write_errors)
 		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
+	if (app->limit) {
+		uint64_t n = 0;
+
+		for (int t = 0; t < WST_EV_MAX; t++)
+			n += event_limit_suppressed(app->limit, t);
+		if (n)
+			fprintf(stderr, "%" PRIu64 " events not printed (over --event-limit; see events_suppressed)\n",
+				n);
+	}
 }
 
 static int setup_pipeline(struct app *app)
@@ -639,6 +671,11 @@ static int setup_pipeline(struct app *app)
 
 	/* tracker -> WebSocket layer -> outputs and counters */
 	rc = exporter_new(&app->exporter, &eo);
+	if (!rc && app->opt.event_limit) {
+		struct event_limit_opts lo = { .rate = app->opt.event_limit, .burst = app->opt.event_burst };
+
+		rc = event_limit_new(&app->limit, &lo, (struct wst_sink){ .on_event = print_event, .ctx = app });
+	}
 	if (!rc)
 		rc = ws_layer_new(&app->ws, &wo, (struct wst_sink){ .on_event = on_event, .ctx = app });
 	if (!rc)
@@ -685,6 +722,7 @@ int main(int argc, char **argv)
 	pcap_sink_close(app.writer);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
+	event_limit_free(app.limit);
 	exporter_free(app.exporter);
 	return rc ? 1 : 0;
 }

@@ -23,6 +23,8 @@ void options_defaults(struct options *o, bool daemon)
 	o->daemon = daemon;
 	o->show_payload = !daemon;
 	o->max_message = WS_LAYER_DEFAULT_MAX_MESSAGE;
+	o->event_limit = OPTIONS_DEFAULT_EVENT_LIMIT;
+	o->event_burst = OPTIONS_DEFAULT_EVENT_BURST;
 	/*
 	 * The service decodes every frame: with payloads cut at 4096 bytes, a
 	 * 64 KiB GSO packet full of small frames would lose most of them.
@@ -233,6 +235,24 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 			return -EINVAL;
 		}
 		o->max_message = v;
+		return 0;
+	}
+	if (!strcmp(name, "event-limit")) {
+		if (parse_u64(value, 0, 1000000000, &v)) {
+			snprintf(err, errlen, "--event-limit: bad rate '%s': expected events a second "
+				 "(0 = print every event)", value ? value : "");
+			return -EINVAL;
+		}
+		o->event_limit = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(name, "event-burst")) {
+		if (parse_u64(value, 1, 1000000000, &v)) {
+			snprintf(err, errlen, "--event-burst: bad number '%s': expected 1 to 1000000000",
+				 value ? value : "");
+			return -EINVAL;
+		}
+		o->event_burst = (uint32_t)v;
 		return 0;
 	}
 	if (!strcmp(name, "metrics")) {

@@ -297,10 +297,14 @@ static void print_packet_fields(struct output *o, const struct wst_event *ev)
 	}
 }
 
-/* tcp_established, tcp_refused, tcp_handshake_timeout, tcp_closed */
+/* tcp_established, tcp_refused, tcp_handshake_timeout, tcp_closed, events_suppressed */
 static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 {
 	switch (ev->type) {
+	case WST_EV_EVENTS_SUPPRESSED:
+		json_plain(o, "kind", wst_event_name(ev->u.suppressed.kind));
+		json_u64(o, "count", ev->u.suppressed.count);
+		break;
 	case WST_EV_TCP_ESTABLISHED:
 		output_printf(o, ",\"handshake_us\":%" PRIu64, ev->u.established.handshake_us);
 		break;

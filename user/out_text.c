@@ -230,7 +230,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 
 /* Frame lines of control frames would repeat the ping/pong/close line;
  * single-frame plain messages would repeat the frame line. */
-static bool text_skips(const struct wst_event *ev)
+bool out_text_skips(const struct wst_event *ev)
 {
 	/* A control frame cut short has no ping/pong/close line: keep it. */
 	if (ev->type == WST_EV_WS_FRAME)
@@ -299,7 +299,7 @@ static void print_packet(struct output *o, const struct wst_event *ev)
 
 void out_text_event(struct output *o, const struct wst_event *ev)
 {
-	if (text_skips(ev))
+	if (out_text_skips(ev))
 		return;
 	print_prefix(o, ev);
 	if (wst_event_is_packet(ev->type)) {
@@ -315,6 +315,10 @@ void out_text_event(struct output *o, const struct wst_event *ev)
 		return;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
 		output_printf(o, "tcp-handshake-timeout %.3fs\n", ev->u.timeout.waited_us / 1e6);
+		return;
+	case WST_EV_EVENTS_SUPPRESSED:
+		output_printf(o, "events-suppressed %s %" PRIu64 " not printed (--event-limit)\n",
+			      wst_event_name(ev->u.suppressed.kind), ev->u.suppressed.count);
 		return;
 	case WST_EV_TCP_CLOSED:
 		output_printf(o, "tcp-closed %s %.6fs c2s %" PRIu64 "B %" PRIu64 "p s2c %" PRIu64 "B %" PRIu64 "p\n",

@@ -130,6 +130,13 @@ struct http_str output_shown_path(const struct output *o, struct http_str path, 
 struct http_str output_shown_protocol(const struct output *o, struct http_str v, char **to_free);
 
 void out_text_event(struct output *o, const struct wst_event *ev);
+/* Events the text format leaves out (they would repeat another line). */
+bool out_text_skips(const struct wst_event *ev);
+/* Whether output_event() prints anything for ev. */
+static inline bool output_shows(const struct output *o, const struct wst_event *ev)
+{
+	return o->format == OUTPUT_JSON || !out_text_skips(ev);
+}
 void out_json_event(struct output *o, const struct wst_event *ev);
 
 #endif /* WST_OUTPUT_H */

@@ -678,6 +678,27 @@ static void test_update(void **state)
 	assert_line(fx->text, "wstrace_packets_total{direction=\"ingress\"} 1000");
 }
 
+/* Events the output's limit held back are counted, per kind. */
+static void test_events_suppressed(void **state)
+{
+	struct fixture *fx = *state;
+	struct event_limit_opts lo = { .rate = 1, .burst = 1 };
+	struct event_limit *l;
+	struct wst_flow f = { .id = 1 };
+	struct wst_event ev = { .type = WST_EV_WS_FRAME, .flow = &f, .ts_ns = 1 };
+
+	assert_int_equal(event_limit_new(&l, &lo, (struct wst_sink){ 0 }), 0);
+	for (int i = 0; i < 3; i++)
+		event_limit_event(l, &ev);
+	exporter_update(fx->e, &(struct exporter_sources){ .limit = l });
+	fx->text = render(fx->e);
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"ws_frame\"} 2");
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"tcp_data\"} 0");
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"ws_violation\"} 0");
+	assert_null(strstr(fx->text, "event=\"tcp_closed\""));
+	event_limit_free(l);
+}
+
 struct collect_state {
 	struct exporter_sources src;
 	struct wst_counters k;
@@ -1138,6 +1159,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_violations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_losses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_suppressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collect_callback, setup, teardown),
 		cmocka_unit_test(test_no_kernel),
 		cmocka_unit_test(test_json_key_chat),

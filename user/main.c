@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sysexits.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,7 +57,9 @@ struct app {
 	struct pcap_sink *writer;
 	struct wst_counters kernel_base; /* kernel counts of programs since replaced */
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
-	uint64_t write_errors;
+	uint64_t write_invalid;  /* records the pcap writer cannot represent */
+	uint64_t write_lost;     /* packets of the closed writer not written */
+	int write_err;           /* the -w file's first write error */
 	uint64_t watchdog_usec;
 	uint64_t last_watchdog_ms, last_status_ms, last_stats_ms;
 	bool done;
@@ -233,6 +236,23 @@ static void kernel_counters(const struct app *app, struct wst_counters *k)
 	}
 }
 
+/* Packets not written to the -w file, for the metrics and the summary. */
+static uint64_t write_errors(const struct app *app)
+{
+	return app->write_invalid + app->write_lost + (app->writer ? pcap_sink_failed(app->writer) : 0);
+}
+
+/* The -w file's first write error is said once; packets are still decoded. */
+static void write_failed(struct app *app, int err)
+{
+	if (app->write_err)
+		return;
+	app->write_err = err;
+	pr_warn("cannot write to %s: %s; decoding goes on, packets not written are counted "
+		"(wstrace_pcap_write_errors_total), and the exit status will be %d",
+		app->opt.write_file, strerror(-err), EX_IOERR);
+}
+
 static int render_metrics(void *ctx, char **buf, size_t *len)
 {
 	struct app *app = ctx;
@@ -246,7 +266,7 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	src.ws = ws_layer_stats(app->ws);
 	src.budget = ws_layer_budget(app->ws);
 	src.bad_records = app->capture ? capture_bad_records(app->capture) : 0;
-	src.pcap_write_errors = app->write_errors;
+	src.pcap_write_errors = write_errors(app);
 	src.limit = app->limit;
 	exporter_update(app->exporter, &src);
 	return exporter_render(app->exporter, buf, len);
@@ -284,8 +304,14 @@ static void on_packet(void *ctx, const struct wst_packet *pkt)
 
 	if (app->done)
 		return;
-	if (app->writer && pcap_sink_write(app->writer, pkt))
-		app->write_errors++;
+	if (app->writer) {
+		int err = pcap_sink_write(app->writer, pkt);
+
+		if (err == -EINVAL)
+			app->write_invalid++;
+		else if (err)
+			write_failed(app, err);
+	}
 	tcp_tracker_packet(app->tracker, pkt);
 	app->packets++;
 	if (app->opt.count && app->packets >= app->opt.count)
@@ -472,6 +498,9 @@ static void tick(struct app *app, uint64_t now_ms)
 	if (app->opt.wakeup_kb)
 		capture_poll(app->capture, 0);
 	fflush(app->out.fp);
+	/* A full disk is told within a tick, and loses at most a tick's packets. */
+	if (app->writer && pcap_sink_flush(app->writer))
+		write_failed(app, pcap_sink_error(app->writer));
 	if (app->watchdog_usec && now_ms - app->last_watchdog_ms >= app->watchdog_usec / 2000) {
 		sdnotify_send("WATCHDOG=1");
 		app->last_watchdog_ms = now_ms;
@@ -645,8 +674,8 @@ static void print_summary(struct app *app)
 		" undecodable (compression context lost)\n",
 		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows,
 		ws->decode_losses);
-	if (app->write_errors)
-		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
+	if (write_errors(app))
+		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", write_errors(app), app->opt.write_file);
 	if (app->limit) {
 		uint64_t n = 0;
 
@@ -714,15 +743,24 @@ int main(int argc, char **argv)
 	if (app.tracker)
 		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : clock_ns(CLOCK_REALTIME));
 	fflush(stdout);
+	/* Closed before the summary: the last packets are written (or not) now. */
+	if (app.writer) {
+		int err = pcap_sink_close(app.writer, &app.write_lost);
+
+		app.writer = NULL;
+		if (err)
+			write_failed(&app, err);
+	}
 	if (app.tracker && app.ws && (rc == 0 || app.packets))
 		print_summary(&app);
+	if (!rc && app.write_err)
+		rc = EX_IOERR;
 	capture_close(app.capture);
 	metrics_http_close(app.http);
 	pcap_source_close(app.source);
-	pcap_sink_close(app.writer);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
 	event_limit_free(app.limit);
 	exporter_free(app.exporter);
-	return rc ? 1 : 0;
+	return rc == EX_IOERR ? EX_IOERR : rc ? 1 : 0;
 }

@@ -56,6 +56,16 @@ expect_error 1 "truncated" "$WSTRACE" -r "$TMP/cut.pcap" -p 47272
 out=$($NOBODY "$TMP/wstrace-nobody" -r "$TMP/nobody.pcap" -p 47272 --json 2>"$TMP/nobody.err") || { cat "$TMP/nobody.err"; fail "-r as nobody failed"; }
 expect_ge "$(printf '%s\n' "$out" | grep -c '"event":"tcp_')" 1 "events from -r without privileges"
 
+info "pcap output (-w) that cannot be written"
+# A full disk: decoding goes on, the packets not written are counted, and
+# the exit status says it (it used to be 0).
+expect_error 74 "cannot write to /dev/full: No space left on device" "$WSTRACE" -r "$cap" -p 47272 -q -w /dev/full
+"$WSTRACE" -r "$cap" -p 47272 -q -w /dev/full 2>"$TMP/full.err"
+# Live: the file header alone fails at the first periodic flush.
+expect_error 74 "cannot write to /dev/full" ip netns exec "$NS" timeout --preserve-status -s INT 2 "$WSTRACE" -i lo -q -w /dev/full
+n=$(sed -n 's/^\([0-9]*\) packets not written to \/dev\/full$/\1/p' "$TMP/full.err")
+expect_eq "$n" "$(sed -n 's/^\([0-9]*\) packets captured$/\1/p' "$TMP/full.err")" "every packet counted as not written"
+
 info "config file"
 printf 'port = 7272\nthis line is wrong\n' >"$TMP/bad.conf"
 expect_error 2 "bad.conf:2:" "$WSTRACE" --config "$TMP/bad.conf" -r "$cap"

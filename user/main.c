@@ -88,7 +88,22 @@ static const char doc[] =
 	"  wstrace -r capture.pcap            # decode a capture file, no privileges\n"
 	"  sudo wstrace -X -c 100             # hex dumps, stop after 100 packets\n"
 	"  sudo wstrace --metrics 9272 -q     # Prometheus counters on 127.0.0.1:9272\n"
-	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n";
+	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n"
+	"\n"
+	"EXIT STATUS (sysexits.h):\n"
+	"  0   success\n"
+	"  64  usage: a bad option or argument, on the command line or in the config file\n"
+	"  65  the capture file (-r) is not one wstrace reads: not pcap or pcapng, an\n"
+	"      unsupported link type, cut short or corrupt\n"
+	"  66  a file to read (-r, --config) is missing or cannot be read\n"
+	"  69  live capture cannot be set up here: no such interface, no interface up,\n"
+	"      a kernel without BTF or BPF ring buffers, programs refused\n"
+	"  70  internal error\n"
+	"  71  system error: out of memory, the event loop could not be set up\n"
+	"  73  an output cannot be created: the -w file, the --metrics endpoint\n"
+	"  74  I/O error while running: writing the -w file, reading the ring buffer\n"
+	"  77  not enough privilege for live capture (root, or CAP_BPF, CAP_NET_ADMIN,\n"
+	"      CAP_PERFMON)\n";
 
 enum {
 	OPT_JSON = 0x100,
@@ -170,8 +185,15 @@ static int config_option(void *ctx, const char *key, const char *value, unsigned
 }
 
 /*
+ * Functions below that may end the run return 0 or the exit status
+ * (sysexits.h), the same for a mistake on the command line or in the
+ * config file; --help and README list them.
+ */
+
+/*
  * Defaults, then the config file, then the command line, which wins.
- * Returns 0 or -EINVAL (reported). argp exits on a command-line error.
+ * Returns 0, EX_USAGE or EX_NOINPUT (reported). argp exits with EX_USAGE
+ * on a command-line error.
  */
 static int load_options(struct options *o, int argc, char **argv)
 {
@@ -190,10 +212,11 @@ static int load_options(struct options *o, int argc, char **argv)
 			pr_info("no %s, using defaults", path);
 		} else if (rc == -ENOENT) {
 			pr_warn("%s: no such file (--config)", path);
-			return -EINVAL;
+			return EX_NOINPUT;
 		} else if (rc) {
 			pr_warn("%s", err);
-			return -EINVAL;
+			/* The file's content is wrong, or it cannot be read. */
+			return rc == -EINVAL || rc == -EFBIG ? EX_USAGE : EX_NOINPUT;
 		}
 	}
 	o->applying_cli = true;
@@ -335,7 +358,7 @@ static int open_writer(struct app *app)
 		return 0;
 	if (pcap_sink_open(&app->writer, app->opt.write_file, err, sizeof(err))) {
 		pr_warn("%s", err);
-		return -EINVAL;
+		return EX_CANTCREAT;
 	}
 	return 0;
 }
@@ -343,12 +366,14 @@ static int open_writer(struct app *app)
 static int open_metrics(struct app *app)
 {
 	char err[512];
+	int rc;
 
 	if (!app->opt.metrics[0])
 		return 0;
-	if (metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err))) {
+	rc = metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err));
+	if (rc) {
 		pr_warn("--metrics %s: %s", app->opt.metrics, err);
-		return -EINVAL;
+		return rc == -EINVAL ? EX_USAGE : rc == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
 	}
 	pr_info("metrics on http://%s/metrics", app->opt.metrics);
 	return 0;
@@ -388,9 +413,11 @@ static int run_file(struct app *app)
 	struct wst_packet pkt;
 	int rc = 0;
 
-	if (pcap_source_open(&app->source, app->opt.read_file, err, sizeof(err))) {
+	rc = pcap_source_open(&app->source, app->opt.read_file, err, sizeof(err));
+	if (rc) {
 		pr_warn("%s", err);
-		return -EINVAL;
+		/* Not a capture we read, or a file we cannot open. */
+		return rc == -EINVAL || rc == -EPROTONOSUPPORT ? EX_DATAERR : rc == -ENOMEM ? EX_OSERR : EX_NOINPUT;
 	}
 	while (!app->done && !stop_signal && (rc = pcap_source_next(app->source, &pkt)) > 0) {
 		if (!ports_has(&app->opt.ports, pkt.r.sport) && !ports_has(&app->opt.ports, pkt.r.dport))
@@ -398,8 +425,9 @@ static int run_file(struct app *app)
 		on_packet(app, &pkt);
 	}
 	if (rc < 0) {
+		/* Cut short or corrupt (libpcap does not tell a read error apart). */
 		pr_warn("%s: %s", app->opt.read_file, pcap_source_error(app->source));
-		return rc;
+		return EX_DATAERR;
 	}
 	return 0;
 }
@@ -529,27 +557,35 @@ static int add_fd(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
 }
 
+/* The exit status for a capture that could not be set up (reported). */
+static int capture_status(int err)
+{
+	if (err == -EPERM || (err == -EACCES && geteuid() != 0))
+		return EX_NOPERM;
+	return err == -ENOMEM ? EX_OSERR : EX_UNAVAILABLE;
+}
+
 static int run_live(struct app *app)
 {
 	struct itimerspec itv = {
 		.it_interval = { 0, TICK_MS * 1000000L },
 		.it_value = { 0, TICK_MS * 1000000L },
 	};
-	int epfd = -1, tfd = -1, http_fd = -1, err;
+	int epfd = -1, tfd = -1, http_fd = -1, err, status = 0;
 
 	err = open_capture(app);
 	if (err)
-		return err;
-	err = open_metrics(app);
-	if (err)
-		return err;
+		return capture_status(err);
+	status = open_metrics(app);
+	if (status)
+		return status;
 	/* Loaded and attached: keep only what later attachments need. */
 	if (privs_drop_to_capture() == 0)
 		pr_debug("dropped capabilities not needed for capture");
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &itv, NULL)) {
-		err = -errno;
+		status = EX_OSERR;
 		pr_warn("failed to set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -558,6 +594,7 @@ static int run_live(struct app *app)
 	if ((err = add_fd(epfd, capture_epoll_fd(app->capture))) || (err = add_fd(epfd, tfd)) ||
 	    (capture_netlink_fd(app->capture) >= 0 && (err = add_fd(epfd, capture_netlink_fd(app->capture)))) ||
 	    (http_fd >= 0 && (err = add_fd(epfd, http_fd)))) {
+		status = EX_OSERR;
 		pr_warn("failed to set up the event loop: %s", strerror(-err));
 		goto cleanup;
 	}
@@ -579,7 +616,7 @@ static int run_live(struct app *app)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
+			status = EX_OSERR;
 			pr_warn("epoll_wait: %s", strerror(errno));
 			break;
 		}
@@ -588,6 +625,7 @@ static int run_live(struct app *app)
 			err = capture_poll(app->capture, 0);
 			if (err < 0 && err != -EINTR) {
 				pr_warn("failed to read the ring buffer: %s", strerror(-err));
+				status = EX_IOERR;
 				goto cleanup;
 			}
 			err = 0;
@@ -611,6 +649,7 @@ static int run_live(struct app *app)
 				err = capture_poll(app->capture, 0);
 				if (err < 0 && err != -EINTR) {
 					pr_warn("failed to read the ring buffer: %s", strerror(-err));
+					status = EX_IOERR;
 					goto cleanup;
 				}
 				err = 0;
@@ -626,7 +665,7 @@ cleanup:
 		close(tfd);
 	if (epfd >= 0)
 		close(epfd);
-	return err;
+	return status;
 }
 
 static void print_summary(struct app *app)
@@ -712,7 +751,7 @@ static int setup_pipeline(struct app *app)
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
 	if (rc)
 		pr_warn("failed to set up decoding: %s", strerror(-rc));
-	return rc;
+	return !rc ? 0 : rc == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
 }
 
 int main(int argc, char **argv)
@@ -723,8 +762,10 @@ int main(int argc, char **argv)
 
 	app.argc = argc;
 	app.argv = argv;
-	if (load_options(&app.opt, argc, argv))
-		return 2;
+	argp_err_exit_status = EX_USAGE;
+	rc = load_options(&app.opt, argc, argv);
+	if (rc)
+		return rc;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -762,5 +803,5 @@ int main(int argc, char **argv)
 	ws_layer_free(app.ws);
 	event_limit_free(app.limit);
 	exporter_free(app.exporter);
-	return rc == EX_IOERR ? EX_IOERR : rc ? 1 : 0;
+	return rc;
 }

@@ -41,7 +41,9 @@ static const char *const close_codes[] = {
 enum { CC_APPLICATION = 16, CC_INVALID, CC_NONE, CC_UNKNOWN };
 static const char *const initiators[] = { "client", "server" };
 static const char *const hows[] = { "close", "abnormal", "reset", "end", "other" };
-static const char *const loss_kinds[] = { "deflate_context_lost", "not_inflated", "other" };
+static const char *const loss_kinds[] = {
+	"deflate_context_lost", "not_inflated", "unsynced_at_end", "other",
+};
 static const char *const unmatched[] = {
 	"not_object", "no_key", "not_string", "invalid_json", "not_decoded",
 };

@@ -45,17 +45,26 @@ struct event_limit {
 	double per_ns;       /* tokens a nanosecond */
 	uint64_t full_ns;    /* an empty bucket is full again after this */
 	struct el_flow **tab;
+	struct el_flow *last;  /* the last connection looked up: events come in runs */
 	uint32_t mask;
 	uint64_t n, sweep_at;
 	uint64_t suppressed[WST_EV_MAX];
 };
 
-static int slot_of(enum wst_event_type t)
+/* Slot + 1 of each limited kind (0: not limited), filled from limited[]. */
+static int8_t slot_tab[WST_EV_MAX];
+
+static void slot_tab_init(void)
 {
 	for (size_t i = 0; i < EL_SLOTS; i++)
-		if (limited[i] == t)
-			return (int)i;
-	return -1;
+		slot_tab[limited[i]] = (int8_t)(i + 1);
+}
+
+static int slot_of(enum wst_event_type t)
+{
+	if (!slot_tab[limited[0]])
+		slot_tab_init();
+	return (unsigned)t < WST_EV_MAX ? slot_tab[t] - 1 : -1;
 }
 
 bool event_limit_applies(enum wst_event_type t)
@@ -130,6 +139,8 @@ static void unlink_free(struct event_limit *l, struct el_flow **pp)
 {
 	struct el_flow *f = *pp;
 
+	if (l->last == f)
+		l->last = NULL;
 	*pp = f->next;
 	free(f);
 	l->n--;
@@ -154,10 +165,13 @@ static void sweep(struct event_limit *l, uint64_t now)
 
 static struct el_flow *get(struct event_limit *l, uint64_t id, uint64_t now)
 {
-	struct el_flow **pp = find(l, id), *f;
+	struct el_flow **pp, *f;
 
+	if (l->last && l->last->id == id)
+		return l->last;
+	pp = find(l, id);
 	if (*pp)
-		return *pp;
+		return l->last = *pp;
 	if (l->n >= l->sweep_at) {
 		sweep(l, now);
 		pp = find(l, id);
@@ -172,7 +186,7 @@ static struct el_flow *get(struct event_limit *l, uint64_t id, uint64_t now)
 	f->id = id;
 	*pp = f;
 	l->n++;
-	return f;
+	return l->last = f;
 }
 
 static void refill(const struct event_limit *l, struct el_bucket *b, uint64_t now)

@@ -22,6 +22,7 @@ expect_error() {
 	local code=$1 pattern=$2 out rc; shift 2
 	out=$("$@" 2>&1 >/dev/null); rc=$?
 	[ "$rc" -eq "$code" ] || fail "$*: exit $rc, want $code (stderr: $out)"
+	printf '%s\n' "$out" | grep -qE "$SANITIZER_REPORT" && fail "$*: a sanitizer report: $out"
 	printf '%s\n' "$out" | grep -q -- "$pattern" || fail "$*: stderr lacks '$pattern': $out"
 	echo "ok: $* -> exit $rc: $(printf '%s\n' "$out" | grep -- "$pattern" | head -1)"
 }
@@ -47,10 +48,9 @@ expect_error 69 "no such interface" ip netns exec "$NS" "$WSTRACE" -i nosuchif0
 expect_error 77 "run as root or grant CAP_BPF and CAP_NET_ADMIN" ip netns exec "$NS" $NOBODY "$TMP/wstrace-nobody" -i lo
 expect_error 64 "invalid metrics address" ip netns exec "$NS" "$WSTRACE" -i lo --metrics 999.1.1.1:80
 # A port taken by another listener: the endpoint cannot be created.
-ip netns exec "$NS" "$PY" -c 'import socket, time
-s = socket.socket(); s.bind(("127.0.0.1", 9555)); s.listen(); time.sleep(30)' &
-PIDS+=("$!")
-for _ in $(seq 1 50); do ip netns exec "$NS" ss -Hltn "sport = :9555" | grep -q . && break; sleep 0.1; done
+bg "$NS" "$PY" -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 9555)); s.listen(); time.sleep(60)'
+wait_port "$NS" 9555
 expect_error 73 "cannot listen on 9555 for metrics: Address already in use" ip netns exec "$NS" "$WSTRACE" -i lo --metrics 9555
 
 # --preserve-status: wstrace's own exit status after the SIGINT, not timeout's.

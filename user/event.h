@@ -57,6 +57,9 @@ enum wst_event_type {
 	WST_EV_WS_VIOLATION,
 	WST_EV_WS_GAP,
 	WST_EV_WS_RESYNC,
+	/* From the output path (event_limit.c): events of one kind on one
+	 * connection that were counted but not printed. */
+	WST_EV_EVENTS_SUPPRESSED,
 	WST_EV_MAX,
 };
 
@@ -67,7 +70,7 @@ static inline bool wst_event_is_packet(enum wst_event_type t)
 
 static inline bool wst_event_is_ws(enum wst_event_type t)
 {
-	return t >= WST_EV_HTTP_REQUEST && t < WST_EV_MAX;
+	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_RESYNC;
 }
 
 /* How a connection ended, for WST_EV_TCP_CLOSED. */
@@ -117,6 +120,10 @@ struct wst_event {
 			const uint8_t *payload; /* unmasked */
 			size_t kept;
 			bool truncated;
+			/* The connection ended inside the frame: `seen` of
+			 * its h->payload_len bytes went by (gaps included). */
+			bool incomplete;
+			uint64_t seen;
 		} frame;
 		const struct ws_message_info *message;
 		struct {
@@ -140,6 +147,10 @@ struct wst_event {
 			uint64_t bytes;        /* missing (0 = unknown) or skipped */
 			bool boundary_lost;    /* frame boundaries no longer known */
 		} loss;                        /* WS_GAP, WS_RESYNC */
+		struct {
+			enum wst_event_type kind; /* of the events not printed */
+			uint64_t count;
+		} suppressed;                  /* EVENTS_SUPPRESSED */
 	} u;
 };
 

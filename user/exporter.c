@@ -41,7 +41,9 @@ static const char *const close_codes[] = {
 enum { CC_APPLICATION = 16, CC_INVALID, CC_NONE, CC_UNKNOWN };
 static const char *const initiators[] = { "client", "server" };
 static const char *const hows[] = { "close", "abnormal", "reset", "end", "other" };
-static const char *const loss_kinds[] = { "deflate_context_lost", "not_inflated", "other" };
+static const char *const loss_kinds[] = {
+	"deflate_context_lost", "not_inflated", "unsynced_at_end", "other",
+};
 static const char *const unmatched[] = {
 	"not_object", "no_key", "not_string", "invalid_json", "not_decoded",
 };
@@ -68,6 +70,10 @@ struct exporter {
 	const struct wst_flow *refused; /* tcp_refused just seen for this flow */
 	const char *kinds[MAX_KINDS];   /* violation kinds, "other" last */
 	int n_kinds;
+	/* event kinds the output may suppress (event_limit.h) */
+	const char *limited[WST_EV_MAX];
+	enum wst_event_type limited_type[WST_EV_MAX];
+	int n_limited;
 
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
@@ -78,7 +84,7 @@ struct exporter {
 	int frames, frame_bytes, messages, message_bytes, closes, rtt, violations;
 	int session_s, session_ends;
 	int gaps, gap_bytes, sync_lost, resyncs, resync_bytes, losses;
-	int evicted, overflows, held, bad_records, pcap_errors;
+	int evicted, overflows, held, bad_records, pcap_errors, suppressed;
 	int app, app_unmatched;
 };
 
@@ -263,6 +269,15 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Captured records rejected as malformed.", NULL, NULL, 0));
 	CHK(e->pcap_errors = metrics_counter(m, "wstrace_pcap_write_errors_total",
 		"Packets that could not be written to the pcap output.", NULL, NULL, 0));
+	for (int t = 0; t < WST_EV_MAX; t++) {
+		if (!event_limit_applies(t))
+			continue;
+		e->limited_type[e->n_limited] = t;
+		e->limited[e->n_limited++] = wst_event_name(t);
+	}
+	CHK(e->suppressed = metrics_counter(m, "wstrace_events_suppressed_total",
+		"Events counted but not printed: over the per-connection event limit.",
+		"event", e->limited, e->n_limited));
 
 	e->app = e->app_unmatched = -1;
 	if (e->json_key) {
@@ -540,7 +555,9 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 			break;
 		metrics_inc(m, e->frames, metrics_index2(m, e->frames, dir,
 							  opcode_index(ev->u.frame.h->opcode)));
-		metrics_add(m, e->frame_bytes, dir, ev->u.frame.h->payload_len);
+		/* A frame cut by the connection's end: the bytes that went by. */
+		metrics_add(m, e->frame_bytes, dir, ev->u.frame.incomplete ? ev->u.frame.seen
+							       : ev->u.frame.h->payload_len);
 		break;
 	case WST_EV_WS_MESSAGE:
 		on_message(e, dir, ev->u.message);
@@ -627,6 +644,10 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 	}
 	metrics_counter_set(m, e->bad_records, 0, src->bad_records);
 	metrics_counter_set(m, e->pcap_errors, 0, src->pcap_write_errors);
+	if (src->limit)
+		for (int i = 0; i < e->n_limited; i++)
+			metrics_counter_set(m, e->suppressed, (uint32_t)i,
+					    event_limit_suppressed(src->limit, e->limited_type[i]));
 }
 
 int exporter_render(void *ctx, char **buf, size_t *len)

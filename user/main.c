@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sysexits.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "config.h"
+#include "event_limit.h"
 #include "exporter.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -45,6 +47,7 @@ struct app {
 	int argc;
 	char **argv;
 	struct output out;
+	struct event_limit *limit; /* in front of out; NULL: every event printed */
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
 	struct exporter *exporter;
@@ -54,7 +57,9 @@ struct app {
 	struct pcap_sink *writer;
 	struct wst_counters kernel_base; /* kernel counts of programs since replaced */
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
-	uint64_t write_errors;
+	uint64_t write_invalid;  /* records the pcap writer cannot represent */
+	uint64_t write_lost;     /* packets of the closed writer not written */
+	int write_err;           /* the -w file's first write error */
 	uint64_t watchdog_usec;
 	uint64_t last_watchdog_ms, last_status_ms, last_stats_ms;
 	bool done;
@@ -83,7 +88,22 @@ static const char doc[] =
 	"  wstrace -r capture.pcap            # decode a capture file, no privileges\n"
 	"  sudo wstrace -X -c 100             # hex dumps, stop after 100 packets\n"
 	"  sudo wstrace --metrics 9272 -q     # Prometheus counters on 127.0.0.1:9272\n"
-	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n";
+	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n"
+	"\n"
+	"EXIT STATUS (sysexits.h):\n"
+	"  0   success\n"
+	"  64  usage: a bad option or argument, on the command line or in the config file\n"
+	"  65  the capture file (-r) is not one wstrace reads: not pcap or pcapng, an\n"
+	"      unsupported link type, cut short or corrupt\n"
+	"  66  a file to read (-r, --config) is missing or cannot be read\n"
+	"  69  live capture cannot be set up here: no such interface, no interface up,\n"
+	"      a kernel without BTF or BPF ring buffers, programs refused\n"
+	"  70  internal error\n"
+	"  71  system error: out of memory, the event loop could not be set up\n"
+	"  73  an output cannot be created: the -w file, the --metrics endpoint\n"
+	"  74  I/O error while running: writing the -w file, reading the ring buffer\n"
+	"  77  not enough privilege for live capture (root, or CAP_BPF, CAP_NET_ADMIN,\n"
+	"      CAP_PERFMON)\n";
 
 enum {
 	OPT_JSON = 0x100,
@@ -99,6 +119,9 @@ enum {
 	OPT_CONFIG,
 	OPT_DAEMON,
 	OPT_STATS,
+	OPT_MAX_MESSAGE,
+	OPT_EVENT_LIMIT,
+	OPT_EVENT_BURST,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -114,7 +137,7 @@ static const struct argp_option argp_opts[] = {
 	{ "verbose", 'v', NULL, 0, "More detail and progress messages; -vv for debug messages", 0 },
 	{ "show-payload", OPT_SHOW_PAYLOAD, NULL, 0, "Print payloads (the default, except with --daemon)", 0 },
 	{ "no-payload", OPT_NO_PAYLOAD, NULL, 0, "Print no payload bytes, only metadata", 0 },
-	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values (redacted by default)", 0 },
+	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values, secret query parameters and tokens in Sec-WebSocket-Protocol (redacted by default)", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
 	{ "stats", OPT_STATS, "SECONDS", 0, "Also print the summary (captured, lost, connections, frames, violations, gaps) on stderr every SECONDS", 0 },
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
@@ -124,6 +147,9 @@ static const struct argp_option argp_opts[] = {
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192; 32768 with -s 0)", 0 },
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
+	{ "max-message", OPT_MAX_MESSAGE, "BYTES", 0, "Report a message_too_big violation for messages longer than BYTES (K, M, G suffixes; default 16M; 0 = no limit), as soon as their frame headers say so", 0 },
+	{ "event-limit", OPT_EVENT_LIMIT, "N", 0, "Print at most N events a second of one kind (ws_frame, tcp_data, ...) per connection, after a burst of --event-burst; the rest are counted and said in an events_suppressed line (default 1000; 0 = print all)", 0 },
+	{ "event-burst", OPT_EVENT_BURST, "N", 0, "Events of one kind per connection printed at once before --event-limit applies (default 10000)", 0 },
 	{ 0 },
 };
 
@@ -159,8 +185,15 @@ static int config_option(void *ctx, const char *key, const char *value, unsigned
 }
 
 /*
+ * Functions below that may end the run return 0 or the exit status
+ * (sysexits.h), the same for a mistake on the command line or in the
+ * config file; --help and README list them.
+ */
+
+/*
  * Defaults, then the config file, then the command line, which wins.
- * Returns 0 or -EINVAL (reported). argp exits on a command-line error.
+ * Returns 0, EX_USAGE or EX_NOINPUT (reported). argp exits with EX_USAGE
+ * on a command-line error.
  */
 static int load_options(struct options *o, int argc, char **argv)
 {
@@ -179,10 +212,11 @@ static int load_options(struct options *o, int argc, char **argv)
 			pr_info("no %s, using defaults", path);
 		} else if (rc == -ENOENT) {
 			pr_warn("%s: no such file (--config)", path);
-			return -EINVAL;
+			return EX_NOINPUT;
 		} else if (rc) {
 			pr_warn("%s", err);
-			return -EINVAL;
+			/* The file's content is wrong, or it cannot be read. */
+			return rc == -EINVAL || rc == -EFBIG ? EX_USAGE : EX_NOINPUT;
 		}
 	}
 	o->applying_cli = true;
@@ -225,6 +259,23 @@ static void kernel_counters(const struct app *app, struct wst_counters *k)
 	}
 }
 
+/* Packets not written to the -w file, for the metrics and the summary. */
+static uint64_t write_errors(const struct app *app)
+{
+	return app->write_invalid + app->write_lost + (app->writer ? pcap_sink_failed(app->writer) : 0);
+}
+
+/* The -w file's first write error is said once; packets are still decoded. */
+static void write_failed(struct app *app, int err)
+{
+	if (app->write_err)
+		return;
+	app->write_err = err;
+	pr_warn("cannot write to %s: %s; decoding goes on, packets not written are counted "
+		"(wstrace_pcap_write_errors_total), and the exit status will be %d",
+		app->opt.write_file, strerror(-err), EX_IOERR);
+}
+
 static int render_metrics(void *ctx, char **buf, size_t *len)
 {
 	struct app *app = ctx;
@@ -238,18 +289,35 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	src.ws = ws_layer_stats(app->ws);
 	src.budget = ws_layer_budget(app->ws);
 	src.bad_records = app->capture ? capture_bad_records(app->capture) : 0;
-	src.pcap_write_errors = app->write_errors;
+	src.pcap_write_errors = write_errors(app);
+	src.limit = app->limit;
 	exporter_update(app->exporter, &src);
 	return exporter_render(app->exporter, buf, len);
 }
 
-/* The sink at the end of the chain: outputs and counters. */
+static void print_event(void *ctx, const struct wst_event *ev)
+{
+	struct app *app = ctx;
+
+	output_event(&app->out, ev);
+}
+
+/* The sink at the end of the chain: counters see every event, the output
+ * what the event limit lets through. */
 static void on_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
 
 	exporter_event(app->exporter, ev);
-	if (!app->opt.quiet)
+	if (app->opt.quiet) {
+		if (app->limit)
+			event_limit_forget(app->limit, ev);
+		return;
+	}
+	/* Only what would be printed counts against the limit. */
+	if (app->limit && output_shows(&app->out, ev))
+		event_limit_event(app->limit, ev);
+	else if (!app->limit)
 		output_event(&app->out, ev);
 }
 
@@ -259,8 +327,14 @@ static void on_packet(void *ctx, const struct wst_packet *pkt)
 
 	if (app->done)
 		return;
-	if (app->writer && pcap_sink_write(app->writer, pkt))
-		app->write_errors++;
+	if (app->writer) {
+		int err = pcap_sink_write(app->writer, pkt);
+
+		if (err == -EINVAL)
+			app->write_invalid++;
+		else if (err)
+			write_failed(app, err);
+	}
 	tcp_tracker_packet(app->tracker, pkt);
 	app->packets++;
 	if (app->opt.count && app->packets >= app->opt.count)
@@ -284,7 +358,7 @@ static int open_writer(struct app *app)
 		return 0;
 	if (pcap_sink_open(&app->writer, app->opt.write_file, err, sizeof(err))) {
 		pr_warn("%s", err);
-		return -EINVAL;
+		return EX_CANTCREAT;
 	}
 	return 0;
 }
@@ -292,12 +366,14 @@ static int open_writer(struct app *app)
 static int open_metrics(struct app *app)
 {
 	char err[512];
+	int rc;
 
 	if (!app->opt.metrics[0])
 		return 0;
-	if (metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err))) {
+	rc = metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err));
+	if (rc) {
 		pr_warn("--metrics %s: %s", app->opt.metrics, err);
-		return -EINVAL;
+		return rc == -EINVAL ? EX_USAGE : rc == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
 	}
 	pr_info("metrics on http://%s/metrics", app->opt.metrics);
 	return 0;
@@ -337,9 +413,11 @@ static int run_file(struct app *app)
 	struct wst_packet pkt;
 	int rc = 0;
 
-	if (pcap_source_open(&app->source, app->opt.read_file, err, sizeof(err))) {
+	rc = pcap_source_open(&app->source, app->opt.read_file, err, sizeof(err));
+	if (rc) {
 		pr_warn("%s", err);
-		return -EINVAL;
+		/* Not a capture we read, or a file we cannot open. */
+		return rc == -EINVAL || rc == -EPROTONOSUPPORT ? EX_DATAERR : rc == -ENOMEM ? EX_OSERR : EX_NOINPUT;
 	}
 	while (!app->done && !stop_signal && (rc = pcap_source_next(app->source, &pkt)) > 0) {
 		if (!ports_has(&app->opt.ports, pkt.r.sport) && !ports_has(&app->opt.ports, pkt.r.dport))
@@ -347,8 +425,9 @@ static int run_file(struct app *app)
 		on_packet(app, &pkt);
 	}
 	if (rc < 0) {
+		/* Cut short or corrupt (libpcap does not tell a read error apart). */
 		pr_warn("%s: %s", app->opt.read_file, pcap_source_error(app->source));
-		return rc;
+		return EX_DATAERR;
 	}
 	return 0;
 }
@@ -447,6 +526,9 @@ static void tick(struct app *app, uint64_t now_ms)
 	if (app->opt.wakeup_kb)
 		capture_poll(app->capture, 0);
 	fflush(app->out.fp);
+	/* A full disk is told within a tick, and loses at most a tick's packets. */
+	if (app->writer && pcap_sink_flush(app->writer))
+		write_failed(app, pcap_sink_error(app->writer));
 	if (app->watchdog_usec && now_ms - app->last_watchdog_ms >= app->watchdog_usec / 2000) {
 		sdnotify_send("WATCHDOG=1");
 		app->last_watchdog_ms = now_ms;
@@ -475,27 +557,35 @@ static int add_fd(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
 }
 
+/* The exit status for a capture that could not be set up (reported). */
+static int capture_status(int err)
+{
+	if (err == -EPERM || (err == -EACCES && geteuid() != 0))
+		return EX_NOPERM;
+	return err == -ENOMEM ? EX_OSERR : EX_UNAVAILABLE;
+}
+
 static int run_live(struct app *app)
 {
 	struct itimerspec itv = {
 		.it_interval = { 0, TICK_MS * 1000000L },
 		.it_value = { 0, TICK_MS * 1000000L },
 	};
-	int epfd = -1, tfd = -1, http_fd = -1, err;
+	int epfd = -1, tfd = -1, http_fd = -1, err, status = 0;
 
 	err = open_capture(app);
 	if (err)
-		return err;
-	err = open_metrics(app);
-	if (err)
-		return err;
+		return capture_status(err);
+	status = open_metrics(app);
+	if (status)
+		return status;
 	/* Loaded and attached: keep only what later attachments need. */
 	if (privs_drop_to_capture() == 0)
 		pr_debug("dropped capabilities not needed for capture");
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &itv, NULL)) {
-		err = -errno;
+		status = EX_OSERR;
 		pr_warn("failed to set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -504,6 +594,7 @@ static int run_live(struct app *app)
 	if ((err = add_fd(epfd, capture_epoll_fd(app->capture))) || (err = add_fd(epfd, tfd)) ||
 	    (capture_netlink_fd(app->capture) >= 0 && (err = add_fd(epfd, capture_netlink_fd(app->capture)))) ||
 	    (http_fd >= 0 && (err = add_fd(epfd, http_fd)))) {
+		status = EX_OSERR;
 		pr_warn("failed to set up the event loop: %s", strerror(-err));
 		goto cleanup;
 	}
@@ -525,7 +616,7 @@ static int run_live(struct app *app)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
+			status = EX_OSERR;
 			pr_warn("epoll_wait: %s", strerror(errno));
 			break;
 		}
@@ -534,6 +625,7 @@ static int run_live(struct app *app)
 			err = capture_poll(app->capture, 0);
 			if (err < 0 && err != -EINTR) {
 				pr_warn("failed to read the ring buffer: %s", strerror(-err));
+				status = EX_IOERR;
 				goto cleanup;
 			}
 			err = 0;
@@ -557,6 +649,7 @@ static int run_live(struct app *app)
 				err = capture_poll(app->capture, 0);
 				if (err < 0 && err != -EINTR) {
 					pr_warn("failed to read the ring buffer: %s", strerror(-err));
+					status = EX_IOERR;
 					goto cleanup;
 				}
 				err = 0;
@@ -572,7 +665,7 @@ cleanup:
 		close(tfd);
 	if (epfd >= 0)
 		close(epfd);
-	return err;
+	return status;
 }
 
 static void print_summary(struct app *app)
@@ -620,13 +713,23 @@ static void print_summary(struct app *app)
 		" undecodable (compression context lost)\n",
 		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows,
 		ws->decode_losses);
-	if (app->write_errors)
-		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
+	if (write_errors(app))
+		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", write_errors(app), app->opt.write_file);
+	if (app->limit) {
+		uint64_t n = 0;
+
+		for (int t = 0; t < WST_EV_MAX; t++)
+			n += event_limit_suppressed(app->limit, t);
+		if (n)
+			fprintf(stderr, "%" PRIu64 " events not printed (over --event-limit; see events_suppressed)\n",
+				n);
+	}
 }
 
 static int setup_pipeline(struct app *app)
 {
 	struct tcp_track_opts to = { .max_flows = app->opt.max_flows };
+	struct ws_layer_opts wo = { .max_message = app->opt.max_message };
 	struct exporter_opts eo = {
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,
@@ -636,14 +739,19 @@ static int setup_pipeline(struct app *app)
 
 	/* tracker -> WebSocket layer -> outputs and counters */
 	rc = exporter_new(&app->exporter, &eo);
+	if (!rc && app->opt.event_limit) {
+		struct event_limit_opts lo = { .rate = app->opt.event_limit, .burst = app->opt.event_burst };
+
+		rc = event_limit_new(&app->limit, &lo, (struct wst_sink){ .on_event = print_event, .ctx = app });
+	}
 	if (!rc)
-		rc = ws_layer_new(&app->ws, NULL, (struct wst_sink){ .on_event = on_event, .ctx = app });
+		rc = ws_layer_new(&app->ws, &wo, (struct wst_sink){ .on_event = on_event, .ctx = app });
 	if (!rc)
 		rc = tcp_tracker_new(&app->tracker, &to, &app->opt.ports,
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
 	if (rc)
 		pr_warn("failed to set up decoding: %s", strerror(-rc));
-	return rc;
+	return !rc ? 0 : rc == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
 }
 
 int main(int argc, char **argv)
@@ -654,8 +762,10 @@ int main(int argc, char **argv)
 
 	app.argc = argc;
 	app.argv = argv;
-	if (load_options(&app.opt, argc, argv))
-		return 2;
+	argp_err_exit_status = EX_USAGE;
+	rc = load_options(&app.opt, argc, argv);
+	if (rc)
+		return rc;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -674,14 +784,24 @@ int main(int argc, char **argv)
 	if (app.tracker)
 		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : clock_ns(CLOCK_REALTIME));
 	fflush(stdout);
+	/* Closed before the summary: the last packets are written (or not) now. */
+	if (app.writer) {
+		int err = pcap_sink_close(app.writer, &app.write_lost);
+
+		app.writer = NULL;
+		if (err)
+			write_failed(&app, err);
+	}
 	if (app.tracker && app.ws && (rc == 0 || app.packets))
 		print_summary(&app);
+	if (!rc && app.write_err)
+		rc = EX_IOERR;
 	capture_close(app.capture);
 	metrics_http_close(app.http);
 	pcap_source_close(app.source);
-	pcap_sink_close(app.writer);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
+	event_limit_free(app.limit);
 	exporter_free(app.exporter);
-	return rc ? 1 : 0;
+	return rc;
 }

@@ -187,6 +187,23 @@ static void on_frame(void *ctx, const struct ws_frame_header *h, const uint8_t *
 	emit(s, &ev, WST_EV_WS_FRAME, d->dir);
 }
 
+/* The connection ended inside a frame: reported and counted all the same,
+ * with the payload bytes that went by (not the length it declared). */
+static void on_frame_incomplete(void *ctx, const struct ws_frame_header *h, const uint8_t *payload,
+				size_t kept, uint64_t seen)
+{
+	struct ws_dir *d = ctx;
+	struct ws_session *s = d->s;
+	struct wst_event ev = { .u.frame = { .h = h, .payload = payload, .kept = kept, .truncated = true,
+					     .incomplete = true, .seen = seen } };
+
+	s->frames[d->dir]++;
+	s->bytes[d->dir] += seen;
+	s->layer->stats.frames[d->dir]++;
+	s->layer->stats.bytes[d->dir] += seen;
+	emit(s, &ev, WST_EV_WS_FRAME, d->dir);
+}
+
 static void on_message(void *ctx, const struct ws_message_info *m)
 {
 	struct ws_dir *d = ctx;
@@ -312,9 +329,11 @@ static struct ws_message_decoder *dec_get(struct ws_session *s, struct ws_dir *d
 		.max_frame_capture = o->max_frame_capture,
 		.max_message_capture = o->max_message_capture,
 		.max_inflate = o->max_inflate,
+		.max_message_len = o->max_message,
 	};
 	struct ws_message_callbacks cb = {
 		.on_frame = on_frame,
+		.on_frame_incomplete = on_frame_incomplete,
 		.on_message = on_message,
 		.on_control = on_control,
 		.on_violation = on_violation,
@@ -682,6 +701,9 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 {
 	for (int dir = 0; dir < 2; dir++) {
 		stream_flush(&s->d[dir].stream, &l->budget, &stream_ops, &s->d[dir]);
+		/* A frame or message still open ends here, said and counted. */
+		if (s->d[dir].dec)
+			ws_message_decoder_end(s->d[dir].dec);
 		/* Bytes skipped while looking for frames, never confirmed: say so. */
 		if (s->d[dir].dec && ws_message_decoder_pending_skip(s->d[dir].dec))
 			emit_loss(s, dir, WST_EV_WS_GAP, "unsynced_at_end",

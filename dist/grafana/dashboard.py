@@ -175,8 +175,8 @@ ROWS = [
                                             window="$__range"), "", format="table", instant=True)],
               "none", width=12, height=8),
         panel(TS, "Decode losses per second by kind", "Data that could not be decoded other than"
-              " stream gaps: compression context lost, messages left compressed"
-              " (wstrace_ws_decode_losses_total).",
+              " stream gaps: compression context lost, messages left compressed, bytes left"
+              " unsynced when a connection ended (wstrace_ws_decode_losses_total).",
               [q(rate("wstrace_ws_decode_losses_total", by=["kind"]), "{{kind}}")], "cps"),
         panel(TS, "Sessions picked up mid-stream per second",
               "Sessions whose upgrade was not seen (wstrace_ws_midstream_sessions_total).",
@@ -236,6 +236,10 @@ ROWS = [
               [q("sum(%s)" % sel("wstrace_reassembly_held_bytes"), "held")], "bytes"),
         panel(TS, "pcap write errors per second", "wstrace_pcap_write_errors_total (with -w).",
               [q(rate("wstrace_pcap_write_errors_total"), "errors")], "cps"),
+        panel(TS, "Events not printed per second by kind", "Events counted but not printed"
+              " because a connection went over --event-limit (wstrace_events_suppressed_total);"
+              " kinds with none are not drawn.",
+              [q(rate("wstrace_events_suppressed_total", by=["event"]) + " > 0", "{{event}}")], "cps"),
     ]),
 ]
 

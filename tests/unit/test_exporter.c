@@ -580,6 +580,7 @@ static void test_losses(void **state)
 	loss(e, WST_EV_WS_GAP, ws_loss_name(WS_LOSS_DEFLATE_CONTEXT), 0, false);
 	loss(e, WST_EV_WS_GAP, ws_loss_name(WS_LOSS_NOT_INFLATED), 300, false);
 	loss(e, WST_EV_WS_GAP, ws_loss_name(WS_LOSS_NOT_INFLATED), 30, false);
+	loss(e, WST_EV_WS_GAP, "unsynced_at_end", 114, true);
 	loss(e, WST_EV_WS_GAP, "in_frame", 5, false);
 	loss(e, WST_EV_WS_GAP, NULL, 5, false);
 	loss(e, WST_EV_WS_RESYNC, "resync", 77, false);
@@ -591,6 +592,7 @@ static void test_losses(void **state)
 	assert_line(fx->text, "wstrace_ws_frame_sync_lost_total 2");
 	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"deflate_context_lost\"} 1");
 	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"not_inflated\"} 2");
+	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"unsynced_at_end\"} 1");
 	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"other\"} 2");
 	assert_line(fx->text, "wstrace_ws_resyncs_total 2");
 	assert_line(fx->text, "wstrace_ws_resync_skipped_bytes_total 80");
@@ -676,6 +678,85 @@ static void test_update(void **state)
 	assert_line(fx->text, "wstrace_tcp_connections 2");
 	assert_line(fx->text, "wstrace_bad_records_total 0");
 	assert_line(fx->text, "wstrace_packets_total{direction=\"ingress\"} 1000");
+}
+
+/* Events the output's limit held back are counted, per kind. */
+static void test_events_suppressed(void **state)
+{
+	struct fixture *fx = *state;
+	struct event_limit_opts lo = { .rate = 1, .burst = 1 };
+	struct event_limit *l;
+	struct wst_flow f = { .id = 1 };
+	struct wst_event ev = { .type = WST_EV_WS_FRAME, .flow = &f, .ts_ns = 1 };
+
+	assert_int_equal(event_limit_new(&l, &lo, (struct wst_sink){ 0 }), 0);
+	for (int i = 0; i < 3; i++)
+		event_limit_event(l, &ev);
+	exporter_update(fx->e, &(struct exporter_sources){ .limit = l });
+	fx->text = render(fx->e);
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"ws_frame\"} 2");
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"tcp_data\"} 0");
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"ws_violation\"} 0");
+	assert_null(strstr(fx->text, "event=\"tcp_closed\""));
+	event_limit_free(l);
+}
+
+/* README.md of the tree (the tests run from its top), whole. */
+static char *read_readme(void)
+{
+	FILE *f = fopen("README.md", "r");
+	char *text = NULL;
+	size_t len = 0, n;
+
+	if (!f)
+		fail_msg("README.md not found: run from the top of the tree");
+	text = malloc(1 << 20);
+	assert_non_null(text);
+	while ((n = fread(text + len, 1, (1 << 20) - 1 - len, f)) > 0)
+		len += n;
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+/*
+ * Every label value a family can take is documented: the exposition holds
+ * every series of the fixed label sets, and README must name each value
+ * as `value` (the close codes 1000-1015 as the range `1000`…`1015`).
+ */
+static void test_labels_documented(void **state)
+{
+	struct exporter *e = new_exporter("type", 0, false);
+	char *t = NULL, *readme = read_readme(), *p;
+	int checked = 0;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(exporter_render(e, &t, &len), 0);
+	for (p = strstr(t, "=\""); p; p = strstr(p, "=\"")) {
+		char value[160], want[164], *end;
+		/* histogram buckets are not a label set of ours */
+		bool le = p - t >= 3 && (!strncmp(p - 3, "{le", 3) || !strncmp(p - 3, ",le", 3));
+
+		p += 2;
+		end = strchr(p, '"');
+		assert_non_null(end);
+		assert_true((size_t)(end - p) < sizeof(value));
+		memcpy(value, p, (size_t)(end - p));
+		value[end - p] = '\0';
+		p = end;
+		if (le || !strcmp(value, "1.2.3") || (strlen(value) == 4 && !strncmp(value, "10", 2) &&
+						 strcmp(value, "1000") && strcmp(value, "1015")))
+			continue; /* the build version; close codes inside the documented range */
+		snprintf(want, sizeof(want), "`%s`", value);
+		if (!strstr(readme, want))
+			fail_msg("label value %s is not documented in README.md", want);
+		checked++;
+	}
+	assert_true(checked > 100);
+	free(readme);
+	free(t);
+	exporter_free(e);
 }
 
 struct collect_state {
@@ -924,7 +1005,8 @@ static void chat_frame(struct chat *c, enum wst_flow_dir dir, uint8_t opcode,
 	chat_pkt(c, dir, WST_TCP_PSH | WST_TCP_ACK, f, (uint32_t)(n + len));
 }
 
-static void test_pipeline_chat(void **state)
+/* The layers, a TCP handshake and a WebSocket upgrade of one connection. */
+static void chat_open(struct chat *c, const struct ws_layer_opts *wo)
 {
 	static const char req[] =
 		"GET / HTTP/1.1\r\nHost: 127.0.0.1:7272\r\nUpgrade: websocket\r\n"
@@ -933,6 +1015,20 @@ static void test_pipeline_chat(void **state)
 	static const char resp[] =
 		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+	ports_add(&c->ports, 7272);
+	assert_int_equal(ws_layer_new(&c->ws, wo, (struct wst_sink){ exporter_event, c->e }), 0);
+	assert_int_equal(tcp_tracker_new(&c->t, NULL, &c->ports,
+					 (struct wst_sink){ ws_layer_event, c->ws }), 0);
+	chat_pkt(c, WST_C2S, WST_TCP_SYN, NULL, 0);
+	chat_pkt(c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	chat_pkt(c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
+	chat_pkt(c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
+}
+
+static void test_pipeline_chat(void **state)
+{
 	static const char login[] = "{\"type\":\"login\",\"client_name\":\"mynick\",\"room_id\":\"1\"}";
 	static const char say[] = "{\"type\":\"say\",\"to_client_id\":\"all\",\"content\":\"hi, all \xef\xbc\x81\"}";
 	static const uint8_t bye[] = { 0x03, 0xe8 };
@@ -943,16 +1039,7 @@ static void test_pipeline_chat(void **state)
 
 	(void)state;
 	c.e = new_exporter("type", 0, false);
-	ports_add(&c.ports, 7272);
-	assert_int_equal(ws_layer_new(&c.ws, NULL, (struct wst_sink){ exporter_event, c.e }), 0);
-	assert_int_equal(tcp_tracker_new(&c.t, NULL, &c.ports,
-					 (struct wst_sink){ ws_layer_event, c.ws }), 0);
-
-	chat_pkt(&c, WST_C2S, WST_TCP_SYN, NULL, 0);
-	chat_pkt(&c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
-	chat_pkt(&c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
+	chat_open(&c, NULL);
 	chat_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
 	chat_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
 	chat_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
@@ -1011,6 +1098,52 @@ static void test_pipeline_chat(void **state)
 	for (const char *p = strstr(t, "\nwstrace_ws_violations_total{"); p;
 	     p = strstr(p + 1, "\nwstrace_ws_violations_total{"))
 		assert_int_equal(strtoull(strchr(p, '}') + 2, NULL, 10), 0);
+	free(t);
+	tcp_tracker_free(c.t);
+	ws_layer_free(c.ws);
+	exporter_free(c.e);
+}
+
+/*
+ * A frame declaring 2^62 bytes, 100 of them sent, then FIN: the limit is
+ * reported at the header, and the frame, its message and its bytes are
+ * counted when the connection ends (they used to vanish).
+ */
+static void test_pipeline_huge_frame(void **state)
+{
+	struct ws_layer_opts wo = { .max_message = 16u << 20 };
+	struct chat c = { .seq = { 1000, 5000 } };
+	uint8_t f[14 + 100];
+	const struct ws_stats *st;
+	char *t;
+
+	(void)state;
+	c.e = new_exporter(NULL, 0, false);
+	chat_open(&c, &wo);
+	f[0] = 0x82;
+	f[1] = 0x80 | 127;
+	memcpy(f + 2, "\x40\0\0\0\0\0\0\0", 8); /* 2^62 */
+	memcpy(f + 10, "\x01\x02\x03\x04", 4);
+	memset(f + 14, 'A', 100);
+	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, f, sizeof(f));
+	t = render(c.e);
+	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 0");
+	free(t);
+	chat_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	tcp_tracker_finish(c.t, c.now + 1000000);
+	st = ws_layer_stats(c.ws);
+	assert_int_equal(st->frames[WST_C2S], 1);
+	assert_int_equal(st->bytes[WST_C2S], 100);
+	assert_int_equal(st->messages[WST_C2S], 1);
+	t = render(c.e);
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 1");
+	assert_line(t, "wstrace_ws_frame_payload_bytes_total{dir=\"c2s\"} 100");
+	assert_line(t, "wstrace_ws_messages_total{dir=\"c2s\",type=\"binary\"} 1");
+	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
+	assert_line(t, "wstrace_ws_session_ends_total{how=\"abnormal\"} 1");
 	free(t);
 	tcp_tracker_free(c.t);
 	ws_layer_free(c.ws);
@@ -1086,12 +1219,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_violations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_losses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_suppressed, setup, teardown),
+		cmocka_unit_test(test_labels_documented),
 		cmocka_unit_test_setup_teardown(test_collect_callback, setup, teardown),
 		cmocka_unit_test(test_no_kernel),
 		cmocka_unit_test(test_json_key_chat),
 		cmocka_unit_test(test_json_key_bound),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_pipeline_chat),
+		cmocka_unit_test(test_pipeline_huge_frame),
 		cmocka_unit_test_setup_teardown(test_promtool, setup, teardown),
 	};
 

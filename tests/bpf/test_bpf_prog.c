@@ -790,6 +790,72 @@ static void test_ringbuf_full(void **state)
 			 600 - n);
 }
 
+/* One pass through a hook with both modes attached: records made. */
+static int run_pass(struct loaded *l, const uint8_t *frame, size_t len)
+{
+	int n = run_prog(l, l->skel->progs.tc_ingress, frame, len);
+
+	return n + run_prog(l, l->skel->progs.cls_ingress, frame, len);
+}
+
+/*
+ * The switch between tcx and clsact (bpf/handoff.bpf.h): with handoff on,
+ * the clsact filter of a pass records exactly when the tcx program of the
+ * same pass did not; the note is per hook, consumed, and forgotten at a new
+ * epoch. Notes are per CPU: the test stays on one.
+ */
+static void test_handoff(void **state)
+{
+	struct wstrace_bpf *sk = g_full.skel;
+	struct spec s = base4();
+	uint8_t buf[4096];
+	cpu_set_t one, was;
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	b = build(buf, &s);
+
+	/* Steady states: each program on its own records. */
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+	sk->bss->tcx_idle = 1;
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 0);
+
+	sk->bss->handoff_epoch++;
+	sk->bss->handoff = 1;
+	/* tcx idle: the filter records. */
+	assert_int_equal(run_pass(&g_full, buf, b.len), 1);
+	assert_int_equal(g_full.col.n, 1);
+	/* tcx records: the filter does not. */
+	sk->bss->tcx_idle = 0;
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 0);
+	/* The note was consumed: a filter pass without a tcx run records. */
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+	/* Another hook's note (egress) does not count for this one. */
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_egress, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+	/* Nested passes: each filter finds its own pass's note. */
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	sk->bss->tcx_idle = 1;
+	assert_int_equal(run_pass(&g_full, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 0);
+	/* A new epoch forgets the notes left. */
+	sk->bss->tcx_idle = 0;
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	sk->bss->handoff_epoch++;
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+
+	sk->bss->handoff = 0;
+	sk->bss->tcx_idle = 0;
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+}
+
 /* ---- attach tests: real interfaces in a private network namespace ---- */
 
 static bool g_netns;
@@ -1243,6 +1309,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_ringbuf_full),
+		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_attach_tcx),
 		cmocka_unit_test(test_wakeup_batch),
 		cmocka_unit_test(test_bulk_lo),

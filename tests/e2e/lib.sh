@@ -310,3 +310,48 @@ ws_peer_check() {
 # tests/e2e/peers/ws_client.py).
 # shellcheck disable=SC2034 # used by the tests that source this file
 WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001 small:1000"
+
+# --- attachments, programs and maps (instances, kill -9, reloads) ---
+
+# stop_ok PID [SIGNAL]: stop a wstrace (SIGINT by default), wait (bounded),
+# and fail unless it exited with status 0.
+stop_ok() {
+	local pid=$1 sig=${2:-INT} rc
+	kill -"$sig" "$pid" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && { kill -9 "$pid"; fail "process $pid did not stop on SIG$sig"; }
+	wait "$pid"; rc=$?
+	[ "$rc" -eq 0 ] || fail "wstrace $pid exited with status $rc after SIG$sig"
+}
+
+# hook_count NS DEV ingress|egress: tcx programs plus clsact filters on one hook.
+hook_count() {
+	local tcx cls
+	tcx=$(ip netns exec "$1" "$ROOT/$BUILD/tools/tcx_query" "$2" | awk -v h="$3" '$1==h {print $2}')
+	cls=$(tc -n "$1" filter show dev "$2" "$3" 2>/dev/null | grep -c ' handle ')
+	echo $((tcx + cls))
+}
+
+# bpf_ids PID: the BPF programs and maps PID holds, as prog_id:N and map_id:N.
+bpf_ids() { grep -h '^\(prog\|map\)_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $1 $2}' | sort -u; }
+
+# expect_bpf_freed LABEL IDS...: every one is freed (bounded wait: the kernel
+# frees them after a grace period).
+expect_bpf_freed() {
+	local label=$1 left id
+	shift
+	[ $# -gt 0 ] || fail "no program or map ids recorded for $label"
+	for _ in $(seq 1 100); do
+		left=""
+		for id in "$@"; do
+			case $id in
+			prog_id:*) bpftool prog show id "${id#prog_id:}" >/dev/null 2>&1 && left="$left $id" ;;
+			map_id:*) bpftool map show id "${id#map_id:}" >/dev/null 2>&1 && left="$left $id" ;;
+			esac
+		done
+		[ -z "$left" ] && break
+		sleep 0.1
+	done
+	[ -z "$left" ] || fail "programs and maps of $label still loaded:$left"
+	echo "ok: the $# programs and maps of $label are freed"
+}

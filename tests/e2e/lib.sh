@@ -313,17 +313,6 @@ WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001 
 
 # --- attachments, programs and maps (instances, kill -9, reloads) ---
 
-# stop_ok PID [SIGNAL]: stop a wstrace (SIGINT by default), wait (bounded),
-# and fail unless it exited with status 0.
-stop_ok() {
-	local pid=$1 sig=${2:-INT} rc
-	kill -"$sig" "$pid" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$pid" 2>/dev/null && { kill -9 "$pid"; fail "process $pid did not stop on SIG$sig"; }
-	wait "$pid"; rc=$?
-	[ "$rc" -eq 0 ] || fail "wstrace $pid exited with status $rc after SIG$sig"
-}
-
 # hook_count NS DEV ingress|egress: tcx programs plus clsact filters on one hook.
 hook_count() {
 	local tcx cls
@@ -338,20 +327,21 @@ bpf_ids() { grep -h '^\(prog\|map\)_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '
 # expect_bpf_freed LABEL IDS...: every one is freed (bounded wait: the kernel
 # frees them after a grace period).
 expect_bpf_freed() {
-	local label=$1 left id
+	local label=$1
 	shift
 	[ $# -gt 0 ] || fail "no program or map ids recorded for $label"
-	for _ in $(seq 1 100); do
-		left=""
-		for id in "$@"; do
-			case $id in
-			prog_id:*) bpftool prog show id "${id#prog_id:}" >/dev/null 2>&1 && left="$left $id" ;;
-			map_id:*) bpftool map show id "${id#map_id:}" >/dev/null 2>&1 && left="$left $id" ;;
-			esac
-		done
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	[ -z "$left" ] || fail "programs and maps of $label still loaded:$left"
+	wait_until 10 bpf_all_freed "$@" || fail "programs and maps of $label still loaded:$(bpf_loaded "$@")"
 	echo "ok: the $# programs and maps of $label are freed"
 }
+
+# bpf_loaded IDS...: those still loaded; bpf_all_freed IDS...: none is.
+bpf_loaded() {
+	local id
+	for id; do
+		case $id in
+		prog_id:*) bpftool prog show id "${id#prog_id:}" >/dev/null 2>&1 && printf ' %s' "$id" ;;
+		map_id:*) bpftool map show id "${id#map_id:}" >/dev/null 2>&1 && printf ' %s' "$id" ;;
+		esac
+	done
+}
+bpf_all_freed() { [ -z "$(bpf_loaded "$@")" ]; }

@@ -28,15 +28,15 @@ expect_no_qdisc() {
 }
 
 mode_args() { [ "$1" = clsact ] && echo --clsact; }
+syns() { grep -c '"event":"tcp_syn"' "$TMP/second.json"; }
+syns_reach() { [ "$(syns)" -ge "$1" ]; }
 
 mix() {
 	local m1=$1 m2=$2 first second1 second_ids first_ids syn
 	info "kill -9 of a $m1 instance, then a $m2 start"
 	# shellcheck disable=SC2046 # mode_args gives zero or one word
-	ip netns exec "$NS" "$WSTRACE" -i any -p $PORT -q -v $(mode_args "$m1") >/dev/null 2>"$TMP/first.err" &
-	first=$!
-	PIDS+=("$first")
-	for _ in $(seq 1 100); do grep -q "listening on" "$TMP/first.err" && break; sleep 0.1; done
+	start_wstrace "$NS" /dev/null "$TMP/first.err" -i any -p $PORT -q $(mode_args "$m1")
+	first=$WSTRACE_PID
 	grep -q "listening on 3 hooks ($m1)" "$TMP/first.err" || { cat "$TMP/first.err"; fail "first instance did not attach 3 hooks in $m1 mode"; }
 	mapfile -t first_ids < <(bpf_ids "$first")
 	kill -9 "$first"
@@ -61,12 +61,9 @@ mix() {
 
 	ip netns exec "$NS" timeout 60 "$PY" "$ROOT/tests/e2e/steady_conns.py" "$PORT" "$N" "$TMP/progress" \
 		>"$TMP/traffic.out" 2>&1 || { cat "$TMP/traffic.out"; fail "traffic failed"; }
-	for _ in $(seq 1 100); do
-		[ "$(grep -c '"event":"tcp_syn"' "$TMP/second.json")" -ge $N ] && break
-		sleep 0.1
-	done
-	stop_ok "$second1"
-	syn=$(grep -c '"event":"tcp_syn"' "$TMP/second.json")
+	wait_until 20 syns_reach $N
+	stop_wstrace "$second1" "$TMP/second.err"
+	syn=$(syns)
 	expect_eq "$syn" $N "SYNs seen by the second instance"
 
 	expect_hooks 0 "after the second instance exited"

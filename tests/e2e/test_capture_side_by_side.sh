@@ -25,13 +25,8 @@ traffic() {
 
 # wait_syns NAME WANT: until NAME's output has WANT SYNs (bounded). The
 # exact count is checked once the instance has exited and drained its ring.
-wait_syns() {
-	for _ in $(seq 1 100); do
-		[ "$(syns "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "$1 saw $(syns "$1") SYNs, want $2"
-}
+syns_reach() { [ "$(syns "$1")" -ge "$2" ]; }
+wait_syns() { wait_until 20 syns_reach "$1" "$2" || fail "$1 saw $(syns "$1") SYNs, want $2"; }
 
 expect_clean() {
 	expect_eq "$(hook_count "$NS" lo ingress) $(hook_count "$NS" lo egress)" "0 0" "attachments on lo"
@@ -64,7 +59,7 @@ scenario() {
 	traffic 1
 	for name in "${names[@]}"; do wait_syns "$name" $N; done
 
-	stop_ok "${pids[0]}"
+	stop_wstrace "${pids[0]}" "$TMP/${names[0]}.err"
 	expect_eq "$(syns "${names[0]}")" $N "SYNs seen by ${names[0]}, stopped after round 1"
 	traffic 2
 	for i in "${!names[@]}"; do
@@ -73,7 +68,7 @@ scenario() {
 	done
 	for i in "${!names[@]}"; do
 		[ "$i" -eq 0 ] && continue
-		stop_ok "${pids[$i]}"
+		stop_wstrace "${pids[$i]}" "$TMP/${names[$i]}.err"
 		expect_eq "$(syns "${names[$i]}")" $((2 * N)) "SYNs seen by ${names[$i]} in both rounds"
 	done
 	expect_clean

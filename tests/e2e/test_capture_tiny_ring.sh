@@ -55,6 +55,8 @@ kernel_packets() {
 		"http://127.0.0.1:$MPORT/metrics" | awk '$1 ~ /^wstrace_packets_total[{]/ {s += $2} END {print s + 0}'
 }
 outcomes() { grep -c "reloaded:\|reload failed\|reload: keeping" "$ERR"; }
+outcomes_above() { [ "$(outcomes)" -gt "$1" ]; }
+packets_reach() { [ "$(kernel_packets)" -ge "$1" ]; }
 
 conf "interface = lo"
 start_wstrace "$NS" /dev/null "$ERR" --config "$CONF" -p $PORT,$PORT2 -q --ringbuf-kb 8
@@ -71,20 +73,15 @@ clsact = true" "interface = lo" "interface = any
 clsact = true" "interface = any"; do
 	# Load between reloads: the kernel's packet count grows first.
 	before=$(outcomes)
-	want=$(($(kernel_packets) + 3000))
-	for _ in $(seq 1 200); do
-		[ "$(kernel_packets)" -ge $want ] && break
-		kill -0 "$FLOOD" 2>/dev/null || { cat "$TMP/flood.out"; fail "load ended early"; }
-		sleep 0.05
-	done
-	[ "$(kernel_packets)" -ge $want ] || fail "the load does not reach the kernel program"
+	wait_until 20 packets_reach $(($(kernel_packets) + 3000)) || fail "the load does not reach the kernel program"
+	gone "$FLOOD" && { cat "$TMP/flood.out"; fail "load ended early"; }
 	conf "$c"
 	kill -HUP "$WPID"
-	for _ in $(seq 1 100); do [ "$(outcomes)" -gt "$before" ] && break; sleep 0.05; done
-	[ "$(outcomes)" -gt "$before" ] || { cat "$ERR"; fail "no outcome for reload '$c'"; }
+	wait_until 20 outcomes_above "$before" || { cat "$ERR"; fail "no outcome for reload '$c'"; }
 done
 touch "$TMP/stop"
-for _ in $(seq 1 300); do kill -0 "$FLOOD" 2>/dev/null || kill -0 "$STEADY" 2>/dev/null || break; sleep 0.1; done
+both_gone() { gone "$FLOOD" && gone "$STEADY"; }
+wait_until 60 both_gone || fail "the load did not stop"
 wait "$FLOOD" || { cat "$TMP/flood.out"; fail "load failed"; }
 wait "$STEADY" || { cat "$TMP/steady.out"; fail "steady connections failed"; }
 grep -q "^sent [1-9]" "$TMP/flood.out" || { cat "$TMP/flood.out"; fail "no load was sent"; }
@@ -99,8 +96,8 @@ syn_metric() {
 expect_eq "$(syn_metric)" $((conns + 4)) "SYNs counted by the kernel program"
 
 info "stop: kernel count = processed + lost"
-kill -0 "$WPID" 2>/dev/null || { cat "$ERR"; fail "wstrace died under load"; }
-stop_ok "$WPID"
+gone "$WPID" && { cat "$ERR"; fail "wstrace died under load"; }
+stop_wstrace "$WPID" "$ERR"
 grep -v "^[0-9]" "$ERR"
 expect_eq "$(grep -c 'reload failed' "$ERR")" 0 "failed reloads"
 captured=$(sed -n 's/^\([0-9]*\) packets captured$/\1/p' "$ERR")

@@ -29,6 +29,7 @@ metric() { scrape | awk -v m="$1" 'index($1, m) == 1 && (length($1) == length(m)
 
 conf() { printf 'port = %s\nmetrics = 127.0.0.1:%s\n%s\n' "$PORT" "$MPORT" "$1" >"$CONF"; }
 outcomes() { grep -c "reloaded:\|reload failed\|reload: keeping" "$ERR"; }
+outcomes_above() { [ "$(outcomes)" -gt "$1" ]; }
 
 # hooks DEV DIR: "tcx" or "clsact" if exactly one of ours is on it, "-" if none.
 hooks() {
@@ -54,8 +55,7 @@ reload() {
 	was=$(state)
 	conf "$1"
 	kill -HUP "$DPID"
-	for _ in $(seq 1 100); do [ "$(outcomes)" -gt "$before" ] && break; sleep 0.05; done
-	[ "$(outcomes)" -gt "$before" ] || { cat "$ERR"; fail "no outcome for reload '$1'"; }
+	wait_until 20 outcomes_above "$before" || { cat "$ERR"; fail "no outcome for reload '$1'"; }
 	if [ "$2" = failed ]; then
 		expect_eq "$(state)" "$was" "attachments after failed reload '$(echo "$1" | paste -sd' ')'"
 		tail -n 1 "$ERR" | grep -q "reload failed: .*; the running settings are kept" ||
@@ -66,16 +66,16 @@ reload() {
 }
 
 conf "interface = lo"
-ip netns exec "$NS" "$WSTRACE" --daemon --config "$CONF" >/dev/null 2>"$ERR" &
-DPID=$!
-PIDS+=("$DPID")
-for _ in $(seq 1 100); do grep -q "listening on" "$ERR" && break; sleep 0.1; done
+start_wstrace "$NS" /dev/null "$ERR" --daemon --config "$CONF"
+DPID=$WSTRACE_PID
 expect_eq "$(state)" "lo:tcx $VETH:-/-" "attachments at start"
 
 info "steady connections, 10 reloads, each after at least $GAP more connections"
 bg "$NS" "$PY" "$ROOT/tests/e2e/steady_conns.py" $PORT $MAXN "$TMP/progress" "$TMP/stop" >"$TMP/traffic.out" 2>&1
 TRAFFIC=${PIDS[-1]}
 progress() { cat "$TMP/progress" 2>/dev/null || echo 0; }
+# progress_reaches N: the traffic made N connections (or it ended).
+progress_reaches() { [ "$(progress)" -ge "$1" ] || gone "$TRAFFIC"; }
 ANY_TCX="lo:tcx $VETH:tcx/tcx"
 ANY_CLS="lo:clsact $VETH:clsact/clsact"
 LO_TCX="lo:tcx $VETH:-/-"
@@ -100,30 +100,24 @@ clsact = true|$ANY_CLS"
 at=0
 for i in "${!steps[@]}"; do
 	at=$((at + GAP))
-	for _ in $(seq 1 1200); do
-		[ "$(progress)" -ge $at ] && break
-		kill -0 "$TRAFFIC" 2>/dev/null || break
-		sleep 0.05
-	done
+	wait_until 60 progress_reaches $at
 	[ "$(progress)" -ge $at ] || { cat "$TMP/traffic.out"; fail "traffic stalled before $at connections"; }
 	reload "${steps[$i]%|*}" "${steps[$i]#*|}"
 	at=$(progress)
 done
 # Traffic on across the last reload too, then stop it.
-for _ in $(seq 1 1200); do [ "$(progress)" -ge $((at + GAP)) ] && break; sleep 0.05; done
+wait_until 60 progress_reaches $((at + GAP))
 touch "$TMP/stop"
-for _ in $(seq 1 1200); do kill -0 "$TRAFFIC" 2>/dev/null || break; sleep 0.05; done
+wait_until 30 gone "$TRAFFIC" || fail "the traffic did not stop"
 wait "$TRAFFIC" || { cat "$TMP/traffic.out"; fail "traffic failed"; }
 N=$(sed -n 's/^sent \([0-9]*\)$/\1/p' "$TMP/traffic.out")
 [ -n "$N" ] || { cat "$TMP/traffic.out"; fail "traffic did not finish"; }
 expect_ge "$N" $((11 * GAP)) "connections made"
 
 info "every SYN once"
-kill -0 "$DPID" 2>/dev/null || { cat "$ERR"; fail "the daemon died"; }
-for _ in $(seq 1 100); do
-	[ "$(metric 'wstrace_tcp_handshakes_total')" -ge $N ] && break
-	sleep 0.1
-done
+gone "$DPID" && { cat "$ERR"; fail "the daemon died"; }
+handshakes_reach() { [ "$(metric 'wstrace_tcp_handshakes_total')" -ge "$1" ]; }
+wait_until 20 handshakes_reach $N
 expect_eq "$(metric 'wstrace_tcp_flags_total{flag="syn"}')" $N "SYNs counted by the kernel program"
 expect_eq "$(metric 'wstrace_tcp_handshakes_total{outcome="established"}')" $N "handshakes decoded"
 expect_eq "$(metric 'wstrace_ringbuf_lost_total')" 0 "packets lost"
@@ -133,7 +127,7 @@ expect_eq "$(grep -c 'reload failed' "$ERR")" 2 "failed reloads reported"
 expect_eq "$(grep -c 'wstrace: failed' "$ERR")" 0 "other failures reported"
 
 info "stop"
-stop_ok "$DPID" TERM
+stop_wstrace "$DPID" "$ERR" TERM
 captured=$(sed -n 's/^\([0-9]*\) packets captured$/\1/p' "$ERR")
 seen=$(sed -n 's/^\([0-9]*\) packets seen by the kernel program$/\1/p' "$ERR")
 [ -n "$captured" ] && [ "$captured" -gt 0 ] || { cat "$ERR"; fail "no summary"; }

@@ -55,7 +55,6 @@ struct app {
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
-	struct wst_counters kernel_base; /* kernel counts of programs since replaced */
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
 	uint64_t write_invalid;  /* records the pcap writer cannot represent */
 	uint64_t write_lost;     /* packets of the closed writer not written */
@@ -192,10 +191,11 @@ static int config_option(void *ctx, const char *key, const char *value, unsigned
 
 /*
  * Defaults, then the config file, then the command line, which wins.
- * Returns 0, EX_USAGE or EX_NOINPUT (reported). argp exits with EX_USAGE
- * on a command-line error.
+ * Returns 0, EX_USAGE or EX_NOINPUT: reported, or put in why when it is not
+ * NULL (a reload says it in one line). argp exits with EX_USAGE on a
+ * command-line error.
  */
-static int load_options(struct options *o, int argc, char **argv)
+static int load_options(struct options *o, int argc, char **argv, char *why, size_t whylen)
 {
 	struct options cli;
 	char err[512];
@@ -210,11 +210,15 @@ static int load_options(struct options *o, int argc, char **argv)
 		rc = config_parse_file(path, config_option, o, err, sizeof(err));
 		if (rc == -ENOENT && !cli.config[0]) {
 			pr_info("no %s, using defaults", path);
-		} else if (rc == -ENOENT) {
-			pr_warn("%s: no such file (--config)", path);
-			return EX_NOINPUT;
 		} else if (rc) {
-			pr_warn("%s", err);
+			if (rc == -ENOENT)
+				snprintf(err, sizeof(err), "%s: no such file (--config)", path);
+			if (why)
+				snprintf(why, whylen, "%s", err);
+			else
+				pr_warn("%s", err);
+			if (rc == -ENOENT)
+				return EX_NOINPUT;
 			/* The file's content is wrong, or it cannot be read. */
 			return rc == -EINVAL || rc == -EFBIG ? EX_USAGE : EX_NOINPUT;
 		}
@@ -246,17 +250,12 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Kernel counters since start, across program reloads. */
+/* Kernel counters since start: a reload keeps the programs and their maps. */
 static void kernel_counters(const struct app *app, struct wst_counters *k)
 {
-	*k = app->kernel_base;
-	if (app->capture) {
-		struct wst_counters now;
-
-		if (capture_read_counters(app->capture, &now) == 0)
-			for (int i = 0; i < WST_CNT_MAX; i++)
-				k->v[i] += now.v[i];
-	}
+	memset(k, 0, sizeof(*k));
+	if (app->capture)
+		capture_read_counters(app->capture, k);
 }
 
 /* Packets not written to the -w file, for the metrics and the summary. */
@@ -388,22 +387,30 @@ static uint32_t wakeup_bytes(const struct options *o)
 	return w > ring / 4 ? ring / 4 : (uint32_t)w;
 }
 
+/* The capture settings of o; ifaces must hold OPTIONS_MAX_IFACES names. */
+static struct capture_opts capture_opts_of(const struct options *o, const char **ifaces)
+{
+	struct capture_opts co = {
+		.ifaces = ifaces,
+		.n_ifaces = o->n_ifaces,
+		.ports = o->ports.list,
+		.n_ports = o->ports.n,
+		.snaplen = o->snaplen,
+		.ringbuf_bytes = o->ringbuf_kb * 1024u,
+		.wakeup_bytes = wakeup_bytes(o),
+		.force_clsact = o->force_clsact,
+	};
+
+	for (int i = 0; i < o->n_ifaces; i++)
+		ifaces[i] = o->ifaces[i];
+	return co;
+}
+
 static int open_capture(struct app *app)
 {
 	const char *ifaces[OPTIONS_MAX_IFACES];
-	struct capture_opts co = {
-		.ifaces = ifaces,
-		.n_ifaces = app->opt.n_ifaces,
-		.ports = app->opt.ports.list,
-		.n_ports = app->opt.ports.n,
-		.snaplen = app->opt.snaplen,
-		.ringbuf_bytes = app->opt.ringbuf_kb * 1024u,
-		.wakeup_bytes = wakeup_bytes(&app->opt),
-		.force_clsact = app->opt.force_clsact,
-	};
+	struct capture_opts co = capture_opts_of(&app->opt, ifaces);
 
-	for (int i = 0; i < app->opt.n_ifaces; i++)
-		ifaces[i] = app->opt.ifaces[i];
 	return capture_open(&app->capture, &co, on_packet, app);
 }
 
@@ -443,19 +450,43 @@ static bool same_ifaces(const struct options *a, const struct options *b)
 }
 
 /*
- * SIGHUP: the config file again, under the same command line. Ports change
- * in the kernel map at once; interfaces by replacing the attachment (never
- * both old and new); outputs in place. Counters are kept.
+ * SIGHUP: the config file again, under the same command line. Interfaces
+ * and attach mode first, make-before-break in the running capture (same
+ * programs, ring buffer and counters, so nothing is lost or counted twice),
+ * then ports in the kernel map, then outputs in place. A config that does
+ * not parse or interfaces that cannot be attached change nothing: one line
+ * says why, and the daemon goes on.
  */
 static void reload(struct app *app, int epfd)
 {
 	struct options n;
-	char err[320];
+	char why[512];
 
 	sdnotify_reloading();
-	if (load_options(&n, app->argc, app->argv)) {
-		pr_warn("reload: keeping the running settings");
+	if (load_options(&n, app->argc, app->argv, why, sizeof(why))) {
+		pr_warn("reload failed: %s; the running settings are kept", why);
 		goto out;
+	}
+	if (!same_ifaces(&n, &app->opt) || n.force_clsact != app->opt.force_clsact) {
+		const char *ifaces[OPTIONS_MAX_IFACES];
+		struct capture_opts co = capture_opts_of(&n, ifaces);
+		int nl_old = capture_netlink_fd(app->capture), nl_new;
+
+		if (capture_reconfigure(app->capture, &co, why, sizeof(why))) {
+			pr_warn("reload failed: %s; the running settings are kept", why);
+			goto out;
+		}
+		nl_new = capture_netlink_fd(app->capture);
+		if (nl_new >= 0 && nl_new != nl_old) {
+			struct epoll_event e = { .events = EPOLLIN, .data.fd = nl_new };
+
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, nl_new, &e))
+				pr_warn("reload: cannot follow new interfaces: %s", strerror(errno));
+		}
+		/* A socket closed by the reconfiguration left the epoll set with it. */
+		memcpy(app->opt.ifaces, n.ifaces, sizeof(n.ifaces));
+		app->opt.n_ifaces = n.n_ifaces;
+		app->opt.force_clsact = n.force_clsact;
 	}
 	if (memcmp(n.ports.list, app->opt.ports.list, sizeof(n.ports.list)) || n.ports.n != app->opt.ports.n) {
 		int rc = capture_set_ports(app->capture, n.ports.list, n.ports.n);
@@ -464,40 +495,6 @@ static void reload(struct app *app, int epfd)
 			pr_warn("reload: failed to set ports: %s", strerror(-rc));
 		else
 			app->opt.ports = n.ports; /* the tracker reads this set */
-	}
-	if (!same_ifaces(&n, &app->opt) || n.force_clsact != app->opt.force_clsact) {
-		struct capture *old = app->capture;
-		struct wst_counters k;
-		struct options keep = app->opt;
-
-		kernel_counters(app, &k);
-		capture_poll(old, 0);
-		epoll_ctl(epfd, EPOLL_CTL_DEL, capture_epoll_fd(old), NULL);
-		if (capture_netlink_fd(old) >= 0)
-			epoll_ctl(epfd, EPOLL_CTL_DEL, capture_netlink_fd(old), NULL);
-		capture_close(old);
-		app->capture = NULL;
-		app->kernel_base = k;
-		memcpy(app->opt.ifaces, n.ifaces, sizeof(n.ifaces));
-		app->opt.n_ifaces = n.n_ifaces;
-		app->opt.force_clsact = n.force_clsact;
-		if (open_capture(app)) {
-			pr_warn("reload: new interfaces failed; back to the old ones");
-			app->opt = keep;
-			if (open_capture(app)) {
-				stop_signal = SIGTERM;
-				goto out;
-			}
-		}
-		{
-			struct epoll_event e = { .events = EPOLLIN, .data.fd = capture_epoll_fd(app->capture) };
-
-			epoll_ctl(epfd, EPOLL_CTL_ADD, e.data.fd, &e);
-			if (capture_netlink_fd(app->capture) >= 0) {
-				e.data.fd = capture_netlink_fd(app->capture);
-				epoll_ctl(epfd, EPOLL_CTL_ADD, e.data.fd, &e);
-			}
-		}
 	}
 	if (n.snaplen != app->opt.snaplen || n.ringbuf_kb != app->opt.ringbuf_kb ||
 	    strcmp(n.json_key, app->opt.json_key) || strcmp(n.metrics, app->opt.metrics) ||
@@ -511,8 +508,8 @@ static void reload(struct app *app, int epfd)
 	app->opt.show_secrets = n.show_secrets;
 	fflush(app->out.fp);
 	setup_output(app);
-	pr_info("reloaded: %d hooks, %d ports", capture_n_attached(app->capture), app->opt.ports.n);
-	(void)err;
+	pr_info("reloaded: %d hooks (%s), %d ports", capture_n_attached(app->capture),
+		capture_uses_tcx(app->capture) ? "tcx" : "clsact", app->opt.ports.n);
 out:
 	sdnotify_send("READY=1");
 }
@@ -763,7 +760,7 @@ int main(int argc, char **argv)
 	app.argc = argc;
 	app.argv = argv;
 	argp_err_exit_status = EX_USAGE;
-	rc = load_options(&app.opt, argc, argv);
+	rc = load_options(&app.opt, argc, argv, NULL, 0);
 	if (rc)
 		return rc;
 	sigaction(SIGINT, &sa, NULL);

@@ -310,3 +310,38 @@ ws_peer_check() {
 # tests/e2e/peers/ws_client.py).
 # shellcheck disable=SC2034 # used by the tests that source this file
 WS_SPECS="off:1000 on:1001 nocontext:4001 off:fin on:rst nocontext:1000 on:4001 small:1000"
+
+# --- attachments, programs and maps (instances, kill -9, reloads) ---
+
+# hook_count NS DEV ingress|egress: tcx programs plus clsact filters on one hook.
+hook_count() {
+	local tcx cls
+	tcx=$(ip netns exec "$1" "$ROOT/$BUILD/tools/tcx_query" "$2" | awk -v h="$3" '$1==h {print $2}')
+	cls=$(tc -n "$1" filter show dev "$2" "$3" 2>/dev/null | grep -c ' handle ')
+	echo $((tcx + cls))
+}
+
+# bpf_ids PID: the BPF programs and maps PID holds, as prog_id:N and map_id:N.
+bpf_ids() { grep -h '^\(prog\|map\)_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $1 $2}' | sort -u; }
+
+# expect_bpf_freed LABEL IDS...: every one is freed (bounded wait: the kernel
+# frees them after a grace period).
+expect_bpf_freed() {
+	local label=$1
+	shift
+	[ $# -gt 0 ] || fail "no program or map ids recorded for $label"
+	wait_until 10 bpf_all_freed "$@" || fail "programs and maps of $label still loaded:$(bpf_loaded "$@")"
+	echo "ok: the $# programs and maps of $label are freed"
+}
+
+# bpf_loaded IDS...: those still loaded; bpf_all_freed IDS...: none is.
+bpf_loaded() {
+	local id
+	for id; do
+		case $id in
+		prog_id:*) bpftool prog show id "${id#prog_id:}" >/dev/null 2>&1 && printf ' %s' "$id" ;;
+		map_id:*) bpftool map show id "${id#map_id:}" >/dev/null 2>&1 && printf ' %s' "$id" ;;
+		esac
+	done
+}
+bpf_all_freed() { [ -z "$(bpf_loaded "$@")" ]; }

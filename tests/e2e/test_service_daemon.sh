@@ -27,7 +27,7 @@ wait_notify() { # wait_notify PATTERN COUNT
 # events FILTER: how many of the daemon's JSON events match (see count_json).
 events() { count_json "$TMP/d.json" "$1"; }
 tcx_ingress() { ip netns exec "$NS" "$TCXQ" lo | head -1; }
-clsact_filters() { tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress; }
+clsact_filters() { tc -n "$NS" filter show dev lo ingress | grep -c cls_ingress; }
 
 info "systemd-analyze verify"
 if command -v systemd-analyze >/dev/null; then
@@ -98,7 +98,7 @@ stop_wstrace "$DPID" "$TMP/d.err" TERM
 wait_notify '^STOPPING=1$' 1
 expect_eq "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" "ingress 0" "nothing attached after SIGTERM"
 
-info "kill -9 and restart, tcx"
+info "kill -9 and restart, tcx (every mode mix: test_capture_kill9.sh)"
 ip netns exec "$NS" "$WSTRACE" -i lo -q >/dev/null 2>"$TMP/k1.err" &
 K=$!; PIDS+=("$K")
 wait_for 30 "the tcx program on lo" prints "ingress 1 tc_ingress" tcx_ingress
@@ -114,12 +114,13 @@ ip netns exec "$NS" "$WSTRACE" -i lo -q --clsact >/dev/null 2>"$TMP/c1.err" &
 K=$!; PIDS+=("$K")
 wait_for 30 "the clsact filter on lo" prints 1 clsact_filters
 kill -9 "$K"; wait "$K" 2>/dev/null
-expect_eq "$(tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress)" 1 "stale clsact filter after kill -9"
+expect_eq "$(clsact_filters)" 1 "stale clsact filter after kill -9"
 start_wstrace "$NS" /dev/null "$TMP/c2.err" -i lo -q --clsact
-expect_eq "$(tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress)" 1 "exactly one clsact filter after restart"
+expect_eq "$(clsact_filters)" 1 "exactly one clsact filter after restart"
 grep -q "stale" "$TMP/c2.err" || fail "the stale filter was not reported as removed"
 stop_wstrace
-expect_eq "$(tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress)" 0 "no clsact filter after a clean exit"
+expect_eq "$(clsact_filters)" 0 "no clsact filter after a clean exit"
+expect_eq "$(tc -n "$NS" qdisc show dev lo | grep -c clsact)" 0 "no clsact qdisc after a clean exit"
 
 info "capabilities dropped after setup; interfaces that come up later still attach"
 printf 'interface = any\nmetrics = off\n' >"$TMP/any.conf"

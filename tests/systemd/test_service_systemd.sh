@@ -165,7 +165,7 @@ kill9_restarted() {
 }
 kill9_restarted
 expect_eq "$(sc_net "$TCXQ" lo | paste -sd' ')" "ingress 1 tc_ingress egress 0" "tcx programs on lo after the restart"
-expect_eq "$(sc_net tc filter show dev lo ingress | grep -c tc_ingress)" 0 "clsact filters on lo"
+expect_eq "$(sc_net tc filter show dev lo ingress | grep -c cls_ingress)" 0 "clsact filters on lo"
 client 7272 1
 sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text"}' 1 ||
 	fail "c2s text frames after the restart: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')', want 1"
@@ -175,7 +175,7 @@ info "clsact mode: kill -9 and restart leave exactly one filter"
 echo "clsact = true" >>"$(sc_rootfs)$CONF"
 sc_exec systemctl restart wstrace || fail "systemctl restart wstrace"
 expect_eq "$(state)" "active running" "state after restart with clsact = true"
-filters() { sc_net tc filter show dev lo ingress | grep -c tc_ingress; }
+filters() { sc_net tc filter show dev lo ingress | grep -c cls_ingress; }
 expect_eq "$(filters)" 1 "clsact filters on lo"
 MAIN=$(prop MainPID)
 kill9_restarted

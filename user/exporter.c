@@ -80,6 +80,7 @@ struct exporter {
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
+	int late_packets;
 	int upg_requests, upgrades, upgrade_s, http_requests, sessions, ws_midstream;
 	int frames, frame_bytes, messages, message_bytes, closes, rtt, violations;
 	int session_s, session_ends;
@@ -197,6 +198,10 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Packets whose payload starts beyond the next expected byte.", NULL, NULL, 0));
 	CHK(e->tcp_midstream = metrics_counter(m, "wstrace_tcp_midstream_connections_total",
 		"Connections first seen without their handshake.", NULL, NULL, 0));
+	CHK(e->late_packets = metrics_counter(m, "wstrace_tcp_late_packets_total",
+		"Packets reported but not decoded: after their connection closed, or after"
+		" a reset from the resetting side or not following the other side's stream.",
+		NULL, NULL, 0));
 
 	/* HTTP upgrade */
 	CHK(e->upg_requests = metrics_counter(m, "wstrace_ws_upgrade_requests_total",
@@ -631,8 +636,10 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 		metrics_counter_set(m, e->k_truncated, 0, v[WST_CNT_TRUNCATED]);
 		metrics_counter_set(m, e->k_load_errors, 0, v[WST_CNT_LOAD_ERRORS]);
 	}
-	if (src->tcp)
+	if (src->tcp) {
 		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);
+		metrics_counter_set(m, e->late_packets, 0, src->tcp->late_packets);
+	}
 	metrics_set(m, e->conns, 0, (double)src->tcp_active);
 	if (src->ws) {
 		metrics_set(m, e->sessions, 0, (double)src->ws->active);

@@ -26,6 +26,8 @@ struct flow_list {
 enum flow_timer {
 	FLOW_TIMER_HANDSHAKE, /* SYN seen, handshake not complete */
 	FLOW_TIMER_IDLE,      /* open connection */
+	FLOW_TIMER_RESET,     /* reset, waiting for the other side's data in flight;
+			       * ordered by the time of the RST */
 	FLOW_TIMER_LINGER,    /* closed, kept briefly to absorb late packets */
 	FLOW_TIMER_MAX,
 };
@@ -42,7 +44,9 @@ enum tcp_state {
 	TCP_ST_SYN_RCVD,    /* server SYN(-ACK) seen */
 	TCP_ST_ESTABLISHED,
 	TCP_ST_CLOSING,     /* a FIN seen */
-	TCP_ST_CLOSED,      /* both FINs acknowledged, or reset */
+	TCP_ST_RESET,       /* reset by one side, not yet reported closed: the
+			     * other side's data in flight is still decoded */
+	TCP_ST_CLOSED,      /* tcp_closed sent: both FINs acknowledged, or reset */
 };
 
 /* What the TCP tracker knows of one direction. */
@@ -65,7 +69,11 @@ struct wst_flow {
 	enum tcp_state state;
 	bool midstream;       /* first seen without its handshake */
 	bool established_seen;
+	uint8_t rst_dir;      /* TCP_ST_RESET: who sent the RST */
+	/* last_ns: the last packet that belonged to the connection (after a
+	 * RST only those still decoded) */
 	uint64_t first_ns, syn_ns, est_ns, last_ns;
+	uint64_t rst_ns;      /* TCP_ST_RESET: when the RST was seen */
 	struct tcp_half half[2]; /* by enum wst_flow_dir */
 	void *app;            /* state of the protocol above TCP (WebSocket) */
 };

@@ -139,10 +139,12 @@ ROWS = [
               [q(rate("wstrace_tcp_flags_total", by=["flag"]), "{{flag}}")], "pps"),
         panel(TS, "Retransmissions, out-of-order packets, mid-stream connections",
               "wstrace_tcp_retransmits_total, wstrace_tcp_out_of_order_total,"
-              " wstrace_tcp_midstream_connections_total.",
+              " wstrace_tcp_midstream_connections_total, and packets after their connection's"
+              " close or reset, shown but not decoded (wstrace_tcp_late_packets_total).",
               [q(rate("wstrace_tcp_retransmits_total"), "retransmissions"),
                q(rate("wstrace_tcp_out_of_order_total"), "out of order"),
-               q(rate("wstrace_tcp_midstream_connections_total"), "connections seen mid-stream")], "cps"),
+               q(rate("wstrace_tcp_midstream_connections_total"), "connections seen mid-stream"),
+               q(rate("wstrace_tcp_late_packets_total"), "late packets (not decoded)")], "cps"),
     ]),
     ("Session ends", [
         panel(TS, "Closes per second by code and initiator",

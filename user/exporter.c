@@ -80,7 +80,7 @@ struct exporter {
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
-	int late_packets;
+	int late_packets, evicted_packets;
 	int upg_requests, upgrades, upgrade_s, http_requests, sessions, ws_midstream;
 	int frames, frame_bytes, messages, message_bytes, closes, rtt, violations;
 	int session_s, session_ends;
@@ -201,6 +201,9 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	CHK(e->late_packets = metrics_counter(m, "wstrace_tcp_late_packets_total",
 		"Packets reported but not decoded: after their connection closed, or after"
 		" a reset from the resetting side or not following the other side's stream.",
+		NULL, NULL, 0));
+	CHK(e->evicted_packets = metrics_counter(m, "wstrace_tcp_evicted_flow_packets_total",
+		"Packets of connections evicted from the full flow table: counted, not tracked.",
 		NULL, NULL, 0));
 
 	/* HTTP upgrade */
@@ -639,6 +642,7 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 	if (src->tcp) {
 		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);
 		metrics_counter_set(m, e->late_packets, 0, src->tcp->late_packets);
+		metrics_counter_set(m, e->evicted_packets, 0, src->tcp->evicted_packets);
 	}
 	metrics_set(m, e->conns, 0, (double)src->tcp_active);
 	if (src->ws) {

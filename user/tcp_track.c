@@ -124,6 +124,9 @@ static struct wst_flow *flow_new(struct tcp_tracker *t, const struct flow_key *k
 			return NULL;
 		if (victim->state != TCP_ST_CLOSED && victim->state != TCP_ST_RESET)
 			t->stats.evicted++;
+		/* Its later packets must not look like a new connection. */
+		flow_tomb_add(&t->flows, &victim->key, ts);
+		t->stats.evicted_forgotten = t->flows.tombs.forgotten;
 		flow_end(t, victim, WST_CLOSE_EVICTED, ts);
 	}
 	t->stats.flows++;
@@ -189,6 +192,14 @@ static enum wst_event_type classify(struct tcp_tracker *t, struct wst_flow *f, e
 		h->fin_seq = r->seq + r->payload_len;
 	}
 	return type;
+}
+
+static bool tomb_hit_reverse(struct tcp_tracker *t, const struct flow_key *key, uint64_t ts)
+{
+	struct flow_key rev;
+
+	flow_key_reverse(key, &rev);
+	return flow_tomb_hit(&t->flows, &rev, ts);
 }
 
 /* Applies what the packet's ACK number acknowledges on the other half. */
@@ -332,6 +343,13 @@ void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt)
 		f = NULL;
 	}
 	if (!f) {
+		if (syn_only) {
+			flow_tomb_forget(&t->flows, &key);
+		} else if (flow_tomb_hit(&t->flows, &key, ts) || (both && tomb_hit_reverse(t, &key, ts))) {
+			/* The rest of an evicted connection: not a new one. */
+			t->stats.evicted_packets++;
+			return;
+		}
 		f = flow_new(t, &key, ts);
 		if (!f)
 			return; /* out of memory: counted as not tracked below */
@@ -423,6 +441,9 @@ void tcp_tracker_expire(struct tcp_tracker *t, uint64_t now_ns)
 	while ((f = flow_oldest(&t->flows, FLOW_TIMER_LINGER)) &&
 	       f->last_ns + t->opts.linger_ns <= now_ns)
 		flow_end(t, f, WST_CLOSE_FIN, now_ns);
+	/* An evicted connection silent for the idle timeout is gone. */
+	if (now_ns > t->opts.idle_timeout_ns)
+		flow_tomb_expire(&t->flows, now_ns - t->opts.idle_timeout_ns);
 }
 
 void tcp_tracker_finish(struct tcp_tracker *t, uint64_t now_ns)

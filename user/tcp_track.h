@@ -4,7 +4,9 @@
  * out-of-order segments, FIN/RST teardown, connections seen mid-stream.
  *
  * Every packet of a watched port yields exactly one per-packet event
- * (tcp_syn ... tcp_rst), followed by any connection facts it completes.
+ * (tcp_syn ... tcp_rst), followed by any connection facts it completes;
+ * only the later packets of a connection evicted from the full table are
+ * counted (evicted_packets) instead, as they have no flow to report on.
  * Every flow that is created ends with exactly one tcp_closed event, so
  * upper layers can free what they hang on flow->app there; packets after
  * it are still reported, with ev->decode false, and must create no state
@@ -53,6 +55,8 @@ struct tcp_stats {
 	uint64_t retransmits, out_of_order;
 	uint64_t late_packets;    /* reported but not decoded: after the close, or
 				   * after a reset not from the other side's stream */
+	uint64_t evicted_packets; /* of evicted connections: counted, not tracked */
+	uint64_t evicted_forgotten; /* tombstones dropped to make room */
 	uint64_t app_leaks;       /* flows freed with upper-layer state: a bug */
 };
 

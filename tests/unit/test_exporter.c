@@ -619,6 +619,7 @@ static void fill_sources(struct exporter_sources *src, struct wst_counters *k,
 	k->v[WST_CNT_LOAD_ERRORS] = 2;
 	tcp->midstream = 3;
 	tcp->late_packets = 12;
+	tcp->evicted_packets = 13;
 	ws->active = 4;
 	ws->midstream = 1;
 	b->overflows = 5;
@@ -644,6 +645,7 @@ static void check_snapshot(const char *t)
 	assert_line(t, "wstrace_load_errors_total 2");
 	assert_line(t, "wstrace_tcp_midstream_connections_total 3");
 	assert_line(t, "wstrace_tcp_late_packets_total 12");
+	assert_line(t, "wstrace_tcp_evicted_flow_packets_total 13");
 	assert_line(t, "wstrace_tcp_connections 11");
 	assert_line(t, "wstrace_ws_sessions 4");
 	assert_line(t, "wstrace_ws_midstream_sessions_total 1");

@@ -661,6 +661,91 @@ static void test_eviction_when_full(void **state)
 	fixture_free(fx);
 }
 
+/* Data from client c, as a held-open connection sends it after its handshake. */
+static void data_from(struct fixture *fx, int c)
+{
+	send_pkt(fx, c, WST_C2S, P | A, 1001, 5001, 18, MS);
+}
+
+/*
+ * The rest of an evicted connection is counted as such, not taken for a
+ * new mid-stream connection (which would evict another, and so on): each
+ * connection is seen once and evicted once.
+ */
+static void test_eviction_tombstones(void **state)
+{
+	struct fixture *fx = fixture_new(4);
+	const struct tcp_stats *st = tcp_tracker_stats(fx->t);
+
+	(void)state;
+	for (int c = 0; c < 8; c++)
+		handshake(fx, c);
+	assert_int_equal(st->evicted, 4);
+	fx->n = 0;
+	for (int c = 0; c < 8; c++)
+		data_from(fx, c);
+	/* Only the four tracked connections report their data. */
+	assert_int_equal(fx->n, 4);
+	send_pkt(fx, 0, WST_S2C, P | A, 5001, 1019, 30, MS);
+	send_pkt(fx, 0, WST_C2S, F | A, 1019, 5031, 0, MS);
+	assert_int_equal(fx->n, 4);
+	assert_int_equal(st->flows, 8);
+	assert_int_equal(st->midstream, 0);
+	assert_int_equal(st->evicted, 4);
+	assert_int_equal(st->evicted_packets, 6);
+	assert_int_equal(tcp_tracker_active(fx->t), 4);
+	/* A new SYN on an evicted tuple is a new connection. */
+	fx->n = 0;
+	handshake(fx, 0);
+	data_from(fx, 0);
+	assert_int_equal(st->flows, 9);
+	assert_int_equal(st->evicted, 5);
+	assert_int_equal(last(fx)->type, WST_EV_TCP_DATA);
+	assert_true(last(fx)->ev.decode);
+	assert_int_equal(st->evicted_packets, 6);
+	fixture_free(fx);
+}
+
+/* Tombstones are bounded (FLOW_TOMBS_PER_FLOW per slot): the least recently
+ * seen is forgotten first, counted, and its tuple looks new again. */
+static void test_tombstones_bounded(void **state)
+{
+	struct fixture *fx = fixture_new(1);
+	const struct tcp_stats *st = tcp_tracker_stats(fx->t);
+
+	(void)state;
+	for (int c = 0; c <= FLOW_TOMBS_PER_FLOW + 2; c++)
+		handshake(fx, c);
+	assert_int_equal(st->evicted, FLOW_TOMBS_PER_FLOW + 2);
+	assert_int_equal(st->evicted_forgotten, 2);
+	data_from(fx, 2);
+	assert_int_equal(st->evicted_packets, 1);
+	assert_int_equal(st->midstream, 0);
+	data_from(fx, 0);
+	assert_int_equal(st->midstream, 1);
+	assert_int_equal(st->evicted_forgotten, 3);
+	fixture_free(fx);
+}
+
+/* An evicted connection silent for the idle timeout is forgotten. */
+static void test_tombstone_expiry(void **state)
+{
+	struct fixture *fx = fixture_new(1);
+	const struct tcp_stats *st = tcp_tracker_stats(fx->t);
+
+	(void)state;
+	handshake(fx, 0);
+	handshake(fx, 1);
+	data_from(fx, 0);
+	assert_int_equal(st->evicted_packets, 1);
+	advance(fx, TCP_TRACK_DEFAULT_IDLE_TIMEOUT_NS);
+	data_from(fx, 0);
+	assert_int_equal(st->evicted_packets, 1);
+	assert_int_equal(st->midstream, 1);
+	assert_int_equal(st->evicted_forgotten, 0);
+	fixture_free(fx);
+}
+
 static void test_port_reuse_is_new_flow(void **state)
 {
 	struct fixture *fx = fixture_new(0);
@@ -744,6 +829,9 @@ int main(void)
 		cmocka_unit_test(test_handshake_timeout),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_eviction_when_full),
+		cmocka_unit_test(test_eviction_tombstones),
+		cmocka_unit_test(test_tombstones_bounded),
+		cmocka_unit_test(test_tombstone_expiry),
 		cmocka_unit_test(test_port_reuse_is_new_flow),
 		cmocka_unit_test(test_unwatched_ignored),
 		cmocka_unit_test(test_ports_parse),

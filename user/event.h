@@ -113,6 +113,7 @@ struct wst_event {
 		} closed;
 		struct {
 			uint64_t waited_us;
+			bool synack_seen;       /* answered: only the final ACK is missing */
 		} timeout;
 		struct {
 			const struct http_request *req;

@@ -21,7 +21,8 @@
 static const char *const kdirs[] = { "ingress", "egress" };
 static const char *const dirs[] = { "c2s", "s2c" }; /* enum wst_flow_dir */
 static const char *const flags[] = { "syn", "synack", "fin", "rst" };
-static const char *const outcomes[] = { "established", "refused", "timeout" };
+/* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
+static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };
 static const char *const reasons[] = { "fin", "rst", "idle", "evicted", "end", "other" };
 static const char *const statuses[] = {
 	"101", "400", "401", "403", "404", "426", "500", "502", "503", "other",
@@ -180,7 +181,8 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 
 	/* TCP */
 	CHK(e->handshakes = metrics_counter(m, "wstrace_tcp_handshakes_total",
-		"TCP handshakes by outcome: completed, refused by a reset, timed out.",
+		"TCP handshakes by outcome: completed, refused by a reset, SYN never answered"
+		" (timeout), SYN-ACK seen but no final ACK (incomplete).",
 		"outcome", outcomes, ARRAY_SIZE(outcomes)));
 	CHK(e->handshake_s = metrics_histogram(m, "wstrace_tcp_handshake_seconds",
 		"Time from SYN to the ACK completing the TCP handshake.",
@@ -509,7 +511,7 @@ static void on_tcp(struct exporter *e, const struct wst_event *ev)
 		e->refused = ev->flow; /* its tcp_closed (rst) follows at once */
 		break;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		metrics_inc(m, e->handshakes, 2);
+		metrics_inc(m, e->handshakes, ev->u.timeout.synack_seen ? 3 : 2);
 		break;
 	case WST_EV_TCP_CLOSED: {
 		enum wst_close_reason r = ev->u.closed.reason;

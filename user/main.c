@@ -700,6 +700,9 @@ static void print_summary(struct app *app)
 		ts->flows, ts->established, ts->refused, ts->resets, ts->handshake_timeouts, ts->midstream,
 		ts->evicted);
 	/* Lines a clean run does not need are printed only when they count something. */
+	if (ts->handshake_incomplete)
+		fprintf(stderr, "%" PRIu64 " handshakes incomplete (SYN-ACK seen, no final ACK)\n",
+			ts->handshake_incomplete);
 	if (ts->evicted_packets || ts->evicted_forgotten)
 		fprintf(stderr, "%" PRIu64 " packets of evicted connections (not tracked), %" PRIu64
 			" evicted connections forgotten\n", ts->evicted_packets, ts->evicted_forgotten);

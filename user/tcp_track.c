@@ -428,7 +428,12 @@ void tcp_tracker_expire(struct tcp_tracker *t, uint64_t now_ns)
 					.flow = f, .dir = WST_C2S };
 
 		ev.u.timeout.waited_us = (now_ns - f->first_ns) / 1000;
-		t->stats.handshake_timeouts++;
+		/* Answered with a SYN-ACK: the client's final ACK is what never came. */
+		ev.u.timeout.synack_seen = f->half[WST_S2C].syn_seen;
+		if (ev.u.timeout.synack_seen)
+			t->stats.handshake_incomplete++;
+		else
+			t->stats.handshake_timeouts++;
 		emit(t, &ev);
 		flow_end(t, f, WST_CLOSE_IDLE, now_ns);
 	}

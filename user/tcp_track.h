@@ -51,7 +51,9 @@ struct tcp_track_opts {
 struct tcp_stats {
 	uint64_t packets, not_watched;
 	uint64_t flows, midstream, established, refused, resets;
-	uint64_t handshake_timeouts, closed, evicted, idle_expired;
+	uint64_t handshake_timeouts;   /* SYN never answered */
+	uint64_t handshake_incomplete; /* SYN-ACK seen, final ACK never */
+	uint64_t closed, evicted, idle_expired;
 	uint64_t retransmits, out_of_order;
 	uint64_t late_packets;    /* reported but not decoded: after the close, or
 				   * after a reset not from the other side's stream */

@@ -24,3 +24,12 @@ def packet(src, dst, sport, dport, seq, ack, flags, payload=b""):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6, 0,
                      src, dst)
     return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + tcp + payload
+
+
+def write_pcap(path, pkts, t0=1700000000):
+    """A pcap file (link type raw IP) of (microseconds after t0, packet), in time order."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))
+        for us, p in sorted(pkts, key=lambda x: x[0]):
+            f.write(struct.pack("<IIII", t0 + us // 1000000, us % 1000000, len(p), len(p)))
+            f.write(p)

@@ -10,6 +10,8 @@
 #   leak_rst_then_data   1000 tuples of RST then data: no session, nothing leaked
 #   rst_inflight_close   client close frame, RST, the server's close frame after it
 #                        (made by make_rst_inflight.py)
+#   handshake_timeouts   a SYN never answered and one answered but never completed,
+#                        told apart (made by make_handshakes.py)
 #
 # REGEN=1 rewrites the NAME.txt files from the plain build.
 . "$(dirname "$0")/lib.sh"
@@ -64,7 +66,7 @@ PY
 
 summary() { grep -c -x -F "$2" "$TMP/$1.text.err" >/dev/null || { cat "$TMP/$1.text.err"; fail "$1: no summary line '$2'"; }; }
 
-for name in rst_then_upgrade fin_then_retransmit rst_inflight_close; do
+for name in rst_then_upgrade fin_then_retransmit rst_inflight_close handshake_timeouts; do
 	replay "$name"
 	cat "$TMP/$name.text" "$TMP/$name.text.err" >"$TMP/$name.all"
 	diff "$TMP/$name.all" "$DATA/$name.txt" || fail "$name: text output differs from $name.txt"
@@ -72,6 +74,8 @@ for name in rst_then_upgrade fin_then_retransmit rst_inflight_close; do
 done
 expect_eq "$(count_json "$TMP/rst_then_upgrade.json" 'e["event"].startswith("ws_")')" 0 "WebSocket events after a reset tuple"
 expect_eq "$(count_json "$TMP/fin_then_retransmit.json" 'e["event"]=="ws_gap"')" 0 "gaps after the FIN close"
+expect_eq "$(count_json "$TMP/handshake_timeouts.json" 'e["event"]=="tcp_handshake_timeout" and e["src"].endswith(":40010") and not e["synack_seen"]')" 1 "SYN never answered"
+expect_eq "$(count_json "$TMP/handshake_timeouts.json" 'e["event"]=="tcp_handshake_timeout" and e["src"].endswith(":40011") and e["synack_seen"]')" 1 "SYN-ACK without final ACK"
 
 replay leak_rst_then_data
 summary leak_rst_then_data "1000 connections seen, 0 established, 0 refused, 1000 reset, 0 handshake timeouts, 1000 seen mid-stream, 0 evicted"

@@ -236,6 +236,10 @@ static void test_tcp_events(void **state)
 	memset(&ev, 0, sizeof(ev));
 	ev.u.timeout.waited_us = 20000000;
 	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
+	/* Answered with a SYN-ACK, the final ACK never came: incomplete. */
+	ev.u.timeout.synack_seen = true;
+	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
+	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
 
 	fx->text = render(e);
 	assert_line(fx->text, "wstrace_tcp_packets_total{dir=\"c2s\"} 6");
@@ -245,6 +249,7 @@ static void test_tcp_events(void **state)
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"established\"} 2");
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"refused\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"timeout\"} 1");
+	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"incomplete\"} 2");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"5e-05\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"0.0025\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"0.005\"} 2");

@@ -620,8 +620,10 @@ static void test_handshake_timeout(void **state)
 	tcp_tracker_expire(fx->t, fx->now + TCP_TRACK_DEFAULT_HANDSHAKE_TIMEOUT_NS);
 	assert_int_equal(fx->n, 3);
 	assert_int_equal(fx->ev[1].type, WST_EV_TCP_HANDSHAKE_TIMEOUT);
+	assert_false(fx->ev[1].ev.u.timeout.synack_seen);
 	assert_int_equal(fx->ev[2].type, WST_EV_TCP_CLOSED);
 	assert_int_equal(tcp_tracker_stats(fx->t)->handshake_timeouts, 1);
+	assert_int_equal(tcp_tracker_stats(fx->t)->handshake_incomplete, 0);
 	assert_int_equal(tcp_tracker_active(fx->t), 0);
 	fixture_free(fx);
 }
@@ -746,6 +748,24 @@ static void test_tombstone_expiry(void **state)
 	fixture_free(fx);
 }
 
+/* Answered with a SYN-ACK but never completed: not a timeout of the SYN. */
+static void test_handshake_incomplete(void **state)
+{
+	struct fixture *fx = fixture_new(0);
+
+	(void)state;
+	send_pkt(fx, 0, WST_C2S, S, 1000, 0, 0, MS);
+	send_pkt(fx, 0, WST_S2C, S | A, 5000, 1001, 0, MS);
+	advance(fx, TCP_TRACK_DEFAULT_HANDSHAKE_TIMEOUT_NS);
+	assert_int_equal(fx->n, 4);
+	assert_int_equal(fx->ev[2].type, WST_EV_TCP_HANDSHAKE_TIMEOUT);
+	assert_true(fx->ev[2].ev.u.timeout.synack_seen);
+	assert_int_equal(fx->ev[2].ev.u.timeout.waited_us, TCP_TRACK_DEFAULT_HANDSHAKE_TIMEOUT_NS / 1000 + 1000);
+	assert_int_equal(tcp_tracker_stats(fx->t)->handshake_incomplete, 1);
+	assert_int_equal(tcp_tracker_stats(fx->t)->handshake_timeouts, 0);
+	fixture_free(fx);
+}
+
 static void test_port_reuse_is_new_flow(void **state)
 {
 	struct fixture *fx = fixture_new(0);
@@ -832,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_eviction_tombstones),
 		cmocka_unit_test(test_tombstones_bounded),
 		cmocka_unit_test(test_tombstone_expiry),
+		cmocka_unit_test(test_handshake_incomplete),
 		cmocka_unit_test(test_port_reuse_is_new_flow),
 		cmocka_unit_test(test_unwatched_ignored),
 		cmocka_unit_test(test_ports_parse),

@@ -9,7 +9,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "e2e"))
-from rawtcp import ACK, FIN, PSH, RST, SYN, packet  # noqa: E402
+from rawtcp import ACK, FIN, PSH, RST, SYN, packet, write_pcap  # noqa: E402
 
 T0 = 1700000000
 C, S = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 254])
@@ -68,8 +68,4 @@ def conversation(cport, t, reset):
 
 
 pkts = conversation(CPORT, 0, True) + conversation(CPORT + 1, 1000000, False)
-with open(sys.argv[1] if len(sys.argv) > 1 else "rst_inflight_close.pcap", "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))  # 101: raw IP
-    for us, p in sorted(pkts, key=lambda x: x[0]):
-        f.write(struct.pack("<IIII", T0 + us // 1000000, us % 1000000, len(p), len(p)))
-        f.write(p)
+write_pcap(sys.argv[1] if len(sys.argv) > 1 else "rst_inflight_close.pcap", pkts, T0)

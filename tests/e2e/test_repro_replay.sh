@@ -15,6 +15,7 @@
 #
 # REGEN=1 rewrites the NAME.txt files from the plain build.
 . "$(dirname "$0")/lib.sh"
+case $ASAN_OPTIONS in *detect_leaks=1*) ;; *) fail "ASAN_OPTIONS without detect_leaks=1: $ASAN_OPTIONS" ;; esac
 DATA=$ROOT/tests/data/repro
 ASAN=$ROOT/${WSTRACE_ASAN_BUILD:-build-asan}/wstrace
 [ -x "$WSTRACE" ] || fail "no wstrace binary at $WSTRACE (run make)"
@@ -32,19 +33,16 @@ if [ -n "${REGEN:-}" ]; then
 	exit 0
 fi
 
-# replay NAME: the sanitizer build on NAME.pcap, JSON and text; checks
-# what holds for every capture and leaves the outputs in $TMP.
-replay() {
+# replay_sanitized NAME: the sanitizer build (leak detection on, see lib.sh)
+# on NAME.pcap, JSON and text; checks what holds for every capture and
+# leaves the outputs in $TMP.
+replay_sanitized() {
 	local name=$1 rc
 	for fmt in json text; do
-		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-			"$ASAN" -r "$DATA/$name.pcap" $([ $fmt = json ] && echo --json) \
+		"$ASAN" -r "$DATA/$name.pcap" $([ $fmt = json ] && echo --json) \
 			>"$TMP/$name.$fmt" 2>"$TMP/$name.$fmt.err"
 		rc=$?
-		if [ $rc -ne 0 ] || grep -q "Sanitizer\|runtime error" "$TMP/$name.$fmt.err"; then
-			tail -30 "$TMP/$name.$fmt.err"
-			fail "$name ($fmt): exit $rc or a sanitizer report"
-		fi
+		wstrace_exit_ok "$rc" "$TMP/$name.$fmt.err" "-r $name.pcap ($fmt, sanitized)"
 	done
 	[ -s "$TMP/$name.json" ] || fail "$name: no JSON events at all"
 	"$PY" - "$TMP/$name.json" <<'PY' || fail "$name: sessions or time order"
@@ -67,7 +65,7 @@ PY
 summary() { grep -c -x -F "$2" "$TMP/$1.text.err" >/dev/null || { cat "$TMP/$1.text.err"; fail "$1: no summary line '$2'"; }; }
 
 for name in rst_then_upgrade fin_then_retransmit rst_inflight_close handshake_timeouts; do
-	replay "$name"
+	replay_sanitized "$name"
 	cat "$TMP/$name.text" "$TMP/$name.text.err" >"$TMP/$name.all"
 	diff "$TMP/$name.all" "$DATA/$name.txt" || fail "$name: text output differs from $name.txt"
 	echo "ok: $name: text output as expected"
@@ -77,7 +75,7 @@ expect_eq "$(count_json "$TMP/fin_then_retransmit.json" 'e["event"]=="ws_gap"')"
 expect_eq "$(count_json "$TMP/handshake_timeouts.json" 'e["event"]=="tcp_handshake_timeout" and e["src"].endswith(":40010") and not e["synack_seen"]')" 1 "SYN never answered"
 expect_eq "$(count_json "$TMP/handshake_timeouts.json" 'e["event"]=="tcp_handshake_timeout" and e["src"].endswith(":40011") and e["synack_seen"]')" 1 "SYN-ACK without final ACK"
 
-replay leak_rst_then_data
+replay_sanitized leak_rst_then_data
 summary leak_rst_then_data "1000 connections seen, 0 established, 0 refused, 1000 reset, 0 handshake timeouts, 1000 seen mid-stream, 0 evicted"
 summary leak_rst_then_data "1000 packets after their connection's close or reset (not decoded)"
 summary leak_rst_then_data "0 WebSocket upgrades, 0 established, 0 failed, 0 picked up mid-stream, 0 plain HTTP requests, 0 not HTTP"

@@ -88,18 +88,32 @@ struct wst_event {
 	struct wst_flow *flow;          /* upper layers may hang state on flow->app */
 	enum wst_flow_dir dir;          /* direction of the packet or initiator */
 	const struct wst_packet *pkt;   /* NULL for timeouts and end of capture */
+	/*
+	 * Packet events: the packet belongs to the connection's byte streams,
+	 * so upper layers decode it and may keep state for it. False for a
+	 * RST, for every packet after tcp_closed, and after a reset for the
+	 * resetting side's packets and the other side's that do not follow
+	 * what it sent: those are reported and counted, never decoded, and
+	 * upper layers must not create state for them.
+	 */
+	bool decode;
 	union {
 		struct {
 			uint64_t handshake_us;  /* SYN to final ACK */
 		} established;
 		struct {
+			/* first packet to end_ns: the close's own time, except
+			 * after a reset linger, where it is the connection's
+			 * last packet (the RST or a segment decoded after it) */
 			uint64_t duration_us;
+			uint64_t end_ns;
 			uint64_t bytes[2];      /* payload bytes, by enum wst_flow_dir */
 			uint64_t pkts[2];
 			enum wst_close_reason reason;
 		} closed;
 		struct {
 			uint64_t waited_us;
+			bool synack_seen;       /* answered: only the final ACK is missing */
 		} timeout;
 		struct {
 			const struct http_request *req;

@@ -21,7 +21,8 @@
 static const char *const kdirs[] = { "ingress", "egress" };
 static const char *const dirs[] = { "c2s", "s2c" }; /* enum wst_flow_dir */
 static const char *const flags[] = { "syn", "synack", "fin", "rst" };
-static const char *const outcomes[] = { "established", "refused", "timeout" };
+/* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
+static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };
 static const char *const reasons[] = { "fin", "rst", "idle", "evicted", "end", "other" };
 static const char *const statuses[] = {
 	"101", "400", "401", "403", "404", "426", "500", "502", "503", "other",
@@ -80,6 +81,7 @@ struct exporter {
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
+	int late_packets, evicted_packets;
 	int upg_requests, upgrades, upgrade_s, http_requests, sessions, ws_midstream;
 	int frames, frame_bytes, messages, message_bytes, closes, rtt, violations;
 	int session_s, session_ends;
@@ -179,7 +181,8 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 
 	/* TCP */
 	CHK(e->handshakes = metrics_counter(m, "wstrace_tcp_handshakes_total",
-		"TCP handshakes by outcome: completed, refused by a reset, timed out.",
+		"TCP handshakes by outcome: completed, refused by a reset, SYN never answered"
+		" (timeout), SYN-ACK seen but no final ACK (incomplete).",
 		"outcome", outcomes, ARRAY_SIZE(outcomes)));
 	CHK(e->handshake_s = metrics_histogram(m, "wstrace_tcp_handshake_seconds",
 		"Time from SYN to the ACK completing the TCP handshake.",
@@ -197,6 +200,13 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Packets whose payload starts beyond the next expected byte.", NULL, NULL, 0));
 	CHK(e->tcp_midstream = metrics_counter(m, "wstrace_tcp_midstream_connections_total",
 		"Connections first seen without their handshake.", NULL, NULL, 0));
+	CHK(e->late_packets = metrics_counter(m, "wstrace_tcp_late_packets_total",
+		"Packets reported but not decoded: after their connection closed, or after"
+		" a reset from the resetting side or not following the other side's stream.",
+		NULL, NULL, 0));
+	CHK(e->evicted_packets = metrics_counter(m, "wstrace_tcp_evicted_flow_packets_total",
+		"Packets of connections evicted from the full flow table: counted, not tracked.",
+		NULL, NULL, 0));
 
 	/* HTTP upgrade */
 	CHK(e->upg_requests = metrics_counter(m, "wstrace_ws_upgrade_requests_total",
@@ -501,7 +511,7 @@ static void on_tcp(struct exporter *e, const struct wst_event *ev)
 		e->refused = ev->flow; /* its tcp_closed (rst) follows at once */
 		break;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		metrics_inc(m, e->handshakes, 2);
+		metrics_inc(m, e->handshakes, ev->u.timeout.synack_seen ? 3 : 2);
 		break;
 	case WST_EV_TCP_CLOSED: {
 		enum wst_close_reason r = ev->u.closed.reason;
@@ -631,8 +641,11 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 		metrics_counter_set(m, e->k_truncated, 0, v[WST_CNT_TRUNCATED]);
 		metrics_counter_set(m, e->k_load_errors, 0, v[WST_CNT_LOAD_ERRORS]);
 	}
-	if (src->tcp)
+	if (src->tcp) {
 		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);
+		metrics_counter_set(m, e->late_packets, 0, src->tcp->late_packets);
+		metrics_counter_set(m, e->evicted_packets, 0, src->tcp->evicted_packets);
+	}
 	metrics_set(m, e->conns, 0, (double)src->tcp_active);
 	if (src->ws) {
 		metrics_set(m, e->sessions, 0, (double)src->ws->active);

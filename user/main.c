@@ -518,10 +518,11 @@ static void print_summary(struct app *app);
 
 static void tick(struct app *app, uint64_t now_ms)
 {
-	tcp_tracker_expire(app->tracker, clock_ns(CLOCK_REALTIME));
-	/* Records below the wakeup threshold wait for this poll. */
+	/* Records below the wakeup threshold wait for this poll; read them
+	 * first, so that no timeout (a reset linger) ends before them. */
 	if (app->opt.wakeup_kb)
 		capture_poll(app->capture, 0);
+	tcp_tracker_expire(app->tracker, clock_ns(CLOCK_REALTIME));
 	fflush(app->out.fp);
 	/* A full disk is told within a tick, and loses at most a tick's packets. */
 	if (app->writer && pcap_sink_flush(app->writer))
@@ -698,8 +699,20 @@ static void print_summary(struct app *app)
 		" reset, %" PRIu64 " handshake timeouts, %" PRIu64 " seen mid-stream, %" PRIu64 " evicted\n",
 		ts->flows, ts->established, ts->refused, ts->resets, ts->handshake_timeouts, ts->midstream,
 		ts->evicted);
+	/* Lines a clean run does not need are printed only when they count something. */
+	if (ts->handshake_incomplete)
+		fprintf(stderr, "%" PRIu64 " handshakes incomplete (SYN-ACK seen, no final ACK)\n",
+			ts->handshake_incomplete);
+	if (ts->evicted_packets || ts->evicted_forgotten)
+		fprintf(stderr, "%" PRIu64 " packets of evicted connections (not tracked), %" PRIu64
+			" evicted connections forgotten\n", ts->evicted_packets, ts->evicted_forgotten);
 	fprintf(stderr, "%" PRIu64 " retransmissions, %" PRIu64 " out-of-order segments\n",
 		ts->retransmits, ts->out_of_order);
+	if (ts->late_packets)
+		fprintf(stderr, "%" PRIu64 " packets after their connection's close or reset (not decoded)\n",
+			ts->late_packets);
+	if (ts->app_leaks)
+		fprintf(stderr, "%" PRIu64 " connections freed with decoder state left (a bug)\n", ts->app_leaks);
 	fprintf(stderr, "%" PRIu64 " WebSocket upgrades, %" PRIu64 " established, %" PRIu64 " failed, %" PRIu64
 		" picked up mid-stream, %" PRIu64 " plain HTTP requests, %" PRIu64 " not HTTP\n",
 		ws->upgrades, ws->established, ws->upgrade_failed, ws->midstream, ws->http_requests, ws->not_http);

@@ -309,7 +309,8 @@ static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 		output_printf(o, ",\"handshake_us\":%" PRIu64, ev->u.established.handshake_us);
 		break;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		output_printf(o, ",\"waited_us\":%" PRIu64, ev->u.timeout.waited_us);
+		output_printf(o, ",\"waited_us\":%" PRIu64 ",\"synack_seen\":%s", ev->u.timeout.waited_us,
+			      ev->u.timeout.synack_seen ? "true" : "false");
 		break;
 	case WST_EV_TCP_CLOSED:
 		output_printf(o, ",\"reason\":\"%s\",\"duration_us\":%" PRIu64

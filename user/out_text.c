@@ -314,7 +314,8 @@ void out_text_event(struct output *o, const struct wst_event *ev)
 		output_puts(o, "tcp-refused\n");
 		return;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		output_printf(o, "tcp-handshake-timeout %.3fs\n", ev->u.timeout.waited_us / 1e6);
+		output_printf(o, "tcp-handshake-timeout %.3fs%s\n", ev->u.timeout.waited_us / 1e6,
+			      ev->u.timeout.synack_seen ? " incomplete (SYN-ACK seen, no final ACK)" : "");
 		return;
 	case WST_EV_EVENTS_SUPPRESSED:
 		output_printf(o, "events-suppressed %s %" PRIu64 " not printed (--event-limit)\n",

@@ -719,7 +719,11 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 		struct wst_event ev = { 0 };
 		bool closed = s->close_seen[0] || s->close_seen[1];
 
-		ev.u.session.duration_us = s->ts_ns > s->established_ns ? (s->ts_ns - s->established_ns) / 1000 : 0;
+		/* To where the connection ended (before a reset linger's end). */
+		uint64_t end = tcp->u.closed.end_ns && tcp->u.closed.end_ns < s->ts_ns ? tcp->u.closed.end_ns
+										       : s->ts_ns;
+
+		ev.u.session.duration_us = end > s->established_ns ? (end - s->established_ns) / 1000 : 0;
 		for (int dir = 0; dir < 2; dir++) {
 			ev.u.session.frames[dir] = s->frames[dir];
 			ev.u.session.messages[dir] = s->messages[dir];
@@ -770,12 +774,12 @@ void ws_layer_event(void *ctx, const struct wst_event *ev)
 		}
 		return;
 	}
-	if (!wst_event_is_packet(ev->type) || !pkt)
+	/* Only what the tracker says belongs to the streams makes state: never
+	 * a packet after tcp_closed, whose state nothing would free. */
+	if (!wst_event_is_packet(ev->type) || !pkt || !ev->decode)
 		return;
 	if (pkt->r.payload_len == 0 && !(pkt->r.tcp_flags & WST_TCP_SYN) && !ev->flow->app)
 		return; /* nothing to decode yet: no state for bare ACKs */
-	if (ev->type == WST_EV_TCP_RST)
-		return;
 	s = session_get(l, ev->flow);
 	if (!s || s->phase == WS_PHASE_IGNORE)
 		return; /* not WebSocket: its bytes are not looked at again */

@@ -139,10 +139,12 @@ ROWS = [
               [q(rate("wstrace_tcp_flags_total", by=["flag"]), "{{flag}}")], "pps"),
         panel(TS, "Retransmissions, out-of-order packets, mid-stream connections",
               "wstrace_tcp_retransmits_total, wstrace_tcp_out_of_order_total,"
-              " wstrace_tcp_midstream_connections_total.",
+              " wstrace_tcp_midstream_connections_total, and packets after their connection's"
+              " close or reset, shown but not decoded (wstrace_tcp_late_packets_total).",
               [q(rate("wstrace_tcp_retransmits_total"), "retransmissions"),
                q(rate("wstrace_tcp_out_of_order_total"), "out of order"),
-               q(rate("wstrace_tcp_midstream_connections_total"), "connections seen mid-stream")], "cps"),
+               q(rate("wstrace_tcp_midstream_connections_total"), "connections seen mid-stream"),
+               q(rate("wstrace_tcp_late_packets_total"), "late packets (not decoded)")], "cps"),
     ]),
     ("Session ends", [
         panel(TS, "Closes per second by code and initiator",
@@ -228,10 +230,13 @@ ROWS = [
               [q(rate("wstrace_ws_stream_gap_bytes_total"), "missing"),
                q(rate("wstrace_ws_resync_skipped_bytes_total"), "skipped")], "Bps"),
         panel(TS, "Flow table evictions and reassembly overflows per second",
-              "Connections dropped from a full flow table (wstrace_flows_evicted_total) and stream"
-              " holes given up at the out-of-order bound (wstrace_reassembly_overflows_total).",
+              "Connections dropped from a full flow table (wstrace_flows_evicted_total), their"
+              " later packets, counted but not tracked (wstrace_tcp_evicted_flow_packets_total),"
+              " and stream holes given up at the out-of-order bound"
+              " (wstrace_reassembly_overflows_total).",
               [q(rate("wstrace_flows_evicted_total"), "evicted connections"),
-               q(rate("wstrace_reassembly_overflows_total"), "reassembly overflows")], "cps"),
+               q(rate("wstrace_reassembly_overflows_total"), "reassembly overflows"),
+               q(rate("wstrace_tcp_evicted_flow_packets_total"), "packets of evicted connections")], "cps"),
         panel(TS, "Out-of-order bytes held", "wstrace_reassembly_held_bytes.",
               [q("sum(%s)" % sel("wstrace_reassembly_held_bytes"), "held")], "bytes"),
         panel(TS, "pcap write errors per second", "wstrace_pcap_write_errors_total (with -w).",

@@ -10,7 +10,7 @@
 #   own schema (npm @grafana/schema, checked by tsc --strict);
 # - a real Prometheus scrapes two real wstrace instances, one under every
 #   kind of WebSocket traffic and one made to lose data (snaplen 64, a flow
-#   table of 2); every query of the dashboard and every alert expression is
+#   table of 2, more connections than it remembers evicted); every query of the dashboard and every alert expression is
 #   evaluated through its HTTP API with the template variables replaced:
 #   all are accepted, name only metrics, labels and values that exist, and
 #   those listed below return values above 0; with filters that match
@@ -133,11 +133,12 @@ bg "$NS" "${MIXED[@]}" server 127.0.0.1 7272 100
 bg "$NS2" "${MIXED[@]}" server 127.0.0.1 7274 100
 wait_port "$NS" 7272
 wait_port "$NS2" 7274
-# Long-lived sessions: 2 on the main instance; 4 on the lossy one, whose
+# Long-lived sessions: 2 on the main instance; 12 on the lossy one, whose
 # messages (300 bytes) outgrow its snaplen and whose flows outnumber its
-# flow table (so it sees them all mid-stream, and loses frame sync).
+# flow table (2) and the evicted tuples it remembers (4 per slot), so that
+# forgotten ones come back mid-stream and lose frame sync.
 bg "$NS" "${MIXED[@]}" hold ws://127.0.0.1:7272/ 2 80 100 >"$TMP/hold1.out" 2>&1
-bg "$NS2" "${MIXED[@]}" hold ws://127.0.0.1:7274/ 4 80 300 >"$TMP/hold2.out" 2>&1
+bg "$NS2" "${MIXED[@]}" hold ws://127.0.0.1:7274/ 12 80 300 >"$TMP/hold2.out" 2>&1
 for _ in $(seq 1 100); do grep -q ready "$TMP/hold1.out" && grep -q ready "$TMP/hold2.out" && break; sleep 0.1; done
 if ! grep -q ready "$TMP/hold1.out" || ! grep -q ready "$TMP/hold2.out"; then
 	cat "$TMP"/hold*.out
@@ -243,6 +244,7 @@ Stream gaps and resyncs per second | A
 Stream gaps and resyncs per second | B
 Bytes missing and skipped per second | A
 Flow table evictions and reassembly overflows per second | A
+Flow table evictions and reassembly overflows per second | C
 EOF
 # Grafana's $__rate_interval is at least 4 scrape intervals; 5m keeps the
 # burst in every window however slow this machine is.

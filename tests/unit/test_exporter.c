@@ -28,6 +28,7 @@
 #include "ws_session.h"
 #include "tcp_track.h"
 #include "ports.h"
+#include "pipeline.h"
 
 struct fixture {
 	struct exporter *e;
@@ -235,6 +236,10 @@ static void test_tcp_events(void **state)
 	memset(&ev, 0, sizeof(ev));
 	ev.u.timeout.waited_us = 20000000;
 	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
+	/* Answered with a SYN-ACK, the final ACK never came: incomplete. */
+	ev.u.timeout.synack_seen = true;
+	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
+	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
 
 	fx->text = render(e);
 	assert_line(fx->text, "wstrace_tcp_packets_total{dir=\"c2s\"} 6");
@@ -244,6 +249,7 @@ static void test_tcp_events(void **state)
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"established\"} 2");
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"refused\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"timeout\"} 1");
+	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"incomplete\"} 2");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"5e-05\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"0.0025\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"0.005\"} 2");
@@ -617,6 +623,8 @@ static void fill_sources(struct exporter_sources *src, struct wst_counters *k,
 	k->v[WST_CNT_TRUNCATED] = 7;
 	k->v[WST_CNT_LOAD_ERRORS] = 2;
 	tcp->midstream = 3;
+	tcp->late_packets = 12;
+	tcp->evicted_packets = 13;
 	ws->active = 4;
 	ws->midstream = 1;
 	b->overflows = 5;
@@ -641,6 +649,8 @@ static void check_snapshot(const char *t)
 	assert_line(t, "wstrace_truncated_packets_total 7");
 	assert_line(t, "wstrace_load_errors_total 2");
 	assert_line(t, "wstrace_tcp_midstream_connections_total 3");
+	assert_line(t, "wstrace_tcp_late_packets_total 12");
+	assert_line(t, "wstrace_tcp_evicted_flow_packets_total 13");
 	assert_line(t, "wstrace_tcp_connections 11");
 	assert_line(t, "wstrace_ws_sessions 4");
 	assert_line(t, "wstrace_ws_midstream_sessions_total 1");
@@ -948,110 +958,32 @@ static void test_bad_options(void **state)
 }
 
 /* The real layers in front: tracker -> WebSocket layer -> exporter. */
-struct chat {
-	struct tcp_tracker *t;
-	struct ws_layer *ws;
-	struct exporter *e;
-	struct port_set ports;
-	uint32_t seq[2];
-	uint64_t now;
-};
-
-static void chat_pkt(struct chat *c, enum wst_flow_dir dir, uint8_t flags,
-		     const void *payload, uint32_t len)
-{
-	static const uint8_t caddr[4] = { 10, 0, 0, 1 }, saddr[4] = { 10, 0, 0, 2 };
-	struct wst_packet p;
-
-	memset(&p, 0, sizeof(p));
-	c->now += 1000000; /* 1 ms apart */
-	p.r.version = WST_RECORD_VERSION;
-	p.r.hdr_len = sizeof(p.r);
-	p.r.ts_ns = c->now;
-	p.r.family = 4;
-	p.r.tcp_flags = flags;
-	p.r.tcp_doff = 20;
-	p.r.seq = c->seq[dir];
-	p.r.ack = c->seq[!dir];
-	p.r.window = 512;
-	p.r.payload_len = len;
-	p.r.cap_len = len;
-	p.payload = payload;
-	memcpy(p.r.saddr, dir == WST_C2S ? caddr : saddr, 4);
-	memcpy(p.r.daddr, dir == WST_C2S ? saddr : caddr, 4);
-	p.r.sport = dir == WST_C2S ? 40000 : 7272;
-	p.r.dport = dir == WST_C2S ? 7272 : 40000;
-	c->seq[dir] += len + ((flags & (WST_TCP_SYN | WST_TCP_FIN)) ? 1 : 0);
-	tcp_tracker_packet(c->t, &p);
-}
-
-/* One frame (payload < 126 bytes), masked from the client (RFC 6455 5.3). */
-static void chat_frame(struct chat *c, enum wst_flow_dir dir, uint8_t opcode,
-		       const void *payload, size_t len)
-{
-	static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
-	uint8_t f[2 + 4 + 125];
-	size_t n = 0;
-
-	assert_true(len <= 125);
-	f[n++] = 0x80 | opcode;
-	f[n++] = (uint8_t)len | (dir == WST_C2S ? 0x80 : 0);
-	if (dir == WST_C2S) {
-		memcpy(f + n, mask, 4);
-		n += 4;
-	}
-	for (size_t i = 0; i < len; i++)
-		f[n + i] = ((const uint8_t *)payload)[i] ^ (dir == WST_C2S ? mask[i % 4] : 0);
-	chat_pkt(c, dir, WST_TCP_PSH | WST_TCP_ACK, f, (uint32_t)(n + len));
-}
-
-/* The layers, a TCP handshake and a WebSocket upgrade of one connection. */
-static void chat_open(struct chat *c, const struct ws_layer_opts *wo)
-{
-	static const char req[] =
-		"GET / HTTP/1.1\r\nHost: 127.0.0.1:7272\r\nUpgrade: websocket\r\n"
-		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-		"Origin: http://127.0.0.1:55151\r\nSec-WebSocket-Version: 13\r\n\r\n";
-	static const char resp[] =
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-
-	ports_add(&c->ports, 7272);
-	assert_int_equal(ws_layer_new(&c->ws, wo, (struct wst_sink){ exporter_event, c->e }), 0);
-	assert_int_equal(tcp_tracker_new(&c->t, NULL, &c->ports,
-					 (struct wst_sink){ ws_layer_event, c->ws }), 0);
-	chat_pkt(c, WST_C2S, WST_TCP_SYN, NULL, 0);
-	chat_pkt(c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(c, WST_C2S, WST_TCP_ACK, NULL, 0);
-	chat_pkt(c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
-	chat_pkt(c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
-}
-
 static void test_pipeline_chat(void **state)
 {
 	static const char login[] = "{\"type\":\"login\",\"client_name\":\"mynick\",\"room_id\":\"1\"}";
 	static const char say[] = "{\"type\":\"say\",\"to_client_id\":\"all\",\"content\":\"hi, all \xef\xbc\x81\"}";
 	static const uint8_t bye[] = { 0x03, 0xe8 };
-	struct chat c = { .seq = { 1000, 5000 } };
+	struct pipeline c;
+	struct exporter *e = new_exporter("type", 0, false);
 	struct exporter_sources src = { 0 };
 	const struct ws_stats *st;
 	char *t;
 
 	(void)state;
-	c.e = new_exporter("type", 0, false);
-	chat_open(&c, NULL);
-	chat_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
-	chat_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
-	chat_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
-	chat_frame(&c, WST_C2S, WS_OP_TEXT, say, strlen(say));
-	chat_frame(&c, WST_S2C, WS_OP_PING, "hb", 2);
-	chat_frame(&c, WST_C2S, WS_OP_PONG, "hb", 2);
+	pipe_init(&c, (struct wst_sink){ exporter_event, e }, NULL, NULL);
+	pipe_upgrade(&c);
+	pipe_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
+	pipe_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
+	pipe_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
+	pipe_frame(&c, WST_C2S, WS_OP_TEXT, say, strlen(say));
+	pipe_frame(&c, WST_S2C, WS_OP_PING, "hb", 2);
+	pipe_frame(&c, WST_C2S, WS_OP_PONG, "hb", 2);
 	/* The client closes, the server answers, TCP closes both ways. */
-	chat_frame(&c, WST_C2S, WS_OP_CLOSE, bye, 2);
-	chat_frame(&c, WST_S2C, WS_OP_CLOSE, bye, 2);
-	chat_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_S2C, WST_TCP_ACK, NULL, 0);
+	pipe_frame(&c, WST_C2S, WS_OP_CLOSE, bye, 2);
+	pipe_frame(&c, WST_S2C, WS_OP_CLOSE, bye, 2);
+	pipe_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_S2C, WST_TCP_ACK, NULL, 0);
 	tcp_tracker_finish(c.t, c.now + 1000000);
 
 	st = ws_layer_stats(c.ws);
@@ -1059,8 +991,8 @@ static void test_pipeline_chat(void **state)
 	src.tcp_active = tcp_tracker_active(c.t);
 	src.ws = st;
 	src.budget = ws_layer_budget(c.ws);
-	exporter_update(c.e, &src);
-	t = render(c.e);
+	exporter_update(e, &src);
+	t = render(e);
 	assert_line(t, "wstrace_tcp_packets_total{dir=\"c2s\"} 9");
 	assert_line(t, "wstrace_tcp_packets_total{dir=\"s2c\"} 7");
 	assert_line(t, "wstrace_tcp_handshakes_total{outcome=\"established\"} 1");
@@ -1099,9 +1031,8 @@ static void test_pipeline_chat(void **state)
 	     p = strstr(p + 1, "\nwstrace_ws_violations_total{"))
 		assert_int_equal(strtoull(strchr(p, '}') + 2, NULL, 10), 0);
 	free(t);
-	tcp_tracker_free(c.t);
-	ws_layer_free(c.ws);
-	exporter_free(c.e);
+	pipe_free(&c);
+	exporter_free(e);
 }
 
 /*
@@ -1112,42 +1043,42 @@ static void test_pipeline_chat(void **state)
 static void test_pipeline_huge_frame(void **state)
 {
 	struct ws_layer_opts wo = { .max_message = 16u << 20 };
-	struct chat c = { .seq = { 1000, 5000 } };
+	struct exporter *e = new_exporter(NULL, 0, false);
+	struct pipeline c;
 	uint8_t f[14 + 100];
 	const struct ws_stats *st;
 	char *t;
 
 	(void)state;
-	c.e = new_exporter(NULL, 0, false);
-	chat_open(&c, &wo);
+	pipe_init(&c, (struct wst_sink){ exporter_event, e }, NULL, &wo);
+	pipe_upgrade(&c);
 	f[0] = 0x82;
 	f[1] = 0x80 | 127;
 	memcpy(f + 2, "\x40\0\0\0\0\0\0\0", 8); /* 2^62 */
 	memcpy(f + 10, "\x01\x02\x03\x04", 4);
 	memset(f + 14, 'A', 100);
-	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, f, sizeof(f));
-	t = render(c.e);
+	pipe_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, f, sizeof(f));
+	t = render(e);
 	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
 	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 0");
 	free(t);
-	chat_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
 	tcp_tracker_finish(c.t, c.now + 1000000);
 	st = ws_layer_stats(c.ws);
 	assert_int_equal(st->frames[WST_C2S], 1);
 	assert_int_equal(st->bytes[WST_C2S], 100);
 	assert_int_equal(st->messages[WST_C2S], 1);
-	t = render(c.e);
+	t = render(e);
 	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 1");
 	assert_line(t, "wstrace_ws_frame_payload_bytes_total{dir=\"c2s\"} 100");
 	assert_line(t, "wstrace_ws_messages_total{dir=\"c2s\",type=\"binary\"} 1");
 	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
 	assert_line(t, "wstrace_ws_session_ends_total{how=\"abnormal\"} 1");
 	free(t);
-	tcp_tracker_free(c.t);
-	ws_layer_free(c.ws);
-	exporter_free(c.e);
+	pipe_free(&c);
+	exporter_free(e);
 }
 
 /* A busy exposition with every family populated, checked by promtool. */

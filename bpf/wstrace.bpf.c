@@ -4,6 +4,8 @@
  * ring buffer. They never alter or drop traffic: every path returns
  * TC_ACT_UNSPEC, which is TCX_NEXT under tcx and "continue with the next
  * filter" under a clsact direct-action filter, so other programs still run.
+ * tc_ingress/tc_egress are attached as tcx links, cls_ingress/cls_egress as
+ * clsact filters; they differ only while a reload switches modes.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,6 +13,7 @@
 
 #include "wstrace.h"
 #include "parse.bpf.h"
+#include "handoff.bpf.h"
 
 #define WST_TC_ACT_UNSPEC (-1)
 
@@ -280,14 +283,48 @@ static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
 	return WST_TC_ACT_UNSPEC;
 }
 
+/* As a tcx link: records unless idle; notes it while a switch runs. */
+static __always_inline int wst_tcx(struct __sk_buff *skb, __u8 dir)
+{
+	__u32 idle = tcx_idle;
+
+	if (handoff)
+		wst_handoff_note(dir, skb->ifindex, !idle);
+	if (idle)
+		return WST_TC_ACT_UNSPEC;
+	return wst_capture(skb, dir);
+}
+
+/* As a clsact filter: records unless our tcx link did in this same pass. */
+static __always_inline int wst_cls(struct __sk_buff *skb, __u8 dir)
+{
+	if (handoff && wst_handoff_taken(dir, skb->ifindex))
+		return WST_TC_ACT_UNSPEC;
+	return wst_capture(skb, dir);
+}
+
+/* Attached as tcx links. */
 SEC("tc")
 int tc_ingress(struct __sk_buff *skb)
 {
-	return wst_capture(skb, WST_DIR_INGRESS);
+	return wst_tcx(skb, WST_DIR_INGRESS);
 }
 
 SEC("tc")
 int tc_egress(struct __sk_buff *skb)
 {
-	return wst_capture(skb, WST_DIR_EGRESS);
+	return wst_tcx(skb, WST_DIR_EGRESS);
+}
+
+/* Attached as clsact direct-action filters. */
+SEC("tc")
+int cls_ingress(struct __sk_buff *skb)
+{
+	return wst_cls(skb, WST_DIR_INGRESS);
+}
+
+SEC("tc")
+int cls_egress(struct __sk_buff *skb)
+{
+	return wst_cls(skb, WST_DIR_EGRESS);
 }

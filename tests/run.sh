@@ -4,11 +4,23 @@
 #   tests/run.sh [--unit-only] BUILD [ASAN_BUILD]
 #
 # Unit tests (cmocka) run from BUILD and, if given, from ASAN_BUILD (built with
-# AddressSanitizer and UndefinedBehaviorSanitizer). Unless --unit-only, each
-# fuzz target in build-fuzz/ runs FUZZ_SMOKE_SECONDS (3) from its seeds and
-# counts as one test. Kernel tests (BPF test runs,
-# end-to-end scripts in tests/e2e/) need root and BPF: elsewhere they skip with a
-# message, but under CI=true a skip counts as a failure.
+# AddressSanitizer and UndefinedBehaviorSanitizer). Golden outputs are checked
+# with both binaries. Unless --unit-only, each fuzz target in build-fuzz/ runs
+# FUZZ_SMOKE_SECONDS (3) from its seeds and counts as one test. Kernel tests
+# (BPF test runs, end-to-end scripts in tests/e2e/) need root and BPF:
+# elsewhere they skip with a message; the scripts in ASAN_E2E run a second
+# time with the sanitized binary.
+#
+# What a run guarantees:
+# - every test binary and script runs under a time limit (UNIT_TIMEOUT,
+#   E2E_TIMEOUT seconds); on expiry its whole process group is killed and it
+#   fails with a line saying so;
+# - a skip is counted (cmocka's "[  SKIPPED ]", exit 77 of a script, kernel
+#   tests without root), and under CI=true a skip is a failure;
+# - finding nothing to run where something is expected (no unit binaries, no
+#   BPF test binaries, no end-to-end scripts, no golden captures) is a failure;
+# - a crash, a sanitizer report or a non-zero exit is a failure even when the
+#   test's own output claims success.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -17,35 +29,188 @@ if [ "${1:-}" = "--unit-only" ]; then unit_only=1; shift; fi
 build=${1:-build}
 asan=${2:-}
 
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-180}
+E2E_TIMEOUT=${E2E_TIMEOUT:-300}
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-3}
+FUZZ_SMOKE_TIMEOUT=${FUZZ_SMOKE_TIMEOUT:-600}
+# End-to-end scripts that also run with the sanitized wstrace (slower: the
+# limit is E2E_TIMEOUT all the same, which is generous for them).
+ASAN_E2E=${ASAN_E2E:-"test_tcp_loopback test_ws_python"}
+# Sanitizer reports are fatal and leaks are reported (tests/e2e/lib.sh uses
+# the same settings when a script runs on its own).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
+# cmocka's standard report is what is parsed below.
+export CMOCKA_MESSAGE_OUTPUT=stdout
+
 passed=0 failed=0 skipped=0
 failures=()
 
-# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s), listed below:".
+# limited SECONDS CMD...: CMD under a time limit. timeout(1) runs it in a
+# process group of its own and signals the whole group (SIGTERM, then SIGKILL
+# 30 s later), so nothing a hung test started outlives it. Exit 124 or 137
+# means the limit was hit.
+limited() {
+	local secs=$1; shift
+	timeout -k 30 "$secs" "$@" </dev/null &
+	LIMITED_PID=$!
+	wait "$LIMITED_PID"
+}
+
+# That group does not get the terminal's Ctrl-C: pass it on (timeout signals
+# the group, a test's cleanup runs) and stop. Fd 3 is the runner's own stdout
+# (a test's output may be redirected when this runs).
+exec 3>&1
+on_interrupt() {
+	trap - INT TERM
+	if [ -n "${LIMITED_PID:-}" ]; then
+		kill -TERM "$LIMITED_PID" 2>/dev/null
+		wait "$LIMITED_PID"
+	fi
+	rm -f "${E2E_LOG:-}"
+	echo "interrupted" >&3
+	echo "$passed passed, $((failed + 1)) failed, $skipped skipped" >&3
+	exit 130
+}
+trap on_interrupt INT TERM
+
+timed_out() { [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; }
+
+fail_one() {
+	local label=$1 why=$2
+	failed=$((failed + 1)); failures+=("$label ($why)")
+	printf '%-48s FAILED (%s)\n' "$label" "$why"
+}
+
+skip_or_fail() {
+	local label=$1 why=$2
+	if [ "${CI:-}" = "true" ]; then
+		fail_one "$label" "CI=true forbids skipping: $why"
+	else
+		skipped=$((skipped + 1))
+		printf '%-48s skipped: %s\n' "$label" "$why"
+	fi
+}
+
+# binaries DIR PATTERN: the executables in DIR matching PATTERN, one a line.
+binaries() {
+	local bin
+	for bin in "$1"/$2; do
+		[ -x "$bin" ] && printf '%s\n' "$bin"
+	done
+}
+
+# cmocka prints "[  PASSED  ] N test(s).", "[  SKIPPED ] N test(s), listed
+# below:" and "[  FAILED  ] N test(s), listed below:".
+cmocka_count() {
+	printf '%s\n' "$2" | sed -n "s/^\[  $1 *\] \([0-9][0-9]*\) test(s).*/\1/p" | tail -n1
+}
+
 run_cmocka() {
-	local bin=$1 label=$2 out p f rc
-	out=$("$bin" 2>&1); rc=$?
-	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
-	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
-	p=${p:-0} f=${f:-0}
+	local bin=$1 label=$2 out p f s rc
+	out=$(limited "$UNIT_TIMEOUT" "$bin" 2>&1); rc=$?
+	p=$(cmocka_count PASSED "$out") f=$(cmocka_count FAILED "$out") s=$(cmocka_count SKIPPED "$out")
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	if timed_out "$rc"; then
+		[ -z "$out" ] || printf '%s\n' "$out" | tail -n 20
+		fail_one "$label" "timed out after ${UNIT_TIMEOUT}s"
+		return
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi # crashed or sanitizer report
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi    # ran nothing
+	if [ "$((p + f + s))" -eq 0 ]; then f=1; fi          # ran nothing
 	passed=$((passed + p)); failed=$((failed + f))
 	if [ "$f" -ne 0 ]; then
 		failures+=("$label")
 		printf '%s\n' "$out" | tail -n 40
 	fi
 	printf '%-48s %3d passed, %d failed\n' "$label" "$p" "$f"
+	if [ "$s" -ne 0 ]; then
+		skip_or_fail "$label" "$s cmocka test(s) skipped: $(printf '%s\n' "$out" |
+			sed -n 's/^\[  SKIPPED \] \([^0-9].*\)/\1/p' | sort -u | paste -sd' ')"
+	fi
 }
 
-skip_or_fail() {
-	local label=$1 why=$2
-	if [ "${CI:-}" = "true" ]; then
-		failed=$((failed + 1)); failures+=("$label (CI=true: $why)")
-		printf '%-48s FAILED (%s, and CI=true forbids skipping)\n' "$label" "$why"
-	else
-		skipped=$((skipped + 1))
-		printf '%-48s skipped: %s\n' "$label" "$why"
+# run_unit DIR KIND: every cmocka binary in DIR/tests (BPF ones excluded).
+run_unit() {
+	local dir=$1 kind=$2 bin n=0
+	while read -r bin; do
+		case $(basename "$bin") in test_bpf_*) continue ;; esac
+		run_cmocka "$bin" "$kind $(basename "$bin")"
+		n=$((n + 1))
+	done < <(binaries "$dir/tests" 'test_*')
+	[ "$n" -gt 0 ] || fail_one "$kind tests" "no unit test binaries in $dir/tests (make tests-build)"
+}
+
+# run_golden WSTRACE LABEL: tests/golden/check.sh with that binary.
+run_golden() {
+	local bin=$1 label=$2 out p f rc
+	if [ ! -x "$bin" ]; then
+		fail_one "$label" "no binary $bin"
+		return
 	fi
+	out=$(limited "$UNIT_TIMEOUT" tests/golden/check.sh "$PWD/$bin" 2>&1); rc=$?
+	if timed_out "$rc"; then
+		[ -z "$out" ] || printf '%s\n' "$out" | tail -n 20
+		fail_one "$label" "timed out after ${UNIT_TIMEOUT}s"
+		return
+	fi
+	p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	p=${p:-0} f=${f:-1}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p)); failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then failures+=("$label"); printf '%s\n' "$out" | tail -40; fi
+	printf '%-48s %3d passed, %d failed\n' "$label" "$p" "$f"
+}
+
+# run_e2e SCRIPT BUILD LABEL: one end-to-end script with WSTRACE_BUILD=BUILD.
+run_e2e() {
+	local t=$1 b=$2 label=$3 log start rc secs
+	log=$(mktemp /tmp/wstrace-e2e-log.XXXXXX)
+	E2E_LOG=$log
+	start=$(date +%s)
+	WSTRACE_BUILD=$b limited "$E2E_TIMEOUT" bash "$t" >"$log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	if [ "$rc" -eq 0 ]; then
+		passed=$((passed + 1))
+		printf '%-48s passed (%ss)\n' "$label" "$secs"
+	elif [ "$rc" -eq 77 ]; then
+		skip_or_fail "$label" "$(tail -n1 "$log")"
+	elif timed_out "$rc"; then
+		tail -n 60 "$log"
+		fail_one "$label" "timed out after ${E2E_TIMEOUT}s, process group killed"
+	else
+		tail -n 60 "$log"
+		fail_one "$label" "exit $rc, ${secs}s"
+	fi
+	rm -f "$log"
+}
+
+# Fuzz smoke: each libFuzzer target in build-fuzz/ (make fuzz-build) for
+# FUZZ_SMOKE_SECONDS from its seeds, one test each; a crash, leak or timeout
+# fails it, and so does a target that was not built.
+run_fuzz_smoke() {
+	local out rc line n=0 bad=0
+	out=$(limited "$FUZZ_SMOKE_TIMEOUT" tests/fuzz/run.sh "$FUZZ_SMOKE_SECONDS" 2>&1); rc=$?
+	if timed_out "$rc"; then
+		printf '%s\n' "$out" | tail -n 20
+		fail_one "fuzz smoke" "timed out after ${FUZZ_SMOKE_TIMEOUT}s"
+		return
+	fi
+	while read -r line; do
+		n=$((n + 1))
+		case $line in
+		*" ok, "*) passed=$((passed + 1)); printf 'fuzz %s\n' "$line" ;;
+		*) bad=$((bad + 1)); fail_one "fuzz ${line%% *}" "$(printf '%s' "$line" | sed 's/^[^(]*(\(.*\))$/\1/')" ;;
+		esac
+	done < <(printf '%s\n' "$out" | grep -E '^fuzz_[a-z_]+ +(ok,|FAILED)')
+	if [ "$bad" -gt 0 ]; then
+		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|Test unit written' | tail -n 20
+	fi
+	[ "$n" -gt 0 ] || fail_one "fuzz smoke" "no fuzz targets ran (make fuzz-build)"
+	[ "$rc" -eq 0 ] || [ "$bad" -gt 0 ] || fail_one "fuzz smoke" "tests/fuzz/run.sh exit $rc"
 }
 
 # Kernel tests need root and a kernel that loads our program.
@@ -55,74 +220,40 @@ kernel_ok() {
 	return 0
 }
 
-for bin in "$build"/tests/test_*; do
-	[ -x "$bin" ] || continue
-	case $(basename "$bin") in test_bpf_*) continue ;; esac
-	run_cmocka "$bin" "unit $(basename "$bin")"
-done
-if [ -n "$asan" ]; then
-	for bin in "$asan"/tests/test_*; do
-		[ -x "$bin" ] || continue
-		case $(basename "$bin") in test_bpf_*) continue ;; esac
-		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-			run_cmocka "$bin" "asan $(basename "$bin")"
-	done
-fi
+run_unit "$build" unit
+[ -n "$asan" ] && run_unit "$asan" asan
 
 # Golden outputs: wstrace -r on committed captures, text, -X and JSON.
-if [ -x "$build/wstrace" ]; then
-	out=$(tests/golden/check.sh "$PWD/$build/wstrace" 2>&1)
-	p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-	f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-	p=${p:-0} f=${f:-1}
-	passed=$((passed + p)); failed=$((failed + f))
-	if [ "$f" -ne 0 ]; then failures+=("golden outputs"); printf '%s\n' "$out" | tail -40; fi
-	printf '%-48s %3d passed, %d failed\n' "golden tests/golden/*.pcap" "$p" "$f"
-fi
+run_golden "$build/wstrace" "golden tests/golden/*.pcap"
+[ -n "$asan" ] && run_golden "$asan/wstrace" "golden tests/golden/*.pcap (asan)"
 
-# Fuzz smoke: each libFuzzer target in build-fuzz/ (make fuzz-build) a few
-# seconds from its seeds; one that finds a crash, leak or timeout fails.
-if [ "$unit_only" -eq 0 ]; then
-	out=$(tests/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-3}" 2>&1); rc=$?
-	p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-	f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-	p=${p:-0} f=${f:-1}
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	passed=$((passed + p)); failed=$((failed + f))
-	printf '%s\n' "$out" | grep -E '^fuzz_[a-z_]+ +(ok|FAILED)' | sed 's/^/fuzz /'
-	if [ "$f" -ne 0 ]; then
-		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|Test unit written' | tail -n 20
-		names=$(printf '%s\n' "$out" | sed -n 's/^\(fuzz_[a-z_]*\) *FAILED.*/\1/p')
-		for n in ${names:-smoke}; do failures+=("fuzz $n"); done
-	fi
-fi
+[ "$unit_only" -eq 0 ] && run_fuzz_smoke
 
 if [ "$unit_only" -eq 0 ]; then
 	if why=$(kernel_ok); then
-		for bin in "$build"/tests/test_bpf_*; do
-			[ -x "$bin" ] || continue
+		n=0
+		while read -r bin; do
 			run_cmocka "$bin" "bpf $(basename "$bin")"
-		done
+			n=$((n + 1))
+		done < <(binaries "$build/tests" 'test_bpf_*')
+		[ "$n" -gt 0 ] || fail_one "bpf tests" "no BPF test binaries in $build/tests (make tests-build)"
+		n=0
 		for t in tests/e2e/test_*.sh; do
 			[ -f "$t" ] || continue
-			label="e2e $(basename "$t" .sh)"
-			log=$(mktemp /tmp/wstrace-e2e-log.XXXXXX)
-			start=$(date +%s)
-			WSTRACE_BUILD=$build bash "$t" >"$log" 2>&1
-			rc=$?
-			secs=$(( $(date +%s) - start ))
-			if [ "$rc" -eq 0 ]; then
-				passed=$((passed + 1))
-				printf '%-48s passed (%ss)\n' "$label" "$secs"
-			elif [ "$rc" -eq 77 ]; then
-				skip_or_fail "$label" "$(tail -n1 "$log")"
-			else
-				failed=$((failed + 1)); failures+=("$label")
-				tail -n 60 "$log"
-				printf '%-48s FAILED (exit %d, %ss)\n' "$label" "$rc" "$secs"
-			fi
-			rm -f "$log"
+			run_e2e "$t" "$build" "e2e $(basename "$t" .sh)"
+			n=$((n + 1))
 		done
+		[ "$n" -gt 0 ] || fail_one "e2e tests" "no tests/e2e/test_*.sh scripts"
+		if [ -n "$asan" ]; then
+			for name in $ASAN_E2E; do
+				t=tests/e2e/$name.sh
+				if [ -f "$t" ]; then
+					run_e2e "$t" "$asan" "e2e $name (asan)"
+				else
+					fail_one "e2e $name (asan)" "no script $t"
+				fi
+			done
+		fi
 	else
 		skip_or_fail "kernel and end-to-end tests" "$why"
 	fi

@@ -46,6 +46,15 @@ int capture_netlink_fd(const struct capture *c);
  * call this with a timeout (or with 0 on a timer) to drain the rest.
  */
 int capture_poll(struct capture *c, int timeout_ms);
+/*
+ * Applies new interfaces and attach mode (ports: capture_set_ports) with
+ * the same programs, ring buffer and counters, make before break: what is
+ * added is attached before what is dropped is detached, and an interface
+ * that changes mode records each packet once throughout. On failure
+ * nothing has changed: -errno, and err says why in a phrase.
+ */
+int capture_reconfigure(struct capture *c, const struct capture_opts *opts, char *err,
+			size_t errlen);
 /* Reads pending link notifications, attaches to interfaces that came up
  * and forgets removed ones: count newly attached or -errno. */
 int capture_handle_netlink(struct capture *c);

@@ -57,6 +57,9 @@ enum wst_event_type {
 	WST_EV_WS_VIOLATION,
 	WST_EV_WS_GAP,
 	WST_EV_WS_RESYNC,
+	/* From the output path (event_limit.c): events of one kind on one
+	 * connection that were counted but not printed. */
+	WST_EV_EVENTS_SUPPRESSED,
 	WST_EV_MAX,
 };
 
@@ -67,7 +70,7 @@ static inline bool wst_event_is_packet(enum wst_event_type t)
 
 static inline bool wst_event_is_ws(enum wst_event_type t)
 {
-	return t >= WST_EV_HTTP_REQUEST && t < WST_EV_MAX;
+	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_RESYNC;
 }
 
 /* How a connection ended, for WST_EV_TCP_CLOSED. */
@@ -85,18 +88,32 @@ struct wst_event {
 	struct wst_flow *flow;          /* upper layers may hang state on flow->app */
 	enum wst_flow_dir dir;          /* direction of the packet or initiator */
 	const struct wst_packet *pkt;   /* NULL for timeouts and end of capture */
+	/*
+	 * Packet events: the packet belongs to the connection's byte streams,
+	 * so upper layers decode it and may keep state for it. False for a
+	 * RST, for every packet after tcp_closed, and after a reset for the
+	 * resetting side's packets and the other side's that do not follow
+	 * what it sent: those are reported and counted, never decoded, and
+	 * upper layers must not create state for them.
+	 */
+	bool decode;
 	union {
 		struct {
 			uint64_t handshake_us;  /* SYN to final ACK */
 		} established;
 		struct {
+			/* first packet to end_ns: the close's own time, except
+			 * after a reset linger, where it is the connection's
+			 * last packet (the RST or a segment decoded after it) */
 			uint64_t duration_us;
+			uint64_t end_ns;
 			uint64_t bytes[2];      /* payload bytes, by enum wst_flow_dir */
 			uint64_t pkts[2];
 			enum wst_close_reason reason;
 		} closed;
 		struct {
 			uint64_t waited_us;
+			bool synack_seen;       /* answered: only the final ACK is missing */
 		} timeout;
 		struct {
 			const struct http_request *req;
@@ -117,6 +134,10 @@ struct wst_event {
 			const uint8_t *payload; /* unmasked */
 			size_t kept;
 			bool truncated;
+			/* The connection ended inside the frame: `seen` of
+			 * its h->payload_len bytes went by (gaps included). */
+			bool incomplete;
+			uint64_t seen;
 		} frame;
 		const struct ws_message_info *message;
 		struct {
@@ -140,6 +161,10 @@ struct wst_event {
 			uint64_t bytes;        /* missing (0 = unknown) or skipped */
 			bool boundary_lost;    /* frame boundaries no longer known */
 		} loss;                        /* WS_GAP, WS_RESYNC */
+		struct {
+			enum wst_event_type kind; /* of the events not printed */
+			uint64_t count;
+		} suppressed;                  /* EVENTS_SUPPRESSED */
 	} u;
 };
 

@@ -21,7 +21,8 @@
 static const char *const kdirs[] = { "ingress", "egress" };
 static const char *const dirs[] = { "c2s", "s2c" }; /* enum wst_flow_dir */
 static const char *const flags[] = { "syn", "synack", "fin", "rst" };
-static const char *const outcomes[] = { "established", "refused", "timeout" };
+/* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
+static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };
 static const char *const reasons[] = { "fin", "rst", "idle", "evicted", "end", "other" };
 static const char *const statuses[] = {
 	"101", "400", "401", "403", "404", "426", "500", "502", "503", "other",
@@ -41,7 +42,9 @@ static const char *const close_codes[] = {
 enum { CC_APPLICATION = 16, CC_INVALID, CC_NONE, CC_UNKNOWN };
 static const char *const initiators[] = { "client", "server" };
 static const char *const hows[] = { "close", "abnormal", "reset", "end", "other" };
-static const char *const loss_kinds[] = { "deflate_context_lost", "not_inflated", "other" };
+static const char *const loss_kinds[] = {
+	"deflate_context_lost", "not_inflated", "unsynced_at_end", "other",
+};
 static const char *const unmatched[] = {
 	"not_object", "no_key", "not_string", "invalid_json", "not_decoded",
 };
@@ -68,17 +71,22 @@ struct exporter {
 	const struct wst_flow *refused; /* tcp_refused just seen for this flow */
 	const char *kinds[MAX_KINDS];   /* violation kinds, "other" last */
 	int n_kinds;
+	/* event kinds the output may suppress (event_limit.h) */
+	const char *limited[WST_EV_MAX];
+	enum wst_event_type limited_type[WST_EV_MAX];
+	int n_limited;
 
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
+	int late_packets, evicted_packets;
 	int upg_requests, upgrades, upgrade_s, http_requests, sessions, ws_midstream;
 	int frames, frame_bytes, messages, message_bytes, closes, rtt, violations;
 	int session_s, session_ends;
 	int gaps, gap_bytes, sync_lost, resyncs, resync_bytes, losses;
-	int evicted, overflows, held, bad_records, pcap_errors;
+	int evicted, overflows, held, bad_records, pcap_errors, suppressed;
 	int app, app_unmatched;
 };
 
@@ -173,7 +181,8 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 
 	/* TCP */
 	CHK(e->handshakes = metrics_counter(m, "wstrace_tcp_handshakes_total",
-		"TCP handshakes by outcome: completed, refused by a reset, timed out.",
+		"TCP handshakes by outcome: completed, refused by a reset, SYN never answered"
+		" (timeout), SYN-ACK seen but no final ACK (incomplete).",
 		"outcome", outcomes, ARRAY_SIZE(outcomes)));
 	CHK(e->handshake_s = metrics_histogram(m, "wstrace_tcp_handshake_seconds",
 		"Time from SYN to the ACK completing the TCP handshake.",
@@ -191,6 +200,13 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Packets whose payload starts beyond the next expected byte.", NULL, NULL, 0));
 	CHK(e->tcp_midstream = metrics_counter(m, "wstrace_tcp_midstream_connections_total",
 		"Connections first seen without their handshake.", NULL, NULL, 0));
+	CHK(e->late_packets = metrics_counter(m, "wstrace_tcp_late_packets_total",
+		"Packets reported but not decoded: after their connection closed, or after"
+		" a reset from the resetting side or not following the other side's stream.",
+		NULL, NULL, 0));
+	CHK(e->evicted_packets = metrics_counter(m, "wstrace_tcp_evicted_flow_packets_total",
+		"Packets of connections evicted from the full flow table: counted, not tracked.",
+		NULL, NULL, 0));
 
 	/* HTTP upgrade */
 	CHK(e->upg_requests = metrics_counter(m, "wstrace_ws_upgrade_requests_total",
@@ -263,6 +279,15 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Captured records rejected as malformed.", NULL, NULL, 0));
 	CHK(e->pcap_errors = metrics_counter(m, "wstrace_pcap_write_errors_total",
 		"Packets that could not be written to the pcap output.", NULL, NULL, 0));
+	for (int t = 0; t < WST_EV_MAX; t++) {
+		if (!event_limit_applies(t))
+			continue;
+		e->limited_type[e->n_limited] = t;
+		e->limited[e->n_limited++] = wst_event_name(t);
+	}
+	CHK(e->suppressed = metrics_counter(m, "wstrace_events_suppressed_total",
+		"Events counted but not printed: over the per-connection event limit.",
+		"event", e->limited, e->n_limited));
 
 	e->app = e->app_unmatched = -1;
 	if (e->json_key) {
@@ -489,7 +514,7 @@ static void on_tcp(struct exporter *e, const struct wst_event *ev)
 		e->refused = ev->flow; /* its tcp_closed (rst) follows at once */
 		break;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		metrics_inc(m, e->handshakes, 2);
+		metrics_inc(m, e->handshakes, ev->u.timeout.synack_seen ? 3 : 2);
 		break;
 	case WST_EV_TCP_CLOSED: {
 		enum wst_close_reason r = ev->u.closed.reason;
@@ -543,7 +568,9 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 			break;
 		metrics_inc(m, e->frames, metrics_index2(m, e->frames, dir,
 							  opcode_index(ev->u.frame.h->opcode)));
-		metrics_add(m, e->frame_bytes, dir, ev->u.frame.h->payload_len);
+		/* A frame cut by the connection's end: the bytes that went by. */
+		metrics_add(m, e->frame_bytes, dir, ev->u.frame.incomplete ? ev->u.frame.seen
+							       : ev->u.frame.h->payload_len);
 		break;
 	case WST_EV_WS_MESSAGE:
 		on_message(e, dir, ev->u.message);
@@ -618,8 +645,11 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 		metrics_counter_set(m, e->k_load_errors, 0, v[WST_CNT_LOAD_ERRORS]);
 		metrics_counter_set(m, e->k_fragments, 0, v[WST_CNT_FRAGMENTS]);
 	}
-	if (src->tcp)
+	if (src->tcp) {
 		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);
+		metrics_counter_set(m, e->late_packets, 0, src->tcp->late_packets);
+		metrics_counter_set(m, e->evicted_packets, 0, src->tcp->evicted_packets);
+	}
 	metrics_set(m, e->conns, 0, (double)src->tcp_active);
 	if (src->ws) {
 		metrics_set(m, e->sessions, 0, (double)src->ws->active);
@@ -631,6 +661,10 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 	}
 	metrics_counter_set(m, e->bad_records, 0, src->bad_records);
 	metrics_counter_set(m, e->pcap_errors, 0, src->pcap_write_errors);
+	if (src->limit)
+		for (int i = 0; i < e->n_limited; i++)
+			metrics_counter_set(m, e->suppressed, (uint32_t)i,
+					    event_limit_suppressed(src->limit, e->limited_type[i]));
 }
 
 int exporter_render(void *ctx, char **buf, size_t *len)

@@ -39,6 +39,7 @@
 
 #include "../bpf/wstrace.h"
 #include "event.h"
+#include "event_limit.h"
 #include "metrics.h"
 #include "stream.h"
 #include "tcp_track.h"
@@ -61,6 +62,7 @@ struct exporter_sources {
 	const struct ws_stats *ws;
 	const struct stream_budget *budget;
 	uint64_t bad_records, pcap_write_errors;
+	const struct event_limit *limit;    /* events not printed */
 };
 
 /* Fills *src just before each render; see exporter_set_collect(). */

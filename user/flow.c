@@ -37,6 +37,8 @@ int flow_table_init(struct flow_table *t, uint32_t max_flows)
 	memset(t, 0, sizeof(*t));
 	if (max_flows == 0)
 		return -EINVAL;
+	if (max_flows > UINT32_MAX / FLOW_TOMBS_PER_FLOW)
+		return -EINVAL;
 	while (nb < max_flows && nb < (1u << 30))
 		nb <<= 1;
 	t->buckets = calloc(nb, sizeof(*t->buckets));
@@ -44,24 +46,40 @@ int flow_table_init(struct flow_table *t, uint32_t max_flows)
 		return -ENOMEM;
 	t->mask = nb - 1;
 	t->max_flows = max_flows;
+	t->tombs.max = max_flows * FLOW_TOMBS_PER_FLOW;
 	t->next_id = 1;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t->hash_seed = (uint32_t)(ts.tv_nsec ^ ts.tv_sec);
 	return 0;
 }
 
+static struct wst_flow *flow_of(struct flow_link *l)
+{
+	return (struct wst_flow *)((char *)l - offsetof(struct wst_flow, link));
+}
+
+static struct flow_tomb *tomb_of(struct flow_link *l)
+{
+	return (struct flow_tomb *)((char *)l - offsetof(struct flow_tomb, link));
+}
+
 void flow_table_destroy(struct flow_table *t)
 {
 	for (int l = 0; l < FLOW_TIMER_MAX; l++) {
-		struct wst_flow *f = t->lists[l].head;
+		struct flow_link *k = t->lists[l].head;
 
-		while (f) {
-			struct wst_flow *next = f->lnext;
+		while (k) {
+			struct flow_link *next = k->next;
 
-			free(f);
-			f = next;
+			free(flow_of(k));
+			k = next;
 		}
 	}
+	for (struct flow_link *k = t->tombs.lru.head, *next; k; k = next) {
+		next = k->next;
+		free(tomb_of(k));
+	}
+	free(t->tombs.buckets);
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
 }
@@ -124,29 +142,29 @@ struct wst_flow *flow_lookup(struct flow_table *t, const struct flow_key *key)
 	return NULL;
 }
 
-static void list_unlink(struct flow_list *l, struct wst_flow *f)
+static void list_unlink(struct flow_list *l, struct flow_link *k)
 {
-	if (f->lprev)
-		f->lprev->lnext = f->lnext;
+	if (k->prev)
+		k->prev->next = k->next;
 	else
-		l->head = f->lnext;
-	if (f->lnext)
-		f->lnext->lprev = f->lprev;
+		l->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
 	else
-		l->tail = f->lprev;
-	f->lprev = f->lnext = NULL;
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
 	l->n--;
 }
 
-static void list_append(struct flow_list *l, struct wst_flow *f)
+static void list_append(struct flow_list *l, struct flow_link *k)
 {
-	f->lnext = NULL;
-	f->lprev = l->tail;
+	k->next = NULL;
+	k->prev = l->tail;
 	if (l->tail)
-		l->tail->lnext = f;
+		l->tail->next = k;
 	else
-		l->head = f;
-	l->tail = f;
+		l->head = k;
+	l->tail = k;
 	l->n++;
 }
 
@@ -167,7 +185,7 @@ struct wst_flow *flow_insert(struct flow_table *t, const struct flow_key *key, u
 	f->hnext = t->buckets[b];
 	t->buckets[b] = f;
 	f->timer = FLOW_TIMER_IDLE;
-	list_append(&t->lists[f->timer], f);
+	list_append(&t->lists[f->timer], &f->link);
 	t->n++;
 	return f;
 }
@@ -180,7 +198,7 @@ void flow_remove(struct flow_table *t, struct wst_flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
-	list_unlink(&t->lists[f->timer], f);
+	list_unlink(&t->lists[f->timer], &f->link);
 	t->n--;
 	free(f);
 }
@@ -189,9 +207,9 @@ void flow_touch(struct flow_table *t, struct wst_flow *f, enum flow_timer timer,
 {
 	if (now_ns > f->last_ns)
 		f->last_ns = now_ns;
-	list_unlink(&t->lists[f->timer], f);
+	list_unlink(&t->lists[f->timer], &f->link);
 	f->timer = timer;
-	list_append(&t->lists[timer], f);
+	list_append(&t->lists[timer], &f->link);
 }
 
 struct wst_flow *flow_lru(const struct flow_table *t)
@@ -199,10 +217,101 @@ struct wst_flow *flow_lru(const struct flow_table *t)
 	struct wst_flow *best = NULL;
 
 	for (int l = 0; l < FLOW_TIMER_MAX; l++) {
-		struct wst_flow *f = t->lists[l].head;
+		struct wst_flow *f = flow_oldest(t, l);
 
 		if (f && (!best || f->last_ns < best->last_ns))
 			best = f;
 	}
 	return best;
+}
+
+/* The tombstone's hash chain link that points to key's entry (or the end). */
+static struct flow_tomb **tomb_slot(struct flow_table *t, const struct flow_key *key)
+{
+	struct flow_tomb **pp = &t->tombs.buckets[flow_hash(t, key) & t->tombs.mask];
+
+	while (*pp && memcmp(&(*pp)->key, key, sizeof(*key)))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void tomb_remove(struct flow_table *t, struct flow_tomb **pp)
+{
+	struct flow_tomb *d = *pp;
+
+	*pp = d->hnext;
+	list_unlink(&t->tombs.lru, &d->link);
+	free(d);
+}
+
+void flow_tomb_add(struct flow_table *t, const struct flow_key *key, uint64_t now_ns)
+{
+	struct flow_tombs *ts = &t->tombs;
+	struct flow_tomb **pp, *d;
+
+	if (!ts->buckets) {
+		uint32_t nb = 16;
+
+		/* Chains of two on average when full: a lookup is rare (a
+		 * packet without a flow), the bucket array is not. */
+		while (nb < ts->max / 2 && nb < (1u << 30))
+			nb <<= 1;
+		ts->buckets = calloc(nb, sizeof(*ts->buckets));
+		if (!ts->buckets)
+			return;
+		ts->mask = nb - 1;
+	}
+	pp = tomb_slot(t, key);
+	if (*pp) {
+		flow_tomb_hit(t, key, now_ns);
+		return;
+	}
+	if (ts->lru.n >= ts->max) {
+		d = tomb_of(ts->lru.head);
+		tomb_remove(t, tomb_slot(t, &d->key));
+		ts->forgotten++;
+		pp = tomb_slot(t, key); /* the chain may have changed */
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->key = *key;
+	d->last_ns = now_ns;
+	*pp = d;
+	list_append(&ts->lru, &d->link);
+}
+
+bool flow_tomb_hit(struct flow_table *t, const struct flow_key *key, uint64_t now_ns)
+{
+	struct flow_tomb *d;
+
+	if (!t->tombs.lru.n)
+		return false;
+	d = *tomb_slot(t, key);
+	if (!d)
+		return false;
+	if (now_ns > d->last_ns)
+		d->last_ns = now_ns;
+	list_unlink(&t->tombs.lru, &d->link);
+	list_append(&t->tombs.lru, &d->link);
+	return true;
+}
+
+void flow_tomb_forget(struct flow_table *t, const struct flow_key *key)
+{
+	struct flow_tomb **pp;
+
+	if (!t->tombs.lru.n)
+		return;
+	pp = tomb_slot(t, key);
+	if (*pp)
+		tomb_remove(t, pp);
+}
+
+void flow_tomb_expire(struct flow_table *t, uint64_t before_ns)
+{
+	struct flow_link *k;
+
+	while ((k = t->tombs.lru.head) && tomb_of(k)->last_ns < before_ns)
+		tomb_remove(t, tomb_slot(t, &tomb_of(k)->key));
 }

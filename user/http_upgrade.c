@@ -538,6 +538,105 @@ size_t http_path_redact(struct http_str path, char *out)
 	return n;
 }
 
+/*
+ * One Sec-WebSocket-Protocol element that carries a credential: a word of
+ * a secret header name or bearer/jwt/credential in it (Kubernetes'
+ * base64url.bearer.authorization.k8s.io.<token>, access_token), a JSON
+ * web token or base64 JSON ("eyJ..."), or a long opaque mix of letters and
+ * digits. Registered subprotocol names (chat, graphql-ws, mqtt, wamp.2.json,
+ * v12.stomp, base64.channel.k8s.io) are none of these.
+ */
+static bool protocol_element_secret(struct http_str e)
+{
+	static const char *const parts[] = { "bearer", "jwt", "credential" };
+	bool digit = false, letter = false;
+
+	if (http_header_is_secret(e))
+		return true;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (str_icontains(e, parts[i]))
+			return true;
+	if (e.len >= 3 && memcmp(e.p, "eyJ", 3) == 0)
+		return true;
+	for (size_t i = 0; i < e.len; i++) {
+		digit |= is_digit((unsigned char)e.p[i]);
+		letter |= is_alpha((unsigned char)e.p[i]);
+	}
+	return e.len >= 32 && digit && letter;
+}
+
+/* A bare keyword whose value is the next element ("access_token, <token>"),
+ * as opposed to a scheme that carries its token inside it (a dot, digits). */
+static bool protocol_element_marker(struct http_str e)
+{
+	for (size_t i = 0; i < e.len; i++)
+		if (!is_alpha((unsigned char)e.p[i]) && e.p[i] != '-' && e.p[i] != '_')
+			return false;
+	return e.len < 32 && protocol_element_secret(e);
+}
+
+/* Walks a Sec-WebSocket-Protocol list; with out set, writes it with the
+ * secret elements replaced, everything else (blanks, commas) as it is. */
+struct protocol_walk {
+	char *out;
+	size_t n;
+	bool prev_marker;
+};
+
+static void walk_put(struct protocol_walk *w, const char *p, size_t n)
+{
+	if (w->out && n)
+		memcpy(w->out + w->n, p, n);
+	w->n += n;
+}
+
+static bool protocol_walk(struct http_str list, struct protocol_walk *w)
+{
+	bool any = false;
+	size_t seg = 0;
+
+	while (list.p && seg < list.len) {
+		const char *c = memchr(list.p + seg, ',', list.len - seg);
+		size_t seg_end = c ? (size_t)(c - list.p) : list.len;
+		size_t start = seg, end = seg_end;
+		struct http_str e;
+		bool secret;
+
+		while (start < end && is_ows(list.p[start]))
+			start++;
+		while (end > start && is_ows(list.p[end - 1]))
+			end--;
+		e = (struct http_str){ list.p + start, end - start };
+		/* After a bare keyword ("access_token"), its value. */
+		secret = e.len && (protocol_element_secret(e) || w->prev_marker);
+		w->prev_marker = e.len && protocol_element_marker(e);
+		any |= secret;
+		walk_put(w, list.p + seg, start - seg);
+		if (secret)
+			walk_put(w, "<redacted>", 10);
+		else
+			walk_put(w, e.p, e.len);
+		walk_put(w, list.p + end, seg_end - end + (c ? 1 : 0));
+		seg = seg_end + 1;
+	}
+	return any;
+}
+
+bool http_protocol_has_secret(struct http_str list)
+{
+	struct protocol_walk w = { 0 };
+
+	return protocol_walk(list, &w);
+}
+
+size_t http_protocol_redact(struct http_str list, char *out)
+{
+	struct protocol_walk w = { .out = out };
+
+	protocol_walk(list, &w);
+	return w.n;
+}
+
 bool http_token_list_has(struct http_str list, const char *token)
 {
 	size_t i = 0, start, end;

@@ -128,6 +128,25 @@ size_t http_path_redact(struct http_str path, char *out);
 
 bool http_token_list_has(struct http_str list, const char *token);
 
+/*
+ * Sec-WebSocket-Protocol values: some applications authenticate with them
+ * (Kubernetes' base64url.bearer.authorization.k8s.io.<token>, or
+ * "access_token, <token>"). An element of the comma list is secret when it
+ * holds a word http_header_is_secret() looks for, or bearer, jwt,
+ * credential; when it starts with "eyJ" (a JSON web token); when it is 32
+ * characters or more mixing letters and digits; or when it follows a bare
+ * keyword of that kind (only letters, '-' and '_': "access_token").
+ * Plain subprotocol names (chat, graphql-ws, v12.stomp, wamp.2.json,
+ * base64.binary.k8s.io) are none of these and stay visible.
+ * http_protocol_redact() copies list to out with each secret element
+ * replaced by "<redacted>", blanks and commas as they are, and returns the
+ * length written; out must hold HTTP_REDACTED_PROTOCOL_MAX(list.len) bytes
+ * (no NUL is written).
+ */
+#define HTTP_REDACTED_PROTOCOL_MAX(len) ((len) * 10 + 10)
+bool http_protocol_has_secret(struct http_str list);
+size_t http_protocol_redact(struct http_str list, char *out);
+
 /* Two strings equal ignoring ASCII case; cstr is NUL-terminated. */
 bool http_str_ieq(struct http_str s, const char *cstr);
 

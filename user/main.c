@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sysexits.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "config.h"
+#include "event_limit.h"
 #include "exporter.h"
 #include "log.h"
 #include "metrics_http.h"
@@ -45,6 +47,7 @@ struct app {
 	int argc;
 	char **argv;
 	struct output out;
+	struct event_limit *limit; /* in front of out; NULL: every event printed */
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
 	struct exporter *exporter;
@@ -52,9 +55,10 @@ struct app {
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
-	struct wst_counters kernel_base; /* kernel counts of programs since replaced */
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
-	uint64_t write_errors;
+	uint64_t write_invalid;  /* records the pcap writer cannot represent */
+	uint64_t write_lost;     /* packets of the closed writer not written */
+	int write_err;           /* the -w file's first write error */
 	uint64_t watchdog_usec;
 	uint64_t last_watchdog_ms, last_status_ms, last_stats_ms;
 	bool done;
@@ -83,7 +87,22 @@ static const char doc[] =
 	"  wstrace -r capture.pcap            # decode a capture file, no privileges\n"
 	"  sudo wstrace -X -c 100             # hex dumps, stop after 100 packets\n"
 	"  sudo wstrace --metrics 9272 -q     # Prometheus counters on 127.0.0.1:9272\n"
-	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n";
+	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n"
+	"\n"
+	"EXIT STATUS (sysexits.h):\n"
+	"  0   success\n"
+	"  64  usage: a bad option or argument, on the command line or in the config file\n"
+	"  65  the capture file (-r) is not one wstrace reads: not pcap or pcapng, an\n"
+	"      unsupported link type, cut short or corrupt\n"
+	"  66  a file to read (-r, --config) is missing or cannot be read\n"
+	"  69  live capture cannot be set up here: no such interface, no interface up,\n"
+	"      a kernel without BTF or BPF ring buffers, programs refused\n"
+	"  70  internal error\n"
+	"  71  system error: out of memory, the event loop could not be set up\n"
+	"  73  an output cannot be created: the -w file, the --metrics endpoint\n"
+	"  74  I/O error while running: writing the -w file, reading the ring buffer\n"
+	"  77  not enough privilege for live capture (root, or CAP_BPF, CAP_NET_ADMIN,\n"
+	"      CAP_PERFMON)\n";
 
 enum {
 	OPT_JSON = 0x100,
@@ -99,6 +118,9 @@ enum {
 	OPT_CONFIG,
 	OPT_DAEMON,
 	OPT_STATS,
+	OPT_MAX_MESSAGE,
+	OPT_EVENT_LIMIT,
+	OPT_EVENT_BURST,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -114,7 +136,7 @@ static const struct argp_option argp_opts[] = {
 	{ "verbose", 'v', NULL, 0, "More detail and progress messages; -vv for debug messages", 0 },
 	{ "show-payload", OPT_SHOW_PAYLOAD, NULL, 0, "Print payloads (the default, except with --daemon)", 0 },
 	{ "no-payload", OPT_NO_PAYLOAD, NULL, 0, "Print no payload bytes, only metadata", 0 },
-	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values (redacted by default)", 0 },
+	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values, secret query parameters and tokens in Sec-WebSocket-Protocol (redacted by default)", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
 	{ "stats", OPT_STATS, "SECONDS", 0, "Also print the summary (captured, lost, connections, frames, violations, gaps) on stderr every SECONDS", 0 },
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
@@ -124,6 +146,9 @@ static const struct argp_option argp_opts[] = {
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192; 32768 with -s 0)", 0 },
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },
+	{ "max-message", OPT_MAX_MESSAGE, "BYTES", 0, "Report a message_too_big violation for messages longer than BYTES (K, M, G suffixes; default 16M; 0 = no limit), as soon as their frame headers say so", 0 },
+	{ "event-limit", OPT_EVENT_LIMIT, "N", 0, "Print at most N events a second of one kind (ws_frame, tcp_data, ...) per connection, after a burst of --event-burst; the rest are counted and said in an events_suppressed line (default 1000; 0 = print all)", 0 },
+	{ "event-burst", OPT_EVENT_BURST, "N", 0, "Events of one kind per connection printed at once before --event-limit applies (default 10000)", 0 },
 	{ 0 },
 };
 
@@ -159,10 +184,18 @@ static int config_option(void *ctx, const char *key, const char *value, unsigned
 }
 
 /*
- * Defaults, then the config file, then the command line, which wins.
- * Returns 0 or -EINVAL (reported). argp exits on a command-line error.
+ * Functions below that may end the run return 0 or the exit status
+ * (sysexits.h), the same for a mistake on the command line or in the
+ * config file; --help and README list them.
  */
-static int load_options(struct options *o, int argc, char **argv)
+
+/*
+ * Defaults, then the config file, then the command line, which wins.
+ * Returns 0, EX_USAGE or EX_NOINPUT: reported, or put in why when it is not
+ * NULL (a reload says it in one line). argp exits with EX_USAGE on a
+ * command-line error.
+ */
+static int load_options(struct options *o, int argc, char **argv, char *why, size_t whylen)
 {
 	struct options cli;
 	char err[512];
@@ -177,12 +210,17 @@ static int load_options(struct options *o, int argc, char **argv)
 		rc = config_parse_file(path, config_option, o, err, sizeof(err));
 		if (rc == -ENOENT && !cli.config[0]) {
 			pr_info("no %s, using defaults", path);
-		} else if (rc == -ENOENT) {
-			pr_warn("%s: no such file (--config)", path);
-			return -EINVAL;
 		} else if (rc) {
-			pr_warn("%s", err);
-			return -EINVAL;
+			if (rc == -ENOENT)
+				snprintf(err, sizeof(err), "%s: no such file (--config)", path);
+			if (why)
+				snprintf(why, whylen, "%s", err);
+			else
+				pr_warn("%s", err);
+			if (rc == -ENOENT)
+				return EX_NOINPUT;
+			/* The file's content is wrong, or it cannot be read. */
+			return rc == -EINVAL || rc == -EFBIG ? EX_USAGE : EX_NOINPUT;
 		}
 	}
 	o->applying_cli = true;
@@ -212,17 +250,29 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Kernel counters since start, across program reloads. */
+/* Kernel counters since start: a reload keeps the programs and their maps. */
 static void kernel_counters(const struct app *app, struct wst_counters *k)
 {
-	*k = app->kernel_base;
-	if (app->capture) {
-		struct wst_counters now;
+	memset(k, 0, sizeof(*k));
+	if (app->capture)
+		capture_read_counters(app->capture, k);
+}
 
-		if (capture_read_counters(app->capture, &now) == 0)
-			for (int i = 0; i < WST_CNT_MAX; i++)
-				k->v[i] += now.v[i];
-	}
+/* Packets not written to the -w file, for the metrics and the summary. */
+static uint64_t write_errors(const struct app *app)
+{
+	return app->write_invalid + app->write_lost + (app->writer ? pcap_sink_failed(app->writer) : 0);
+}
+
+/* The -w file's first write error is said once; packets are still decoded. */
+static void write_failed(struct app *app, int err)
+{
+	if (app->write_err)
+		return;
+	app->write_err = err;
+	pr_warn("cannot write to %s: %s; decoding goes on, packets not written are counted "
+		"(wstrace_pcap_write_errors_total), and the exit status will be %d",
+		app->opt.write_file, strerror(-err), EX_IOERR);
 }
 
 static int render_metrics(void *ctx, char **buf, size_t *len)
@@ -238,18 +288,35 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	src.ws = ws_layer_stats(app->ws);
 	src.budget = ws_layer_budget(app->ws);
 	src.bad_records = app->capture ? capture_bad_records(app->capture) : 0;
-	src.pcap_write_errors = app->write_errors;
+	src.pcap_write_errors = write_errors(app);
+	src.limit = app->limit;
 	exporter_update(app->exporter, &src);
 	return exporter_render(app->exporter, buf, len);
 }
 
-/* The sink at the end of the chain: outputs and counters. */
+static void print_event(void *ctx, const struct wst_event *ev)
+{
+	struct app *app = ctx;
+
+	output_event(&app->out, ev);
+}
+
+/* The sink at the end of the chain: counters see every event, the output
+ * what the event limit lets through. */
 static void on_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
 
 	exporter_event(app->exporter, ev);
-	if (!app->opt.quiet)
+	if (app->opt.quiet) {
+		if (app->limit)
+			event_limit_forget(app->limit, ev);
+		return;
+	}
+	/* Only what would be printed counts against the limit. */
+	if (app->limit && output_shows(&app->out, ev))
+		event_limit_event(app->limit, ev);
+	else if (!app->limit)
 		output_event(&app->out, ev);
 }
 
@@ -259,8 +326,14 @@ static void on_packet(void *ctx, const struct wst_packet *pkt)
 
 	if (app->done)
 		return;
-	if (app->writer && pcap_sink_write(app->writer, pkt))
-		app->write_errors++;
+	if (app->writer) {
+		int err = pcap_sink_write(app->writer, pkt);
+
+		if (err == -EINVAL)
+			app->write_invalid++;
+		else if (err)
+			write_failed(app, err);
+	}
 	tcp_tracker_packet(app->tracker, pkt);
 	app->packets++;
 	if (app->opt.count && app->packets >= app->opt.count)
@@ -284,7 +357,7 @@ static int open_writer(struct app *app)
 		return 0;
 	if (pcap_sink_open(&app->writer, app->opt.write_file, err, sizeof(err))) {
 		pr_warn("%s", err);
-		return -EINVAL;
+		return EX_CANTCREAT;
 	}
 	return 0;
 }
@@ -292,12 +365,14 @@ static int open_writer(struct app *app)
 static int open_metrics(struct app *app)
 {
 	char err[512];
+	int rc;
 
 	if (!app->opt.metrics[0])
 		return 0;
-	if (metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err))) {
+	rc = metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err));
+	if (rc) {
 		pr_warn("--metrics %s: %s", app->opt.metrics, err);
-		return -EINVAL;
+		return rc == -EINVAL ? EX_USAGE : rc == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
 	}
 	pr_info("metrics on http://%s/metrics", app->opt.metrics);
 	return 0;
@@ -312,22 +387,30 @@ static uint32_t wakeup_bytes(const struct options *o)
 	return w > ring / 4 ? ring / 4 : (uint32_t)w;
 }
 
+/* The capture settings of o; ifaces must hold OPTIONS_MAX_IFACES names. */
+static struct capture_opts capture_opts_of(const struct options *o, const char **ifaces)
+{
+	struct capture_opts co = {
+		.ifaces = ifaces,
+		.n_ifaces = o->n_ifaces,
+		.ports = o->ports.list,
+		.n_ports = o->ports.n,
+		.snaplen = o->snaplen,
+		.ringbuf_bytes = o->ringbuf_kb * 1024u,
+		.wakeup_bytes = wakeup_bytes(o),
+		.force_clsact = o->force_clsact,
+	};
+
+	for (int i = 0; i < o->n_ifaces; i++)
+		ifaces[i] = o->ifaces[i];
+	return co;
+}
+
 static int open_capture(struct app *app)
 {
 	const char *ifaces[OPTIONS_MAX_IFACES];
-	struct capture_opts co = {
-		.ifaces = ifaces,
-		.n_ifaces = app->opt.n_ifaces,
-		.ports = app->opt.ports.list,
-		.n_ports = app->opt.ports.n,
-		.snaplen = app->opt.snaplen,
-		.ringbuf_bytes = app->opt.ringbuf_kb * 1024u,
-		.wakeup_bytes = wakeup_bytes(&app->opt),
-		.force_clsact = app->opt.force_clsact,
-	};
+	struct capture_opts co = capture_opts_of(&app->opt, ifaces);
 
-	for (int i = 0; i < app->opt.n_ifaces; i++)
-		ifaces[i] = app->opt.ifaces[i];
 	return capture_open(&app->capture, &co, on_packet, app);
 }
 
@@ -337,9 +420,11 @@ static int run_file(struct app *app)
 	struct wst_packet pkt;
 	int rc = 0;
 
-	if (pcap_source_open(&app->source, app->opt.read_file, err, sizeof(err))) {
+	rc = pcap_source_open(&app->source, app->opt.read_file, err, sizeof(err));
+	if (rc) {
 		pr_warn("%s", err);
-		return -EINVAL;
+		/* Not a capture we read, or a file we cannot open. */
+		return rc == -EINVAL || rc == -EPROTONOSUPPORT ? EX_DATAERR : rc == -ENOMEM ? EX_OSERR : EX_NOINPUT;
 	}
 	while (!app->done && !stop_signal && (rc = pcap_source_next(app->source, &pkt)) > 0) {
 		if (!ports_has(&app->opt.ports, pkt.r.sport) && !ports_has(&app->opt.ports, pkt.r.dport))
@@ -347,8 +432,9 @@ static int run_file(struct app *app)
 		on_packet(app, &pkt);
 	}
 	if (rc < 0) {
+		/* Cut short or corrupt (libpcap does not tell a read error apart). */
 		pr_warn("%s: %s", app->opt.read_file, pcap_source_error(app->source));
-		return rc;
+		return EX_DATAERR;
 	}
 	return 0;
 }
@@ -364,19 +450,43 @@ static bool same_ifaces(const struct options *a, const struct options *b)
 }
 
 /*
- * SIGHUP: the config file again, under the same command line. Ports change
- * in the kernel map at once; interfaces by replacing the attachment (never
- * both old and new); outputs in place. Counters are kept.
+ * SIGHUP: the config file again, under the same command line. Interfaces
+ * and attach mode first, make-before-break in the running capture (same
+ * programs, ring buffer and counters, so nothing is lost or counted twice),
+ * then ports in the kernel map, then outputs in place. A config that does
+ * not parse or interfaces that cannot be attached change nothing: one line
+ * says why, and the daemon goes on.
  */
 static void reload(struct app *app, int epfd)
 {
 	struct options n;
-	char err[320];
+	char why[512];
 
 	sdnotify_reloading();
-	if (load_options(&n, app->argc, app->argv)) {
-		pr_warn("reload: keeping the running settings");
+	if (load_options(&n, app->argc, app->argv, why, sizeof(why))) {
+		pr_warn("reload failed: %s; the running settings are kept", why);
 		goto out;
+	}
+	if (!same_ifaces(&n, &app->opt) || n.force_clsact != app->opt.force_clsact) {
+		const char *ifaces[OPTIONS_MAX_IFACES];
+		struct capture_opts co = capture_opts_of(&n, ifaces);
+		int nl_old = capture_netlink_fd(app->capture), nl_new;
+
+		if (capture_reconfigure(app->capture, &co, why, sizeof(why))) {
+			pr_warn("reload failed: %s; the running settings are kept", why);
+			goto out;
+		}
+		nl_new = capture_netlink_fd(app->capture);
+		if (nl_new >= 0 && nl_new != nl_old) {
+			struct epoll_event e = { .events = EPOLLIN, .data.fd = nl_new };
+
+			if (epoll_ctl(epfd, EPOLL_CTL_ADD, nl_new, &e))
+				pr_warn("reload: cannot follow new interfaces: %s", strerror(errno));
+		}
+		/* A socket closed by the reconfiguration left the epoll set with it. */
+		memcpy(app->opt.ifaces, n.ifaces, sizeof(n.ifaces));
+		app->opt.n_ifaces = n.n_ifaces;
+		app->opt.force_clsact = n.force_clsact;
 	}
 	if (memcmp(n.ports.list, app->opt.ports.list, sizeof(n.ports.list)) || n.ports.n != app->opt.ports.n) {
 		int rc = capture_set_ports(app->capture, n.ports.list, n.ports.n);
@@ -385,40 +495,6 @@ static void reload(struct app *app, int epfd)
 			pr_warn("reload: failed to set ports: %s", strerror(-rc));
 		else
 			app->opt.ports = n.ports; /* the tracker reads this set */
-	}
-	if (!same_ifaces(&n, &app->opt) || n.force_clsact != app->opt.force_clsact) {
-		struct capture *old = app->capture;
-		struct wst_counters k;
-		struct options keep = app->opt;
-
-		kernel_counters(app, &k);
-		capture_poll(old, 0);
-		epoll_ctl(epfd, EPOLL_CTL_DEL, capture_epoll_fd(old), NULL);
-		if (capture_netlink_fd(old) >= 0)
-			epoll_ctl(epfd, EPOLL_CTL_DEL, capture_netlink_fd(old), NULL);
-		capture_close(old);
-		app->capture = NULL;
-		app->kernel_base = k;
-		memcpy(app->opt.ifaces, n.ifaces, sizeof(n.ifaces));
-		app->opt.n_ifaces = n.n_ifaces;
-		app->opt.force_clsact = n.force_clsact;
-		if (open_capture(app)) {
-			pr_warn("reload: new interfaces failed; back to the old ones");
-			app->opt = keep;
-			if (open_capture(app)) {
-				stop_signal = SIGTERM;
-				goto out;
-			}
-		}
-		{
-			struct epoll_event e = { .events = EPOLLIN, .data.fd = capture_epoll_fd(app->capture) };
-
-			epoll_ctl(epfd, EPOLL_CTL_ADD, e.data.fd, &e);
-			if (capture_netlink_fd(app->capture) >= 0) {
-				e.data.fd = capture_netlink_fd(app->capture);
-				epoll_ctl(epfd, EPOLL_CTL_ADD, e.data.fd, &e);
-			}
-		}
 	}
 	if (n.snaplen != app->opt.snaplen || n.ringbuf_kb != app->opt.ringbuf_kb ||
 	    strcmp(n.json_key, app->opt.json_key) || strcmp(n.metrics, app->opt.metrics) ||
@@ -432,8 +508,8 @@ static void reload(struct app *app, int epfd)
 	app->opt.show_secrets = n.show_secrets;
 	fflush(app->out.fp);
 	setup_output(app);
-	pr_info("reloaded: %d hooks, %d ports", capture_n_attached(app->capture), app->opt.ports.n);
-	(void)err;
+	pr_info("reloaded: %d hooks (%s), %d ports", capture_n_attached(app->capture),
+		capture_uses_tcx(app->capture) ? "tcx" : "clsact", app->opt.ports.n);
 out:
 	sdnotify_send("READY=1");
 }
@@ -442,11 +518,15 @@ static void print_summary(struct app *app);
 
 static void tick(struct app *app, uint64_t now_ms)
 {
-	tcp_tracker_expire(app->tracker, clock_ns(CLOCK_REALTIME));
-	/* Records below the wakeup threshold wait for this poll. */
+	/* Records below the wakeup threshold wait for this poll; read them
+	 * first, so that no timeout (a reset linger) ends before them. */
 	if (app->opt.wakeup_kb)
 		capture_poll(app->capture, 0);
+	tcp_tracker_expire(app->tracker, clock_ns(CLOCK_REALTIME));
 	fflush(app->out.fp);
+	/* A full disk is told within a tick, and loses at most a tick's packets. */
+	if (app->writer && pcap_sink_flush(app->writer))
+		write_failed(app, pcap_sink_error(app->writer));
 	if (app->watchdog_usec && now_ms - app->last_watchdog_ms >= app->watchdog_usec / 2000) {
 		sdnotify_send("WATCHDOG=1");
 		app->last_watchdog_ms = now_ms;
@@ -475,27 +555,35 @@ static int add_fd(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
 }
 
+/* The exit status for a capture that could not be set up (reported). */
+static int capture_status(int err)
+{
+	if (err == -EPERM || (err == -EACCES && geteuid() != 0))
+		return EX_NOPERM;
+	return err == -ENOMEM ? EX_OSERR : EX_UNAVAILABLE;
+}
+
 static int run_live(struct app *app)
 {
 	struct itimerspec itv = {
 		.it_interval = { 0, TICK_MS * 1000000L },
 		.it_value = { 0, TICK_MS * 1000000L },
 	};
-	int epfd = -1, tfd = -1, http_fd = -1, err;
+	int epfd = -1, tfd = -1, http_fd = -1, err, status = 0;
 
 	err = open_capture(app);
 	if (err)
-		return err;
-	err = open_metrics(app);
-	if (err)
-		return err;
+		return capture_status(err);
+	status = open_metrics(app);
+	if (status)
+		return status;
 	/* Loaded and attached: keep only what later attachments need. */
 	if (privs_drop_to_capture() == 0)
 		pr_debug("dropped capabilities not needed for capture");
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &itv, NULL)) {
-		err = -errno;
+		status = EX_OSERR;
 		pr_warn("failed to set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -504,6 +592,7 @@ static int run_live(struct app *app)
 	if ((err = add_fd(epfd, capture_epoll_fd(app->capture))) || (err = add_fd(epfd, tfd)) ||
 	    (capture_netlink_fd(app->capture) >= 0 && (err = add_fd(epfd, capture_netlink_fd(app->capture)))) ||
 	    (http_fd >= 0 && (err = add_fd(epfd, http_fd)))) {
+		status = EX_OSERR;
 		pr_warn("failed to set up the event loop: %s", strerror(-err));
 		goto cleanup;
 	}
@@ -525,7 +614,7 @@ static int run_live(struct app *app)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
+			status = EX_OSERR;
 			pr_warn("epoll_wait: %s", strerror(errno));
 			break;
 		}
@@ -534,6 +623,7 @@ static int run_live(struct app *app)
 			err = capture_poll(app->capture, 0);
 			if (err < 0 && err != -EINTR) {
 				pr_warn("failed to read the ring buffer: %s", strerror(-err));
+				status = EX_IOERR;
 				goto cleanup;
 			}
 			err = 0;
@@ -557,6 +647,7 @@ static int run_live(struct app *app)
 				err = capture_poll(app->capture, 0);
 				if (err < 0 && err != -EINTR) {
 					pr_warn("failed to read the ring buffer: %s", strerror(-err));
+					status = EX_IOERR;
 					goto cleanup;
 				}
 				err = 0;
@@ -572,7 +663,7 @@ cleanup:
 		close(tfd);
 	if (epfd >= 0)
 		close(epfd);
-	return err;
+	return status;
 }
 
 static void print_summary(struct app *app)
@@ -611,8 +702,20 @@ static void print_summary(struct app *app)
 		" reset, %" PRIu64 " handshake timeouts, %" PRIu64 " seen mid-stream, %" PRIu64 " evicted\n",
 		ts->flows, ts->established, ts->refused, ts->resets, ts->handshake_timeouts, ts->midstream,
 		ts->evicted);
+	/* Lines a clean run does not need are printed only when they count something. */
+	if (ts->handshake_incomplete)
+		fprintf(stderr, "%" PRIu64 " handshakes incomplete (SYN-ACK seen, no final ACK)\n",
+			ts->handshake_incomplete);
+	if (ts->evicted_packets || ts->evicted_forgotten)
+		fprintf(stderr, "%" PRIu64 " packets of evicted connections (not tracked), %" PRIu64
+			" evicted connections forgotten\n", ts->evicted_packets, ts->evicted_forgotten);
 	fprintf(stderr, "%" PRIu64 " retransmissions, %" PRIu64 " out-of-order segments\n",
 		ts->retransmits, ts->out_of_order);
+	if (ts->late_packets)
+		fprintf(stderr, "%" PRIu64 " packets after their connection's close or reset (not decoded)\n",
+			ts->late_packets);
+	if (ts->app_leaks)
+		fprintf(stderr, "%" PRIu64 " connections freed with decoder state left (a bug)\n", ts->app_leaks);
 	fprintf(stderr, "%" PRIu64 " WebSocket upgrades, %" PRIu64 " established, %" PRIu64 " failed, %" PRIu64
 		" picked up mid-stream, %" PRIu64 " plain HTTP requests, %" PRIu64 " not HTTP\n",
 		ws->upgrades, ws->established, ws->upgrade_failed, ws->midstream, ws->http_requests, ws->not_http);
@@ -623,13 +726,23 @@ static void print_summary(struct app *app)
 		" undecodable (compression context lost)\n",
 		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows,
 		ws->decode_losses);
-	if (app->write_errors)
-		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app->write_errors, app->opt.write_file);
+	if (write_errors(app))
+		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", write_errors(app), app->opt.write_file);
+	if (app->limit) {
+		uint64_t n = 0;
+
+		for (int t = 0; t < WST_EV_MAX; t++)
+			n += event_limit_suppressed(app->limit, t);
+		if (n)
+			fprintf(stderr, "%" PRIu64 " events not printed (over --event-limit; see events_suppressed)\n",
+				n);
+	}
 }
 
 static int setup_pipeline(struct app *app)
 {
 	struct tcp_track_opts to = { .max_flows = app->opt.max_flows };
+	struct ws_layer_opts wo = { .max_message = app->opt.max_message };
 	struct exporter_opts eo = {
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,
@@ -639,14 +752,19 @@ static int setup_pipeline(struct app *app)
 
 	/* tracker -> WebSocket layer -> outputs and counters */
 	rc = exporter_new(&app->exporter, &eo);
+	if (!rc && app->opt.event_limit) {
+		struct event_limit_opts lo = { .rate = app->opt.event_limit, .burst = app->opt.event_burst };
+
+		rc = event_limit_new(&app->limit, &lo, (struct wst_sink){ .on_event = print_event, .ctx = app });
+	}
 	if (!rc)
-		rc = ws_layer_new(&app->ws, NULL, (struct wst_sink){ .on_event = on_event, .ctx = app });
+		rc = ws_layer_new(&app->ws, &wo, (struct wst_sink){ .on_event = on_event, .ctx = app });
 	if (!rc)
 		rc = tcp_tracker_new(&app->tracker, &to, &app->opt.ports,
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
 	if (rc)
 		pr_warn("failed to set up decoding: %s", strerror(-rc));
-	return rc;
+	return !rc ? 0 : rc == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
 }
 
 int main(int argc, char **argv)
@@ -657,8 +775,10 @@ int main(int argc, char **argv)
 
 	app.argc = argc;
 	app.argv = argv;
-	if (load_options(&app.opt, argc, argv))
-		return 2;
+	argp_err_exit_status = EX_USAGE;
+	rc = load_options(&app.opt, argc, argv, NULL, 0);
+	if (rc)
+		return rc;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -677,14 +797,24 @@ int main(int argc, char **argv)
 	if (app.tracker)
 		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : clock_ns(CLOCK_REALTIME));
 	fflush(stdout);
+	/* Closed before the summary: the last packets are written (or not) now. */
+	if (app.writer) {
+		int err = pcap_sink_close(app.writer, &app.write_lost);
+
+		app.writer = NULL;
+		if (err)
+			write_failed(&app, err);
+	}
 	if (app.tracker && app.ws && (rc == 0 || app.packets))
 		print_summary(&app);
+	if (!rc && app.write_err)
+		rc = EX_IOERR;
 	capture_close(app.capture);
 	metrics_http_close(app.http);
 	pcap_source_close(app.source);
-	pcap_sink_close(app.writer);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
+	event_limit_free(app.limit);
 	exporter_free(app.exporter);
-	return rc ? 1 : 0;
+	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "metrics_http.h"
 #include "options.h"
+#include "ws_session.h"
 #include "../bpf/wstrace.h"
 
 void options_defaults(struct options *o, bool daemon)
@@ -21,6 +22,9 @@ void options_defaults(struct options *o, bool daemon)
 	o->wakeup_kb = OPTIONS_DEFAULT_WAKEUP_KB;
 	o->daemon = daemon;
 	o->show_payload = !daemon;
+	o->max_message = WS_LAYER_DEFAULT_MAX_MESSAGE;
+	o->event_limit = OPTIONS_DEFAULT_EVENT_LIMIT;
+	o->event_burst = OPTIONS_DEFAULT_EVENT_BURST;
 	/*
 	 * The service decodes every frame: with payloads cut at 4096 bytes, a
 	 * 64 KiB GSO packet full of small frames would lose most of them.
@@ -44,6 +48,30 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+/* A byte count with an optional binary suffix: 512, 64K, 16M, 1G. */
+static int parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	char num[32];
+	size_t n = s ? strlen(s) : 0;
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	}
+	if (shift)
+		num[n - 1] = '\0';
+	if (parse_u64(num, 0, max >> shift, &v))
+		return -EINVAL;
+	*out = v << shift;
 	return 0;
 }
 
@@ -197,6 +225,34 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 			return -EINVAL;
 		}
 		o->stats_secs = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(name, "max-message")) {
+		/* RFC 6455 5.2: a frame is at most 2^63 - 1 bytes. */
+		if (parse_size(value, INT64_MAX, &v)) {
+			snprintf(err, errlen, "--max-message: bad size '%s': expected bytes, "
+				 "optionally with K, M or G (0 = no limit)", value ? value : "");
+			return -EINVAL;
+		}
+		o->max_message = v;
+		return 0;
+	}
+	if (!strcmp(name, "event-limit")) {
+		if (parse_u64(value, 0, 1000000000, &v)) {
+			snprintf(err, errlen, "--event-limit: bad rate '%s': expected events a second "
+				 "(0 = print every event)", value ? value : "");
+			return -EINVAL;
+		}
+		o->event_limit = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(name, "event-burst")) {
+		if (parse_u64(value, 1, 1000000000, &v)) {
+			snprintf(err, errlen, "--event-burst: bad number '%s': expected 1 to 1000000000",
+				 value ? value : "");
+			return -EINVAL;
+		}
+		o->event_burst = (uint32_t)v;
 		return 0;
 	}
 	if (!strcmp(name, "metrics")) {

@@ -36,6 +36,9 @@ struct options {
 	uint32_t wakeup_kb;
 	uint32_t max_flows;
 	uint32_t stats_secs;     /* print the summary every this many seconds; 0 = only at exit */
+	uint64_t max_message;    /* message_too_big above this many bytes; 0 = no limit */
+	uint32_t event_limit;    /* events printed a second per connection and kind; 0 = all */
+	uint32_t event_burst;    /* and in a burst */
 	/* Set by options_apply when a list option was given, so a later
 	 * source (the command line) replaces the list instead of adding. */
 	bool ifaces_from_cli;
@@ -44,6 +47,11 @@ struct options {
 
 #define OPTIONS_DEFAULT_RINGBUF_KB 8192
 #define OPTIONS_WHOLE_PACKET_RINGBUF_KB 32768 /* snaplen 0 */
+
+/* Far above what chat traffic makes (a few events a second per
+ * connection), far below a flood of tiny frames (a million a second). */
+#define OPTIONS_DEFAULT_EVENT_LIMIT 1000
+#define OPTIONS_DEFAULT_EVENT_BURST 10000
 
 /* 1/32 of the default ring buffer: wakes rarely, leaves room for bursts. */
 #define OPTIONS_DEFAULT_WAKEUP_KB 256

@@ -69,6 +69,15 @@ static void json_http_field(struct output *o, const char *name, struct http_str 
 		json_str_field(o, name, v.p, v.len);
 }
 
+/* Sec-WebSocket-Protocol: may carry a bearer token. */
+static void json_protocol(struct output *o, const char *name, struct http_str v)
+{
+	char *tmp;
+
+	json_http_field(o, name, output_shown_protocol(o, v, &tmp));
+	free(tmp);
+}
+
 /* All headers, secret values redacted unless asked for. */
 static void json_headers(struct output *o, const struct http_header *h, size_t n)
 {
@@ -78,10 +87,17 @@ static void json_headers(struct output *o, const struct http_header *h, size_t n
 			output_putc(o, ',');
 		output_buf_json_string(o, (const uint8_t *)h[i].name.p, h[i].name.len);
 		output_putc(o, ':');
-		if (!o->show_secrets && http_header_is_secret(h[i].name))
+		if (!o->show_secrets && http_header_is_secret(h[i].name)) {
 			output_puts(o, "\"<redacted>\"");
-		else
+		} else if (http_str_ieq(h[i].name, "sec-websocket-protocol")) {
+			char *tmp;
+			struct http_str v = output_shown_protocol(o, h[i].value, &tmp);
+
+			output_buf_json_string(o, (const uint8_t *)v.p, v.len);
+			free(tmp);
+		} else {
 			output_buf_json_string(o, (const uint8_t *)h[i].value.p, h[i].value.len);
+		}
 	}
 	output_putc(o, '}');
 }
@@ -155,7 +171,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		if (ev->type == WST_EV_WS_UPGRADE) {
 			json_http_field(o, "key", r->ws_key);
 			json_http_field(o, "version", r->ws_version);
-			json_http_field(o, "protocol", r->ws_protocol);
+			json_protocol(o, "protocol", r->ws_protocol);
 			json_http_field(o, "extensions", r->ws_extensions);
 			output_printf(o, ",\"valid\":%s", ev->u.upgrade.check == 0 ? "true" : "false");
 			if (ev->u.upgrade.check && ev->u.upgrade.why)
@@ -174,7 +190,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
 			output_printf(o, ",\"accept\":\"%s\",\"deflate\":%s", ev->u.response.accept,
 				ev->u.response.deflate ? "true" : "false");
-			json_http_field(o, "protocol", r->ws_protocol);
+			json_protocol(o, "protocol", r->ws_protocol);
 			json_http_field(o, "extensions", r->ws_extensions);
 		}
 		json_headers(o, r->headers, r->n_headers);
@@ -184,6 +200,10 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		const struct ws_frame_header *h = ev->u.frame.h;
 
 		json_frame_header(o, h);
+		if (ev->u.frame.incomplete) {
+			output_puts(o, ",\"incomplete\":true");
+			json_u64(o, "seen", ev->u.frame.seen);
+		}
 		json_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated);
 		break;
 	}
@@ -277,15 +297,20 @@ static void print_packet_fields(struct output *o, const struct wst_event *ev)
 	}
 }
 
-/* tcp_established, tcp_refused, tcp_handshake_timeout, tcp_closed */
+/* tcp_established, tcp_refused, tcp_handshake_timeout, tcp_closed, events_suppressed */
 static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 {
 	switch (ev->type) {
+	case WST_EV_EVENTS_SUPPRESSED:
+		json_plain(o, "kind", wst_event_name(ev->u.suppressed.kind));
+		json_u64(o, "count", ev->u.suppressed.count);
+		break;
 	case WST_EV_TCP_ESTABLISHED:
 		output_printf(o, ",\"handshake_us\":%" PRIu64, ev->u.established.handshake_us);
 		break;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		output_printf(o, ",\"waited_us\":%" PRIu64, ev->u.timeout.waited_us);
+		output_printf(o, ",\"waited_us\":%" PRIu64 ",\"synack_seen\":%s", ev->u.timeout.waited_us,
+			      ev->u.timeout.synack_seen ? "true" : "false");
 		break;
 	case WST_EV_TCP_CLOSED:
 		output_printf(o, ",\"reason\":\"%s\",\"duration_us\":%" PRIu64

@@ -19,6 +19,15 @@ static void text_http(struct output *o, const char *name, struct http_str v)
 		output_printf(o, " %s=%.*s", name, (int)v.len, v.p);
 }
 
+/* Sec-WebSocket-Protocol: may carry a bearer token. */
+static void text_protocol(struct output *o, struct http_str v)
+{
+	char *tmp;
+
+	text_http(o, "protocol", output_shown_protocol(o, v, &tmp));
+	free(tmp);
+}
+
 /* "text fin rsv1 masked 52B": what tcpdump users read first. */
 static void text_frame_header(struct output *o, const struct ws_frame_header *h)
 {
@@ -43,9 +52,11 @@ static void text_frame_header(struct output *o, const struct ws_frame_header *h)
 	output_putc(o, 'B');
 }
 
-static void text_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary)
+/* The preview; "(captured N)" when said is true. */
+static void text_payload_said(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary,
+			      bool said)
 {
-	if (truncated)
+	if (said)
 		output_printf(o, " (captured %zu)", kept);
 	if (!o->show_payload || !kept)
 		return;
@@ -58,6 +69,11 @@ static void text_payload(struct output *o, const uint8_t *p, size_t kept, bool t
 		if (kept > 32)
 			output_puts(o, "\u2026");
 	}
+}
+
+static void text_payload(struct output *o, const uint8_t *p, size_t kept, bool truncated, bool binary)
+{
+	text_payload_said(o, p, kept, truncated, binary, truncated);
 }
 
 static void text_hex(struct output *o, const uint8_t *p, size_t kept)
@@ -96,7 +112,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		}
 		text_http(o, "host", r->host);
 		text_http(o, "origin", r->origin);
-		text_http(o, "protocol", r->ws_protocol);
+		text_protocol(o, r->ws_protocol);
 		text_http(o, "ext", r->ws_extensions);
 		if (o->verbose) {
 			text_http(o, "key", r->ws_key);
@@ -114,7 +130,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		output_printf(o, "WS %d", r->status);
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
 			output_printf(o, " accept=%s", ev->u.response.accept);
-			text_http(o, "protocol", r->ws_protocol);
+			text_protocol(o, r->ws_protocol);
 			text_http(o, "ext", r->ws_extensions);
 			output_printf(o, " ws-established %" PRIu64 "us\n", ev->u.response.latency_us);
 		} else {
@@ -128,8 +144,16 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 
 		output_puts(o, "WS ");
 		text_frame_header(o, h);
-		text_payload(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated,
-			     h->opcode != WS_OP_TEXT || h->rsv1);
+		if (ev->u.frame.incomplete) {
+			/* Cut by the end of the connection: how much went by. */
+			output_puts(o, " (incomplete, ");
+			output_u64(o, ev->u.frame.seen);
+			output_puts(o, "B seen)");
+		}
+		text_payload_said(o, ev->u.frame.payload, ev->u.frame.kept, ev->u.frame.truncated,
+				  h->opcode != WS_OP_TEXT || h->rsv1,
+				  ev->u.frame.truncated &&
+					  !(ev->u.frame.incomplete && ev->u.frame.kept == ev->u.frame.seen));
 		text_hex(o, ev->u.frame.payload, ev->u.frame.kept);
 		return;
 	}
@@ -206,10 +230,12 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 
 /* Frame lines of control frames would repeat the ping/pong/close line;
  * single-frame plain messages would repeat the frame line. */
-static bool text_skips(const struct wst_event *ev)
+bool out_text_skips(const struct wst_event *ev)
 {
+	/* A control frame cut short has no ping/pong/close line: keep it. */
 	if (ev->type == WST_EV_WS_FRAME)
-		return ws_opcode_is_control(ev->u.frame.h->opcode) && !ws_opcode_is_reserved(ev->u.frame.h->opcode);
+		return ws_opcode_is_control(ev->u.frame.h->opcode) && !ws_opcode_is_reserved(ev->u.frame.h->opcode) &&
+		       !ev->u.frame.incomplete;
 	if (ev->type == WST_EV_WS_MESSAGE)
 		return ev->u.message->frames <= 1 && !ev->u.message->compressed;
 	return false;
@@ -273,7 +299,7 @@ static void print_packet(struct output *o, const struct wst_event *ev)
 
 void out_text_event(struct output *o, const struct wst_event *ev)
 {
-	if (text_skips(ev))
+	if (out_text_skips(ev))
 		return;
 	print_prefix(o, ev);
 	if (wst_event_is_packet(ev->type)) {
@@ -288,7 +314,12 @@ void out_text_event(struct output *o, const struct wst_event *ev)
 		output_puts(o, "tcp-refused\n");
 		return;
 	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
-		output_printf(o, "tcp-handshake-timeout %.3fs\n", ev->u.timeout.waited_us / 1e6);
+		output_printf(o, "tcp-handshake-timeout %.3fs%s\n", ev->u.timeout.waited_us / 1e6,
+			      ev->u.timeout.synack_seen ? " incomplete (SYN-ACK seen, no final ACK)" : "");
+		return;
+	case WST_EV_EVENTS_SUPPRESSED:
+		output_printf(o, "events-suppressed %s %" PRIu64 " not printed (--event-limit)\n",
+			      wst_event_name(ev->u.suppressed.kind), ev->u.suppressed.count);
 		return;
 	case WST_EV_TCP_CLOSED:
 		output_printf(o, "tcp-closed %s %.6fs c2s %" PRIu64 "B %" PRIu64 "p s2c %" PRIu64 "B %" PRIu64 "p\n",

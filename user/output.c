@@ -214,7 +214,7 @@ void output_buf_endpoints(struct output *o, const struct wst_event *ev, const ch
 	}
 	/* Connection facts read client > server. */
 	if ((ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED) ||
-	    ev->type == WST_EV_WS_SESSION_END)
+	    ev->type == WST_EV_WS_SESSION_END || ev->type == WST_EV_EVENTS_SUPPRESSED)
 		c2s = true;
 	if (c2s) {
 		*src = e->c, *slen = e->clen;
@@ -445,16 +445,30 @@ const char *output_opcode_name(uint8_t opcode)
 	return NULL;
 }
 
+/* v through a redact function, in a buffer of max bytes the caller frees. */
+static struct http_str shown_redacted(struct http_str v, size_t max, size_t (*redact)(struct http_str, char *),
+				      char **to_free)
+{
+	char *buf = malloc(max);
+
+	if (!buf)
+		return (struct http_str){ "<not shown: out of memory>", 26 };
+	*to_free = buf;
+	return (struct http_str){ buf, redact(v, buf) };
+}
+
 struct http_str output_shown_path(const struct output *o, struct http_str path, char **to_free)
 {
-	char *buf;
-
 	*to_free = NULL;
 	if (o->show_secrets || !path.p || !memchr(path.p, '?', path.len))
 		return path;
-	buf = malloc(HTTP_REDACTED_PATH_MAX(path.len));
-	if (!buf)
-		return (struct http_str){ "<path not shown: out of memory>", 31 };
-	*to_free = buf;
-	return (struct http_str){ buf, http_path_redact(path, buf) };
+	return shown_redacted(path, HTTP_REDACTED_PATH_MAX(path.len), http_path_redact, to_free);
+}
+
+struct http_str output_shown_protocol(const struct output *o, struct http_str v, char **to_free)
+{
+	*to_free = NULL;
+	if (o->show_secrets || !v.p || !http_protocol_has_secret(v))
+		return v;
+	return shown_redacted(v, HTTP_REDACTED_PROTOCOL_MAX(v.len), http_protocol_redact, to_free);
 }

@@ -125,8 +125,18 @@ struct http_str;
  * show_secrets. *to_free is set to what the caller frees (or NULL).
  */
 struct http_str output_shown_path(const struct output *o, struct http_str path, char **to_free);
+/* A Sec-WebSocket-Protocol value as outputs show it: elements that carry
+ * credentials redacted unless show_secrets (http_protocol_redact). */
+struct http_str output_shown_protocol(const struct output *o, struct http_str v, char **to_free);
 
 void out_text_event(struct output *o, const struct wst_event *ev);
+/* Events the text format leaves out (they would repeat another line). */
+bool out_text_skips(const struct wst_event *ev);
+/* Whether output_event() prints anything for ev. */
+static inline bool output_shows(const struct output *o, const struct wst_event *ev)
+{
+	return o->format == OUTPUT_JSON || !out_text_skips(ev);
+}
 void out_json_event(struct output *o, const struct wst_event *ev);
 
 #endif /* WST_OUTPUT_H */

@@ -22,8 +22,22 @@
 struct pcap_sink {
 	pcap_t *pcap;
 	pcap_dumper_t *dumper;
+	int err;             /* the first write error, a negative errno */
+	uint64_t unflushed;  /* packets handed to stdio since the last flush */
+	uint64_t failed;     /* packets not (known to be) written */
 	uint8_t buf[SINK_SNAPLEN];
 };
+
+/* stdio wrote (or failed to write) a buffer of packets at once: those
+ * since the last good flush are not all on disk. Counted as not written. */
+static int sink_failed(struct pcap_sink *s)
+{
+	if (!s->err)
+		s->err = errno ? -errno : -EIO;
+	s->failed += s->unflushed;
+	s->unflushed = 0;
+	return s->err;
+}
 
 static void put_be16(uint8_t *p, uint16_t v)
 {
@@ -212,24 +226,46 @@ int pcap_sink_write(struct pcap_sink *s, const struct wst_packet *pkt)
 	hdr.ts.tv_usec = (suseconds_t)(r->ts_ns % 1000000000ull);
 	hdr.caplen = (bpf_u_int32)(hlen + r->cap_len);
 	hdr.len = (bpf_u_int32)(hlen + r->payload_len);
+	errno = 0;
 	pcap_dump((u_char *)s->dumper, &hdr, s->buf);
+	s->unflushed++;
 	if (ferror(pcap_dump_file(s->dumper)))
-		return -EIO;
+		return sink_failed(s);
 	return 0;
 }
 
 int pcap_sink_flush(struct pcap_sink *s)
 {
-	if (pcap_dump_flush(s->dumper) != 0)
-		return errno ? -errno : -EIO;
+	errno = 0;
+	if (pcap_dump_flush(s->dumper) != 0 || ferror(pcap_dump_file(s->dumper)))
+		return sink_failed(s);
+	s->unflushed = 0;
 	return 0;
 }
 
-void pcap_sink_close(struct pcap_sink *s)
+int pcap_sink_error(const struct pcap_sink *s)
 {
+	return s->err;
+}
+
+uint64_t pcap_sink_failed(const struct pcap_sink *s)
+{
+	return s->failed;
+}
+
+int pcap_sink_close(struct pcap_sink *s, uint64_t *failed)
+{
+	int rc;
+
 	if (!s)
-		return;
-	pcap_dump_close(s->dumper); /* flushes and closes the file */
+		return 0;
+	/* Flushed here, where a full disk can still be told. */
+	pcap_sink_flush(s);
+	rc = s->err;
+	if (failed)
+		*failed = s->failed;
+	pcap_dump_close(s->dumper);
 	pcap_close(s->pcap);
 	free(s);
+	return rc;
 }

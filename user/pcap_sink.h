@@ -12,6 +12,7 @@
 #define WST_PCAP_SINK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "packet.h"
 
@@ -27,14 +28,29 @@ int pcap_sink_open(struct pcap_sink **out, const char *path, char *err,
 /*
  * Appends one packet. Returns 0, -EINVAL for a record that cannot be
  * written (family not 4 or 6, cap_len larger than payload_len or
- * WST_MAX_SNAPLEN), or -EIO on a write error.
+ * WST_MAX_SNAPLEN), or the write error (a negative errno, -ENOSPC for a
+ * full disk), now and for every packet after it.
  */
 int pcap_sink_write(struct pcap_sink *s, const struct wst_packet *pkt);
 
-/* Pushes buffered packets to the file: 0 or a negative errno. */
+/* Pushes buffered packets to the file: 0 or the write error. */
 int pcap_sink_flush(struct pcap_sink *s);
 
-/* Flushes and closes. */
-void pcap_sink_close(struct pcap_sink *s);
+/* The first write error (a negative errno), or 0. */
+int pcap_sink_error(const struct pcap_sink *s);
+
+/*
+ * Packets not written: stdio writes a buffer of packets at once, so when
+ * that fails, every packet since the last good flush is counted, and
+ * every packet after it.
+ */
+uint64_t pcap_sink_failed(const struct pcap_sink *s);
+
+/*
+ * Flushes and closes (s may be NULL). Returns the first write error, the
+ * last flush's included, or 0; *failed (if not NULL) gets the final
+ * pcap_sink_failed().
+ */
+int pcap_sink_close(struct pcap_sink *s, uint64_t *failed);
 
 #endif /* WST_PCAP_SINK_H */

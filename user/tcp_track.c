@@ -13,6 +13,7 @@ struct tcp_tracker {
 	struct wst_sink sink;
 	struct flow_table flows;
 	struct tcp_stats stats;
+	uint64_t latest_ns; /* the newest packet's time: where a capture ends */
 };
 
 /* Sequence number comparisons modulo 2^32 (RFC 9293 3.4). */
@@ -37,6 +38,8 @@ int tcp_tracker_new(struct tcp_tracker **out, const struct tcp_track_opts *opts,
 		t->opts.idle_timeout_ns = TCP_TRACK_DEFAULT_IDLE_TIMEOUT_NS;
 	if (!t->opts.linger_ns)
 		t->opts.linger_ns = TCP_TRACK_DEFAULT_LINGER_NS;
+	if (!t->opts.reset_linger_ns)
+		t->opts.reset_linger_ns = TCP_TRACK_DEFAULT_RESET_LINGER_NS;
 	err = flow_table_init(&t->flows, t->opts.max_flows);
 	if (err) {
 		free(t);
@@ -67,13 +70,28 @@ static void emit_simple(struct tcp_tracker *t, enum wst_event_type type, struct 
 	emit(t, &ev);
 }
 
-/* The one tcp_closed of a flow. */
+/* The one per-packet event; decode: see struct wst_event. */
+static void emit_packet(struct tcp_tracker *t, enum wst_event_type type, struct wst_flow *f,
+			enum wst_flow_dir dir, const struct wst_packet *pkt, bool decode)
+{
+	struct wst_event ev = { .type = type, .ts_ns = pkt->r.ts_ns, .flow = f, .dir = dir,
+				.pkt = pkt, .decode = decode };
+
+	emit(t, &ev);
+}
+
+/*
+ * The one tcp_closed of a flow. After a reset linger the connection ended
+ * at its last packet, before the close is known (ts): its duration ends there.
+ */
 static void emit_closed(struct tcp_tracker *t, struct wst_flow *f, enum wst_close_reason reason,
 			enum wst_flow_dir dir, const struct wst_packet *pkt, uint64_t ts)
 {
 	struct wst_event ev = { .type = WST_EV_TCP_CLOSED, .ts_ns = ts, .flow = f, .dir = dir, .pkt = pkt };
+	uint64_t end = f->state == TCP_ST_RESET && f->last_ns < ts ? f->last_ns : ts;
 
-	ev.u.closed.duration_us = ts > f->first_ns ? (ts - f->first_ns) / 1000 : 0;
+	ev.u.closed.end_ns = end;
+	ev.u.closed.duration_us = end > f->first_ns ? (end - f->first_ns) / 1000 : 0;
 	ev.u.closed.reason = reason;
 	for (int d = 0; d < 2; d++) {
 		ev.u.closed.bytes[d] = f->half[d].bytes;
@@ -84,11 +102,16 @@ static void emit_closed(struct tcp_tracker *t, struct wst_flow *f, enum wst_clos
 	emit(t, &ev);
 }
 
-/* Ends a flow that is still open, then frees it. */
+/* Ends a flow that is still open (a reset one as reset), then frees it. */
 static void flow_end(struct tcp_tracker *t, struct wst_flow *f, enum wst_close_reason reason, uint64_t ts)
 {
+	if (f->state == TCP_ST_RESET)
+		reason = WST_CLOSE_RST;
 	if (f->state != TCP_ST_CLOSED)
 		emit_closed(t, f, reason, WST_C2S, NULL, ts);
+	/* Upper layers let go of the flow at tcp_closed: anything left is a leak. */
+	if (f->app)
+		t->stats.app_leaks++;
 	flow_remove(&t->flows, f);
 }
 
@@ -99,8 +122,11 @@ static struct wst_flow *flow_new(struct tcp_tracker *t, const struct flow_key *k
 
 		if (!victim)
 			return NULL;
-		if (victim->state != TCP_ST_CLOSED)
+		if (victim->state != TCP_ST_CLOSED && victim->state != TCP_ST_RESET)
 			t->stats.evicted++;
+		/* Its later packets must not look like a new connection. */
+		flow_tomb_add(&t->flows, &victim->key, ts);
+		t->stats.evicted_forgotten = t->flows.tombs.forgotten;
 		flow_end(t, victim, WST_CLOSE_EVICTED, ts);
 	}
 	t->stats.flows++;
@@ -168,6 +194,14 @@ static enum wst_event_type classify(struct tcp_tracker *t, struct wst_flow *f, e
 	return type;
 }
 
+static bool tomb_hit_reverse(struct tcp_tracker *t, const struct flow_key *key, uint64_t ts)
+{
+	struct flow_key rev;
+
+	flow_key_reverse(key, &rev);
+	return flow_tomb_hit(&t->flows, &rev, ts);
+}
+
 /* Applies what the packet's ACK number acknowledges on the other half. */
 static void apply_ack(struct wst_flow *f, enum wst_flow_dir dir, const struct wst_record *r)
 {
@@ -183,11 +217,90 @@ static void apply_ack(struct wst_flow *f, enum wst_flow_dir dir, const struct ws
 
 static enum flow_timer timer_for(const struct wst_flow *f)
 {
+	if (f->state == TCP_ST_RESET)
+		return FLOW_TIMER_RESET;
 	if (f->state == TCP_ST_CLOSED || (f->half[0].fin_seen && f->half[1].fin_seen))
 		return FLOW_TIMER_LINGER;
 	if (f->state < TCP_ST_ESTABLISHED)
 		return FLOW_TIMER_HANDSHAKE;
 	return FLOW_TIMER_IDLE;
+}
+
+/*
+ * Whether a RST from dir waits for the other side's data in flight. Not
+ * when nothing more can come from it: during the handshake (no data yet),
+ * after its FIN, or after the resetting side's own FIN, whose RST refuses
+ * data that came after its close (RFC 1122 4.2.2.13): a reply to a segment
+ * already seen, not an abort crossing data on the wire. And only where the
+ * other side's sequence space is known, to tell what follows it.
+ */
+static bool reset_lingers(const struct wst_flow *f, enum wst_flow_dir dir)
+{
+	return f->state == TCP_ST_ESTABLISHED && f->half[!dir].seq_known;
+}
+
+/*
+ * After a reset, a segment of the other side still belongs to the
+ * connection if it starts at or before the next byte expected of that
+ * side (in order, or overlapping): data that was on the wire. Beyond a
+ * gap, from the resetting side, or a SYN: not.
+ */
+static bool reset_accepts(const struct wst_flow *f, enum wst_flow_dir dir, const struct wst_record *r)
+{
+	const struct tcp_half *h = &f->half[dir];
+
+	return dir != f->rst_dir && !(r->tcp_flags & (WST_TCP_SYN | WST_TCP_RST)) && h->seq_known &&
+	       seq_leq(r->seq, h->high_seq);
+}
+
+/* The reset linger is over: the connection is reported closed. */
+static void reset_close(struct tcp_tracker *t, struct wst_flow *f, enum wst_flow_dir dir,
+			const struct wst_packet *pkt, uint64_t ts)
+{
+	emit_closed(t, f, WST_CLOSE_RST, dir, pkt, ts);
+	flow_touch(&t->flows, f, FLOW_TIMER_LINGER, ts);
+}
+
+/*
+ * A packet after the connection ended (tcp_closed sent), or after a reset
+ * one it does not belong to: reported as what it is, counted, not decoded.
+ * Classified on a copy, so it changes nothing of the connection.
+ */
+static void late_packet(struct tcp_tracker *t, struct wst_flow *f, enum wst_flow_dir dir,
+			const struct wst_packet *pkt)
+{
+	struct tcp_half saved = f->half[dir];
+	enum wst_event_type type = classify(t, f, dir, &pkt->r);
+
+	f->half[dir] = saved;
+	t->stats.late_packets++;
+	emit_packet(t, type, f, dir, pkt, false);
+	/* A closed flow lingers while late packets come; a reset one's linger
+	 * counts from the RST, so they cannot hold it open. */
+	if (f->state == TCP_ST_CLOSED)
+		flow_touch(&t->flows, f, FLOW_TIMER_LINGER, pkt->r.ts_ns);
+}
+
+/* A packet of a reset connection waiting for the other side's data. */
+static void reset_packet(struct tcp_tracker *t, struct wst_flow *f, enum wst_flow_dir dir,
+			 const struct wst_packet *pkt)
+{
+	const struct wst_record *r = &pkt->r;
+	bool other_rst = dir != f->rst_dir && (r->tcp_flags & WST_TCP_RST);
+	enum wst_event_type type;
+
+	if (!other_rst && !reset_accepts(f, dir, r)) {
+		late_packet(t, f, dir, pkt);
+		return;
+	}
+	type = classify(t, f, dir, r);
+	apply_ack(f, dir, r);
+	if (r->ts_ns > f->last_ns)
+		f->last_ns = r->ts_ns;
+	emit_packet(t, type, f, dir, pkt, !other_rst);
+	/* Reset both ways, or the other side's FIN: nothing more can come. */
+	if (other_rst || f->half[dir].fin_seen)
+		reset_close(t, f, dir, pkt, r->ts_ns);
 }
 
 void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt)
@@ -199,17 +312,20 @@ void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt)
 	enum wst_event_type type;
 	struct wst_flow *f;
 	bool syn_only = (r->tcp_flags & (WST_TCP_SYN | WST_TCP_ACK | WST_TCP_RST)) == WST_TCP_SYN;
+	bool both = ports_has(t->ports, r->sport) && ports_has(t->ports, r->dport);
 
 	t->stats.packets++;
 	if (!flow_key_from_packet(pkt, t->ports, &key, &dir)) {
 		t->stats.not_watched++;
 		return;
 	}
+	if (ts > t->latest_ns)
+		t->latest_ns = ts;
 	tcp_tracker_expire(t, ts);
 
 	f = flow_lookup(&t->flows, &key);
 	/* Both ports watched: the roles were a guess, the other order may exist. */
-	if (!f && ports_has(t->ports, r->sport) && ports_has(t->ports, r->dport)) {
+	if (!f && both) {
 		struct flow_key rev;
 
 		flow_key_reverse(&key, &rev);
@@ -219,14 +335,21 @@ void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt)
 			dir = !dir;
 		}
 	}
-	/* A new SYN on a closed tuple, or with a new ISN, is a new connection. */
+	/* A new SYN on an ended tuple, or with a new ISN, is a new connection. */
 	if (f && syn_only && dir == WST_C2S &&
-	    (f->state == TCP_ST_CLOSED || (f->half[WST_C2S].syn_seen && f->half[WST_C2S].isn != r->seq) ||
-	     f->midstream)) {
+	    (f->state == TCP_ST_CLOSED || f->state == TCP_ST_RESET ||
+	     (f->half[WST_C2S].syn_seen && f->half[WST_C2S].isn != r->seq) || f->midstream)) {
 		flow_end(t, f, WST_CLOSE_END, ts);
 		f = NULL;
 	}
 	if (!f) {
+		if (syn_only) {
+			flow_tomb_forget(&t->flows, &key);
+		} else if (flow_tomb_hit(&t->flows, &key, ts) || (both && tomb_hit_reverse(t, &key, ts))) {
+			/* The rest of an evicted connection: not a new one. */
+			t->stats.evicted_packets++;
+			return;
+		}
 		f = flow_new(t, &key, ts);
 		if (!f)
 			return; /* out of memory: counted as not tracked below */
@@ -239,21 +362,33 @@ void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt)
 			t->stats.midstream++;
 		}
 	}
+	if (f->state == TCP_ST_CLOSED) {
+		late_packet(t, f, dir, pkt);
+		return;
+	}
+	if (f->state == TCP_ST_RESET) {
+		reset_packet(t, f, dir, pkt);
+		return;
+	}
 
 	type = classify(t, f, dir, r);
 	apply_ack(f, dir, r);
 	if (f->state == TCP_ST_SYN_SENT && (r->tcp_flags & WST_TCP_SYN) && !syn_only)
 		f->state = TCP_ST_SYN_RCVD;
-	emit_simple(t, type, f, dir, pkt, ts);
+	emit_packet(t, type, f, dir, pkt, type != WST_EV_TCP_RST);
 
 	if (type == WST_EV_TCP_RST) {
-		if (f->state == TCP_ST_CLOSED)
-			goto touch;
 		if (f->state < TCP_ST_ESTABLISHED && dir == WST_S2C) {
 			t->stats.refused++;
 			emit_simple(t, WST_EV_TCP_REFUSED, f, dir, pkt, ts);
 		} else {
 			t->stats.resets++;
+			if (reset_lingers(f, dir)) {
+				f->state = TCP_ST_RESET;
+				f->rst_dir = (uint8_t)dir;
+				f->rst_ns = ts;
+				goto touch;
+			}
 		}
 		emit_closed(t, f, WST_CLOSE_RST, dir, pkt, ts);
 		goto touch;
@@ -283,13 +418,22 @@ void tcp_tracker_expire(struct tcp_tracker *t, uint64_t now_ns)
 {
 	struct wst_flow *f;
 
+	/* First: these closes are dated at the end of their linger, before now. */
+	while ((f = flow_oldest(&t->flows, FLOW_TIMER_RESET)) &&
+	       f->rst_ns + t->opts.reset_linger_ns <= now_ns)
+		reset_close(t, f, WST_C2S, NULL, f->rst_ns + t->opts.reset_linger_ns);
 	while ((f = flow_oldest(&t->flows, FLOW_TIMER_HANDSHAKE)) &&
 	       f->last_ns + t->opts.handshake_timeout_ns <= now_ns) {
 		struct wst_event ev = { .type = WST_EV_TCP_HANDSHAKE_TIMEOUT, .ts_ns = now_ns,
 					.flow = f, .dir = WST_C2S };
 
 		ev.u.timeout.waited_us = (now_ns - f->first_ns) / 1000;
-		t->stats.handshake_timeouts++;
+		/* Answered with a SYN-ACK: the client's final ACK is what never came. */
+		ev.u.timeout.synack_seen = f->half[WST_S2C].syn_seen;
+		if (ev.u.timeout.synack_seen)
+			t->stats.handshake_incomplete++;
+		else
+			t->stats.handshake_timeouts++;
 		emit(t, &ev);
 		flow_end(t, f, WST_CLOSE_IDLE, now_ns);
 	}
@@ -302,19 +446,29 @@ void tcp_tracker_expire(struct tcp_tracker *t, uint64_t now_ns)
 	while ((f = flow_oldest(&t->flows, FLOW_TIMER_LINGER)) &&
 	       f->last_ns + t->opts.linger_ns <= now_ns)
 		flow_end(t, f, WST_CLOSE_FIN, now_ns);
+	/* An evicted connection silent for the idle timeout is gone. */
+	if (now_ns > t->opts.idle_timeout_ns)
+		flow_tomb_expire(&t->flows, now_ns - t->opts.idle_timeout_ns);
 }
 
 void tcp_tracker_finish(struct tcp_tracker *t, uint64_t now_ns)
 {
 	struct wst_flow *f;
+	uint64_t end = now_ns > t->latest_ns ? now_ns : t->latest_ns;
 
 	for (int l = 0; l < FLOW_TIMER_MAX; l++) {
 		while ((f = flow_oldest(&t->flows, l))) {
 			enum wst_close_reason reason = WST_CLOSE_END;
+			uint64_t ts = now_ns > f->last_ns ? now_ns : f->last_ns;
 
 			if (f->half[0].fin_seen && f->half[1].fin_seen)
 				reason = WST_CLOSE_FIN;
-			flow_end(t, f, reason, now_ns > f->last_ns ? now_ns : f->last_ns);
+			/* A reset linger cut short by the end of the capture
+			 * ends there (no earlier: events stay in time order). */
+			if (f->state == TCP_ST_RESET)
+				ts = end < f->rst_ns + t->opts.reset_linger_ns ? end
+									 : f->rst_ns + t->opts.reset_linger_ns;
+			flow_end(t, f, reason, ts);
 		}
 	}
 }

@@ -4,9 +4,17 @@
  * out-of-order segments, FIN/RST teardown, connections seen mid-stream.
  *
  * Every packet of a watched port yields exactly one per-packet event
- * (tcp_syn ... tcp_rst), followed by any connection facts it completes.
+ * (tcp_syn ... tcp_rst), followed by any connection facts it completes;
+ * only the later packets of a connection evicted from the full table are
+ * counted (evicted_packets) instead, as they have no flow to report on.
  * Every flow that is created ends with exactly one tcp_closed event, so
- * upper layers can free what they hang on flow->app there.
+ * upper layers can free what they hang on flow->app there; packets after
+ * it are still reported, with ev->decode false, and must create no state
+ * (a flow freed with flow->app set is counted in app_leaks).
+ *
+ * A RST of an established connection does not end it at once: the other
+ * side may have had data on the wire, which is still decoded for the reset
+ * linger if it follows what that side sent (see tcp_track.c).
  * Time is the packets' time, so a capture file replays the same way.
  */
 #ifndef WST_TCP_TRACK_H
@@ -24,18 +32,34 @@ struct tcp_track_opts {
 	uint64_t handshake_timeout_ns; /* SYN seen, no completion */
 	uint64_t idle_timeout_ns;      /* open connection, no packet */
 	uint64_t linger_ns;            /* closed connection kept for late packets */
+	uint64_t reset_linger_ns;      /* after a RST, the other side's data in flight */
 };
 
 #define TCP_TRACK_DEFAULT_MAX_FLOWS 65536
 #define TCP_TRACK_DEFAULT_HANDSHAKE_TIMEOUT_NS (20ULL * 1000000000)
 #define TCP_TRACK_DEFAULT_IDLE_TIMEOUT_NS (900ULL * 1000000000)
 #define TCP_TRACK_DEFAULT_LINGER_NS (2ULL * 1000000000)
+/*
+ * What the other side sent before the RST reached it arrives within about
+ * a round trip of the RST at a capture point near its receiver: 500 ms
+ * covers most paths (intercontinental and mobile RTTs of 150-400 ms) and
+ * the 50 ms a batched ring buffer read may wait, while a reset connection
+ * is reported at most half a second late.
+ */
+#define TCP_TRACK_DEFAULT_RESET_LINGER_NS (500ULL * 1000000)
 
 struct tcp_stats {
 	uint64_t packets, not_watched;
 	uint64_t flows, midstream, established, refused, resets;
-	uint64_t handshake_timeouts, closed, evicted, idle_expired;
+	uint64_t handshake_timeouts;   /* SYN never answered */
+	uint64_t handshake_incomplete; /* SYN-ACK seen, final ACK never */
+	uint64_t closed, evicted, idle_expired;
 	uint64_t retransmits, out_of_order;
+	uint64_t late_packets;    /* reported but not decoded: after the close, or
+				   * after a reset not from the other side's stream */
+	uint64_t evicted_packets; /* of evicted connections: counted, not tracked */
+	uint64_t evicted_forgotten; /* tombstones dropped to make room */
+	uint64_t app_leaks;       /* flows freed with upper-layer state: a bug */
 };
 
 struct tcp_tracker;

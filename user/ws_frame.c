@@ -1024,6 +1024,34 @@ int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing)
 	return 1;
 }
 
+bool ws_frame_decoder_end(struct ws_frame_decoder *d)
+{
+	static const uint8_t none[1];
+	bool cut = d->state == WS_FRAME_ST_PAYLOAD;
+
+	if (d->state == WS_FRAME_ST_LOST)
+		return false; /* what was held is counted by pending_skip */
+	if (cut) {
+		/* However long it said it was, it ends here: say so, once. */
+		d->frames++;
+		if (d->cb.on_frame_incomplete)
+			d->cb.on_frame_incomplete(d->cb.ctx, &d->h,
+						  d->cap ? d->cap : none,
+						  d->kept, d->pos);
+	} else {
+		d->skipped += d->hdr_len;
+	}
+	d->state = WS_FRAME_ST_HEADER;
+	d->hdr_len = 0;
+	d->pos = 0;
+	d->kept = 0;
+	d->gap_in_frame = false;
+	free(d->cap);
+	d->cap = NULL;
+	d->cap_alloc = 0;
+	return cut;
+}
+
 void ws_frame_decoder_set_lost(struct ws_frame_decoder *d)
 {
 	if (d->state == WS_FRAME_ST_LOST)

@@ -129,6 +129,12 @@ struct ws_frame_callbacks {
 	 * kept < payload length (capture limit or a gap inside the payload). */
 	void (*on_frame)(void *ctx, const struct ws_frame_header *h,
 			 const uint8_t *payload, size_t kept, bool truncated);
+	/* The stream ended inside a frame (ws_frame_decoder_end): instead of
+	 * on_frame, its header, the first kept payload bytes, and `seen`, how
+	 * much of its declared payload went by (bytes of gaps included). */
+	void (*on_frame_incomplete)(void *ctx, const struct ws_frame_header *h,
+				    const uint8_t *payload, size_t kept,
+				    uint64_t seen);
 	void (*on_violation)(void *ctx, enum ws_violation v, uint64_t detail);
 	/* The decoder no longer knows where frames start. */
 	void (*on_lost)(void *ctx);
@@ -212,6 +218,16 @@ bool ws_frame_decoder_gap_is_inside(const struct ws_frame_decoder *d,
  * returns 1. A gap of 0 bytes is a no-op.
  */
 int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing);
+
+/*
+ * The stream ends (the connection closed): a frame whose payload was still
+ * expected, however long it declared to be, is reported through
+ * on_frame_incomplete and counted in `frames`; the bytes of a header cut
+ * short are added to the skipped ones (ws_frame_decoder_pending_skip).
+ * The decoder then waits for a header again. Returns true if a frame was
+ * cut short.
+ */
+bool ws_frame_decoder_end(struct ws_frame_decoder *d);
 
 /* Forces the lost state, e.g. when attaching to a stream mid-way. */
 void ws_frame_decoder_set_lost(struct ws_frame_decoder *d);

@@ -227,6 +227,24 @@ static void message_gap(struct ws_message_decoder *m, uint64_t missing)
 		deflate_broken(m);
 }
 
+/*
+ * RFC 6455 10.4: a limit on message size. Judged on the lengths the
+ * frames declare, so a frame claiming more than the limit is reported at
+ * its header, not after the limit's worth of bytes (or never).
+ */
+static void check_declared_size(struct ws_message_decoder *m,
+				const struct ws_frame_header *h)
+{
+	uint64_t max = m->cfg.max_message_len;
+
+	if (!max || m->too_big)
+		return;
+	if (m->wire > max || h->payload_len > max - m->wire) {
+		m->too_big = true;
+		violation(m, WS_VIOL_MESSAGE_TOO_BIG, max);
+	}
+}
+
 static void fr_start(void *ctx, const struct ws_frame_header *h)
 {
 	struct ws_message_decoder *m = ctx;
@@ -248,6 +266,7 @@ static void fr_start(void *ctx, const struct ws_frame_header *h)
 		}
 		m->cur_msg_frame = true;
 		m->frames++;
+		check_declared_size(m, h);
 		return;
 	}
 	if (m->in_msg) {
@@ -263,6 +282,7 @@ static void fr_start(void *ctx, const struct ws_frame_header *h)
 	m->after_loss = false;
 	start_message(m, h->opcode, h->rsv1 && m->cfg.deflate);
 	m->frames++;
+	check_declared_size(m, h);
 }
 
 static void fr_data(void *ctx, const struct ws_frame_header *h,
@@ -335,6 +355,20 @@ static void fr_end(void *ctx, const struct ws_frame_header *h,
 	m->cur_msg_frame = false;
 }
 
+static void fr_incomplete(void *ctx, const struct ws_frame_header *h,
+			  const uint8_t *payload, size_t kept, uint64_t seen)
+{
+	struct ws_message_decoder *m = ctx;
+
+	if (m->cb.on_frame_incomplete)
+		m->cb.on_frame_incomplete(m->cb.ctx, h, payload, kept, seen);
+	/* A control frame that never ended is no ping, pong or close; a data
+	 * frame leaves its message incomplete (delivered by the caller). */
+	if (m->cur_msg_frame)
+		message_gap(m, 0);
+	m->cur_msg_frame = false;
+}
+
 static void fr_violation(void *ctx, enum ws_violation v, uint64_t detail)
 {
 	violation(ctx, v, detail);
@@ -371,6 +405,7 @@ int ws_message_decoder_init(struct ws_message_decoder *m,
 		.on_frame_start = fr_start,
 		.on_frame_data = fr_data,
 		.on_frame = fr_end,
+		.on_frame_incomplete = fr_incomplete,
 		.on_violation = fr_violation,
 		.on_lost = fr_lost,
 		.on_resync = fr_resync,
@@ -459,6 +494,18 @@ int ws_message_decoder_gap(struct ws_message_decoder *m, uint64_t missing)
 		m->frame_pos = m->fd.h.payload_len;
 	}
 	return ws_frame_decoder_gap(&m->fd, missing);
+}
+
+bool ws_message_decoder_end(struct ws_message_decoder *m)
+{
+	bool cut = ws_frame_decoder_end(&m->fd);
+
+	if (m->in_msg) {
+		message_gap(m, 0);
+		end_message(m);
+		cut = true;
+	}
+	return cut;
 }
 
 void ws_message_decoder_set_lost(struct ws_message_decoder *m)

@@ -41,7 +41,10 @@ struct ws_message_config {
 	size_t max_frame_capture; /* per-frame bytes for on_frame (0: none) */
 	size_t max_message_capture; /* message bytes kept (0: none) */
 	size_t max_inflate;       /* inflated bytes per message; 0 = 1 MiB */
-	uint64_t max_message_len; /* message_too_big above this; 0 = no limit */
+	/* message_too_big when a message is longer: as soon as the lengths
+	 * its frames declare add up to more (RFC 6455 10.4), or its
+	 * inflated bytes do. 0 = no limit. */
+	uint64_t max_message_len;
 	uint64_t max_plausible_len; /* see struct ws_frame_config */
 };
 
@@ -88,6 +91,11 @@ struct ws_message_callbacks {
 	/* Each frame at its end, before the message/control callbacks. */
 	void (*on_frame)(void *ctx, const struct ws_frame_header *h,
 			 const uint8_t *payload, size_t kept, bool truncated);
+	/* A frame cut short by the end of the stream (ws_message_decoder_end),
+	 * instead of on_frame; see struct ws_frame_callbacks. */
+	void (*on_frame_incomplete)(void *ctx, const struct ws_frame_header *h,
+				    const uint8_t *payload, size_t kept,
+				    uint64_t seen);
 	void (*on_message)(void *ctx, const struct ws_message_info *m);
 	void (*on_control)(void *ctx, const struct ws_control_info *c);
 	void (*on_violation)(void *ctx, enum ws_violation v, uint64_t detail);
@@ -145,6 +153,13 @@ size_t ws_message_decoder_feed(struct ws_message_decoder *m,
  * incomplete; decoding resumes on a plausible header).
  */
 int ws_message_decoder_gap(struct ws_message_decoder *m, uint64_t missing);
+
+/*
+ * The stream ends: a frame cut short is reported (on_frame_incomplete),
+ * then the message in progress, if any, incomplete. Nothing in progress
+ * is dropped unsaid. Returns true if a frame or message was cut short.
+ */
+bool ws_message_decoder_end(struct ws_message_decoder *m);
 
 /*
  * Parking, so that an idle connection holds no decoder: between frames,

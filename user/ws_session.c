@@ -187,6 +187,23 @@ static void on_frame(void *ctx, const struct ws_frame_header *h, const uint8_t *
 	emit(s, &ev, WST_EV_WS_FRAME, d->dir);
 }
 
+/* The connection ended inside a frame: reported and counted all the same,
+ * with the payload bytes that went by (not the length it declared). */
+static void on_frame_incomplete(void *ctx, const struct ws_frame_header *h, const uint8_t *payload,
+				size_t kept, uint64_t seen)
+{
+	struct ws_dir *d = ctx;
+	struct ws_session *s = d->s;
+	struct wst_event ev = { .u.frame = { .h = h, .payload = payload, .kept = kept, .truncated = true,
+					     .incomplete = true, .seen = seen } };
+
+	s->frames[d->dir]++;
+	s->bytes[d->dir] += seen;
+	s->layer->stats.frames[d->dir]++;
+	s->layer->stats.bytes[d->dir] += seen;
+	emit(s, &ev, WST_EV_WS_FRAME, d->dir);
+}
+
 static void on_message(void *ctx, const struct ws_message_info *m)
 {
 	struct ws_dir *d = ctx;
@@ -312,9 +329,11 @@ static struct ws_message_decoder *dec_get(struct ws_session *s, struct ws_dir *d
 		.max_frame_capture = o->max_frame_capture,
 		.max_message_capture = o->max_message_capture,
 		.max_inflate = o->max_inflate,
+		.max_message_len = o->max_message,
 	};
 	struct ws_message_callbacks cb = {
 		.on_frame = on_frame,
+		.on_frame_incomplete = on_frame_incomplete,
 		.on_message = on_message,
 		.on_control = on_control,
 		.on_violation = on_violation,
@@ -682,6 +701,9 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 {
 	for (int dir = 0; dir < 2; dir++) {
 		stream_flush(&s->d[dir].stream, &l->budget, &stream_ops, &s->d[dir]);
+		/* A frame or message still open ends here, said and counted. */
+		if (s->d[dir].dec)
+			ws_message_decoder_end(s->d[dir].dec);
 		/* Bytes skipped while looking for frames, never confirmed: say so. */
 		if (s->d[dir].dec && ws_message_decoder_pending_skip(s->d[dir].dec))
 			emit_loss(s, dir, WST_EV_WS_GAP, "unsynced_at_end",
@@ -697,7 +719,11 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 		struct wst_event ev = { 0 };
 		bool closed = s->close_seen[0] || s->close_seen[1];
 
-		ev.u.session.duration_us = s->ts_ns > s->established_ns ? (s->ts_ns - s->established_ns) / 1000 : 0;
+		/* To where the connection ended (before a reset linger's end). */
+		uint64_t end = tcp->u.closed.end_ns && tcp->u.closed.end_ns < s->ts_ns ? tcp->u.closed.end_ns
+										       : s->ts_ns;
+
+		ev.u.session.duration_us = end > s->established_ns ? (end - s->established_ns) / 1000 : 0;
 		for (int dir = 0; dir < 2; dir++) {
 			ev.u.session.frames[dir] = s->frames[dir];
 			ev.u.session.messages[dir] = s->messages[dir];
@@ -748,12 +774,12 @@ void ws_layer_event(void *ctx, const struct wst_event *ev)
 		}
 		return;
 	}
-	if (!wst_event_is_packet(ev->type) || !pkt)
+	/* Only what the tracker says belongs to the streams makes state: never
+	 * a packet after tcp_closed, whose state nothing would free. */
+	if (!wst_event_is_packet(ev->type) || !pkt || !ev->decode)
 		return;
 	if (pkt->r.payload_len == 0 && !(pkt->r.tcp_flags & WST_TCP_SYN) && !ev->flow->app)
 		return; /* nothing to decode yet: no state for bare ACKs */
-	if (ev->type == WST_EV_TCP_RST)
-		return;
 	s = session_get(l, ev->flow);
 	if (!s || s->phase == WS_PHASE_IGNORE)
 		return; /* not WebSocket: its bytes are not looked at again */

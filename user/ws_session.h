@@ -21,6 +21,7 @@ struct ws_layer_opts {
 	size_t max_frame_capture;   /* payload bytes kept per frame; 0 = default */
 	size_t max_message_capture; /* message bytes kept; 0 = default */
 	size_t max_inflate;         /* inflated bytes per message; 0 = default */
+	uint64_t max_message;       /* message_too_big above this; 0 = no limit */
 	uint64_t max_held_bytes;    /* out-of-order bytes held in total; 0 = default */
 	uint32_t max_held_per_dir;  /* and per direction; 0 = default */
 };
@@ -28,6 +29,9 @@ struct ws_layer_opts {
 #define WS_LAYER_DEFAULT_FRAME_CAPTURE 4096
 #define WS_LAYER_DEFAULT_MESSAGE_CAPTURE 65536
 #define WS_LAYER_DEFAULT_INFLATE (1u << 20)
+/* The --max-message default: far above chat traffic, well below what a
+ * hostile 64-bit length claims (and the longest frame resync believes). */
+#define WS_LAYER_DEFAULT_MAX_MESSAGE (16ull << 20)
 
 struct ws_stats {
 	uint64_t sessions;        /* connections with payload seen */

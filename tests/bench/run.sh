@@ -162,7 +162,8 @@ run_case() {
 	tcpdump-A) cmd=(tcpdump -nn -A -s 4096 -i lo); ready="listening on" ;;
 	tshark) cmd=(tshark -i lo -n -d "tcp.port==$PORT,http" -Y websocket); ready="Capturing on" ;;
 	wstrace-q) cmd=("$WSTRACE" -i lo -p "$PORT" -q -v); ready="listening on" ;;
-	wstrace-json) cmd=("$WSTRACE" -i lo -p "$PORT" --json -v); ready="listening on" ;;
+	# Every event printed (no --event-limit): the cost of the whole output.
+	wstrace-json) cmd=("$WSTRACE" -i lo -p "$PORT" --json -v --event-limit 0); ready="listening on" ;;
 	wstrace-q-s0) cmd=("$WSTRACE" -i lo -p "$PORT" -q -v -s 0); ready="listening on" ;;
 	# The service's defaults: whole packets, bigger ring, counters, no printing.
 	wstrace-daemon) cmd=("$WSTRACE" --daemon --config "$TMP/empty.conf" -i lo -p "$PORT" --metrics "127.0.0.1:$((PORT + 1))"); ready="listening on" ;;
@@ -296,8 +297,8 @@ if ! skipped offline; then
 	}
 	export OFFERR=$TMP/off.wst
 	off_wstrace "wstrace -r" -q
-	off_wstrace "wstrace -r text"
-	off_wstrace "wstrace -r json" --json
+	off_wstrace "wstrace -r text" --event-limit 0
+	off_wstrace "wstrace -r json" --json --event-limit 0
 	/usr/bin/time -f '%U %S %M' -o "$TMP/off.time.t" tshark -r "$PCAP" -n -d "tcp.port==$PORT,http" \
 		-Y websocket > "$TMP/off.tshark" 2>/dev/null
 	read -r u s m < <(tail -1 "$TMP/off.time.t")

@@ -29,6 +29,7 @@
 #include <bpf/libbpf.h>
 
 #include "capture.h"
+#include "clsact.h"
 #include "log.h"
 #include "pktgen.h"
 #include "wstrace.skel.h"
@@ -694,6 +695,72 @@ static void test_ringbuf_full(void **state)
 			 600 - n);
 }
 
+/* One pass through a hook with both modes attached: records made. */
+static int run_pass(struct loaded *l, const uint8_t *frame, size_t len)
+{
+	int n = run_prog(l, l->skel->progs.tc_ingress, frame, len);
+
+	return n + run_prog(l, l->skel->progs.cls_ingress, frame, len);
+}
+
+/*
+ * The switch between tcx and clsact (bpf/handoff.bpf.h): with handoff on,
+ * the clsact filter of a pass records exactly when the tcx program of the
+ * same pass did not; the note is per hook, consumed, and forgotten at a new
+ * epoch. Notes are per CPU: the test stays on one.
+ */
+static void test_handoff(void **state)
+{
+	struct wstrace_bpf *sk = g_full.skel;
+	struct spec s = base4();
+	uint8_t buf[4096];
+	cpu_set_t one, was;
+	struct built b;
+
+	(void)state;
+	need_kernel();
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	b = build(buf, &s);
+
+	/* Steady states: each program on its own records. */
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+	sk->bss->tcx_idle = 1;
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 0);
+
+	sk->bss->handoff_epoch++;
+	sk->bss->handoff = 1;
+	/* tcx idle: the filter records. */
+	assert_int_equal(run_pass(&g_full, buf, b.len), 1);
+	assert_int_equal(g_full.col.n, 1);
+	/* tcx records: the filter does not. */
+	sk->bss->tcx_idle = 0;
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 0);
+	/* The note was consumed: a filter pass without a tcx run records. */
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+	/* Another hook's note (egress) does not count for this one. */
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_egress, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+	/* Nested passes: each filter finds its own pass's note. */
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	sk->bss->tcx_idle = 1;
+	assert_int_equal(run_pass(&g_full, buf, b.len), 1);
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 0);
+	/* A new epoch forgets the notes left. */
+	sk->bss->tcx_idle = 0;
+	assert_int_equal(run_prog(&g_full, sk->progs.tc_ingress, buf, b.len), 1);
+	sk->bss->handoff_epoch++;
+	assert_int_equal(run_prog(&g_full, sk->progs.cls_ingress, buf, b.len), 1);
+
+	sk->bss->handoff = 0;
+	sk->bss->tcx_idle = 0;
+	assert_int_equal(sched_setaffinity(0, sizeof(was), &was), 0);
+}
+
 /* ---- attach tests: real interfaces in a private network namespace ---- */
 
 static bool g_netns;
@@ -735,23 +802,28 @@ static int sh(const char *cmd)
 	return rc == 0 ? 0 : -1;
 }
 
-/* Output of a command contains needle? */
-static bool cmd_has(const char *cmd, const char *needle)
+/* Lines of a command's output that contain needle. */
+static int cmd_count(const char *cmd, const char *needle)
 {
 	char line[512];
-	bool found = false;
+	int found = 0;
 	FILE *f = popen(cmd, "r");
 
 	if (!f)
-		return false;
+		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (getenv("WSTRACE_DEBUG"))
 			fprintf(stderr, "%s: %s", cmd, line);
 		if (strstr(line, needle))
-			found = true;
+			found++;
 	}
 	pclose(f);
 	return found;
+}
+
+static bool cmd_has(const char *cmd, const char *needle)
+{
+	return cmd_count(cmd, needle) > 0;
 }
 
 /* tcx programs named name on ifname's hook (bpftool 7.1 does not list tcx). */
@@ -855,9 +927,9 @@ static void attach_mode(bool force_clsact)
 	assert_true(capture_epoll_fd(c) >= 0);
 	assert_int_equal(capture_netlink_fd(c), -1);
 	if (force_clsact) {
-		assert_true(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
-		assert_true(cmd_has("tc filter show dev wsta egress", "tc_egress"));
-		assert_false(cmd_has("tc filter show dev lo egress", "tc_egress"));
+		assert_true(cmd_has("tc filter show dev wsta ingress", "cls_ingress"));
+		assert_true(cmd_has("tc filter show dev wsta egress", "cls_egress"));
+		assert_false(cmd_has("tc filter show dev lo egress", "cls_egress"));
 	} else {
 		assert_int_equal(tcx_count("wsta", TCX_IN, "tc_ingress"), 1);
 		assert_int_equal(tcx_count("wsta", TCX_OUT, "tc_egress"), 1);
@@ -893,7 +965,7 @@ static void attach_mode(bool force_clsact)
 	assert_int_equal(tcx_count("wsta", TCX_OUT, "tc_egress"), 0);
 	assert_int_equal(tcx_count("wstb", TCX_IN, "tc_ingress"), 0);
 	assert_int_equal(tcx_count("lo", TCX_IN, "tc_ingress"), 0);
-	assert_false(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
+	assert_false(cmd_has("tc filter show dev wsta ingress", "cls_ingress"));
 	assert_false(cmd_has("tc qdisc show", "clsact"));
 }
 
@@ -1036,34 +1108,69 @@ static void test_attach_clsact(void **state)
 	attach_mode(true);
 }
 
-/* A filter left by a crashed run is replaced, and a foreign qdisc stays. */
+/* Leaves a filter as a killed run would: at our priority, its owner gone. */
+static void leave_orphan(uint32_t handle)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, topts, .handle = handle, .priority = CLSACT_PRIO);
+	struct wstrace_bpf *old;
+	int err;
+
+	hook.ifindex = if_nametoindex("wsta");
+	old = wstrace_bpf__open_and_load();
+	assert_non_null(old);
+	err = bpf_tc_hook_create(&hook);
+	assert_true(err == 0 || err == -EEXIST);
+	topts.prog_fd = bpf_program__fd(old->progs.cls_ingress);
+	assert_int_equal(bpf_tc_attach(&hook, &topts), 0);
+	wstrace_bpf__destroy(old); /* "kill -9": the filter stays */
+}
+
+/*
+ * Filters left by killed runs (the handle of an older version, and one of
+ * this scheme) are removed at start, whatever mode the new run uses; a
+ * qdisc they leave empty goes, one with another filter stays.
+ */
 static void test_clsact_stale(void **state)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, topts, .handle = 0x7773, .priority = 0x7773);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, fopts, .handle = 1, .priority = 1);
 	const char *ifs[] = { "wsta" };
 	struct capture_opts o = { .ifaces = ifs, .n_ifaces = 1, .force_clsact = true };
 	struct seen sn = { 0 };
 	struct capture *c = NULL;
-	struct wstrace_bpf *old;
+	struct wstrace_bpf *other;
 
 	(void)state;
 	need_netns();
 	hook.ifindex = if_nametoindex("wsta");
-	old = wstrace_bpf__open_and_load();
-	assert_non_null(old);
-	assert_int_equal(bpf_tc_hook_create(&hook), 0);
-	topts.prog_fd = bpf_program__fd(old->progs.tc_ingress);
-	assert_int_equal(bpf_tc_attach(&hook, &topts), 0);
-	wstrace_bpf__destroy(old); /* "crash": the filter stays */
-	assert_true(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
 
+	/* Only orphans in the qdisc: both go, and the qdisc with them. */
+	leave_orphan(0x7773);
+	leave_orphan(CLSACT_HANDLE_BASE + 1);
+	assert_true(cmd_has("tc filter show dev wsta ingress", "handle 0x7773 "));
+	o.force_clsact = false;
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
+	assert_true(capture_uses_tcx(c));
+	assert_false(cmd_has("tc filter show dev wsta ingress", "cls_ingress"));
+	assert_false(cmd_has("tc qdisc show dev wsta", "clsact"));
+	capture_close(c);
+
+	/* Another program's filter shares the qdisc: it and the qdisc stay. */
+	leave_orphan(CLSACT_HANDLE_BASE + 1);
+	other = wstrace_bpf__open_and_load();
+	assert_non_null(other);
+	fopts.prog_fd = bpf_program__fd(other->progs.tc_egress);
+	assert_int_equal(bpf_tc_attach(&hook, &fopts), 0);
+	o.force_clsact = true;
 	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
 	assert_int_equal(capture_n_attached(c), 2);
+	assert_int_equal(cmd_count("tc filter show dev wsta ingress", "cls_ingress"), 1);
 	capture_close(c);
-	/* Our filters are gone; the qdisc we did not create stays. */
-	assert_false(cmd_has("tc filter show dev wsta ingress", "tc_ingress"));
+	assert_false(cmd_has("tc filter show dev wsta ingress", "cls_ingress"));
+	assert_true(cmd_has("tc filter show dev wsta ingress", "tc_egress"));
 	assert_true(cmd_has("tc qdisc show dev wsta", "clsact"));
+	wstrace_bpf__destroy(other);
 	assert_int_equal(sh("tc qdisc del dev wsta clsact"), 0);
 }
 
@@ -1103,6 +1210,80 @@ static void test_attach_any(void **state)
 	}
 	assert_int_equal(capture_n_attached(c), n0);
 	capture_close(c);
+}
+
+/*
+ * Reconfiguration in place: interfaces added and dropped, tcx <-> clsact,
+ * and a failure that leaves everything as it was.
+ */
+static void test_reconfigure(void **state)
+{
+	const char *lo[] = { "lo" }, *lo_wsta[] = { "lo", "wsta" }, *bad[] = { "lo", "wst-nonesuch" };
+	const uint16_t ports[] = { WS_PORT };
+	struct capture_opts o = { .ifaces = lo, .n_ifaces = 1, .ports = ports, .n_ports = 1 };
+	struct seen sn = { .ifa = if_nametoindex("wsta"), .ifb = if_nametoindex("wstb") };
+	struct capture *c = NULL;
+	char err[256];
+
+	(void)state;
+	need_netns();
+	assert_int_equal(capture_open(&c, &o, on_packet, &sn), 0);
+	assert_int_equal(capture_n_attached(c), 1);
+
+	/* Add wsta, switch to clsact. */
+	o.ifaces = lo_wsta;
+	o.n_ifaces = 2;
+	o.force_clsact = true;
+	assert_int_equal(capture_reconfigure(c, &o, err, sizeof(err)), 0);
+	assert_int_equal(capture_n_attached(c), 3);
+	assert_false(capture_uses_tcx(c));
+	assert_int_equal(tcx_count("lo", TCX_IN, "tc_ingress"), 0);
+	assert_int_equal(cmd_count("tc filter show dev lo ingress", "cls_ingress"), 1);
+	assert_int_equal(cmd_count("tc filter show dev wsta egress", "cls_egress"), 1);
+	make_traffic();
+	poll_until(c, &sn);
+	assert_int_equal(sn.syn, 1);
+	assert_int_equal(sn.veth_out, 1);
+
+	/* A missing interface: nothing changes. */
+	o.ifaces = bad;
+	o.force_clsact = false;
+	assert_int_equal(capture_reconfigure(c, &o, err, sizeof(err)), -ENODEV);
+	assert_non_null(strstr(err, "wst-nonesuch"));
+	assert_int_equal(capture_n_attached(c), 3);
+	assert_false(capture_uses_tcx(c));
+	assert_int_equal(cmd_count("tc filter show dev wsta ingress", "cls_ingress"), 1);
+	assert_int_equal(tcx_count("wsta", TCX_IN, "tc_ingress"), 0);
+
+	/*
+	 * Every interface, back to tcx: the filters go; the emptied qdiscs stay
+	 * until exit (removing one stops the device's queue for a moment).
+	 */
+	o.n_ifaces = 0;
+	assert_int_equal(capture_reconfigure(c, &o, err, sizeof(err)), 0);
+	assert_true(capture_uses_tcx(c));
+	assert_int_equal(capture_n_attached(c), 5);
+	assert_true(capture_netlink_fd(c) >= 0);
+	assert_int_equal(tcx_count("wstb", TCX_OUT, "tc_egress"), 1);
+	assert_false(cmd_has("tc filter show dev lo ingress", "cls_ingress"));
+	assert_false(cmd_has("tc filter show dev wsta egress", "cls_egress"));
+	assert_int_equal(cmd_count("tc qdisc show", "clsact"), 2);
+
+	/* Only lo again. */
+	o.ifaces = lo;
+	o.n_ifaces = 1;
+	assert_int_equal(capture_reconfigure(c, &o, err, sizeof(err)), 0);
+	assert_int_equal(capture_n_attached(c), 1);
+	assert_int_equal(capture_netlink_fd(c), -1);
+	assert_int_equal(tcx_count("wsta", TCX_IN, "tc_ingress"), 0);
+
+	/* lo in clsact again: the parked qdisc is ours again, and goes at exit. */
+	o.force_clsact = true;
+	assert_int_equal(capture_reconfigure(c, &o, err, sizeof(err)), 0);
+	assert_int_equal(cmd_count("tc filter show dev lo ingress", "cls_ingress"), 1);
+	capture_close(c);
+	assert_int_equal(tcx_count("lo", TCX_IN, "tc_ingress"), 0);
+	assert_false(cmd_has("tc qdisc show", "clsact"));
 }
 
 static void test_unknown_iface(void **state)
@@ -1147,12 +1328,14 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_ringbuf_full),
+		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_attach_tcx),
 		cmocka_unit_test(test_wakeup_batch),
 		cmocka_unit_test(test_bulk_lo),
 		cmocka_unit_test(test_attach_clsact),
 		cmocka_unit_test(test_clsact_stale),
 		cmocka_unit_test(test_attach_any),
+		cmocka_unit_test(test_reconfigure),
 		cmocka_unit_test(test_unknown_iface),
 	};
 	int err, fails;

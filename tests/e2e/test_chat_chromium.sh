@@ -37,15 +37,11 @@ browser() {
 }
 
 # wait_log PATTERN COUNT SECONDS: until the server log has COUNT matching lines.
+logged() { [ "$(grep -c -- "$1" "$TMP/server.log")" -ge "$2" ]; }
 wait_log() {
-	local n
-	for _ in $(seq 1 $(($3 * 10))); do
-		n=$(grep -c -- "$1" "$TMP/server.log")
-		[ "$n" -ge "$2" ] && return 0
-		sleep 0.1
-	done
+	wait_until "$3" logged "$1" "$2" && return 0
 	cat "$TMP/server.log"
-	fail "server log: wanted $2 lines matching '$1' within $3 s, got $n"
+	fail "server log: wanted $2 lines matching '$1' within $3 s, got $(grep -c -- "$1" "$TMP/server.log")"
 }
 
 info "browser A logs in, then browser B logs in and says hi"
@@ -57,15 +53,15 @@ BROWSER_B=${PIDS[-1]}
 wait_log '^recv .* say ' 1 20
 info "both pages close their WebSocket after the broadcast"
 wait_log '^closed ' 2 20
-sleep 0.5
+settle "$NS" 7272
 stop_pid "$BROWSER_A"
 stop_pid "$BROWSER_B"
-stop_pid "$WSTRACE_PID"
+stop_wstrace
 cat "$TMP/server.log"
 cat "$TMP/live.err"
 
 info "wstrace text output (replay of the live capture)"
-"$WSTRACE" -r "$TMP/live.pcap" -p 7272 >"$TMP/live.txt" 2>"$TMP/replay.err" || { cat "$TMP/replay.err"; fail "wstrace -r failed"; }
+replay "$TMP/live.txt" -r "$TMP/live.pcap" -p 7272
 cat "$TMP/live.txt"
 
 grep -q '^0 packets lost' "$TMP/live.err" || fail "the live run lost packets: the checks below would not be exact"
@@ -155,8 +151,7 @@ key='import json,sys
 for l in open(sys.argv[1]):
     e=json.loads(l)
     if e["event"].startswith("ws_"): print(e["event"], e["src"], e["dst"], e.get("text",""), e.get("code",""))'
-"$WSTRACE" -r "$TMP/live.pcap" -p 7272 --json >"$TMP/replay.json" 2>/dev/null
-diff <("$PY" -c "$key" "$J") <("$PY" -c "$key" "$TMP/replay.json") || fail "live and -r WebSocket events differ"
-echo "ok: live and -r WebSocket events identical"
+replay "$TMP/replay.json" -r "$TMP/live.pcap" -p 7272 --json
+same_events "$key" "live and -r WebSocket events" "$J" "$TMP/replay.json"
 grep -q 'hi, all ！' "$TMP/live.txt" || fail "the text output does not show hi, all ！"
 echo "ok: the text output shows hi, all ！"

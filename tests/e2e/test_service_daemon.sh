@@ -20,13 +20,14 @@ TEXT="private chat text $E2E_ID"
 
 scrape() { ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$MPORT/metrics"; }
 metric() { scrape | awk -v m="$1" '$1==m {print $2}'; }
+notified() { [ "$(grep -c "$1" "$TMP/notify.log" 2>/dev/null)" -ge "$2" ]; }
 wait_notify() { # wait_notify PATTERN COUNT
-	for _ in $(seq 1 100); do
-		[ "$(grep -c "$1" "$TMP/notify.log" 2>/dev/null)" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	cat "$TMP/notify.log"; cat "$TMP/d.err"; fail "no $2 × $1 from the daemon"
+	wait_until 30 notified "$1" "$2" || { cat "$TMP/notify.log"; cat "$TMP/d.err"; fail "no $2 × $1 from the daemon"; }
 }
+# events FILTER: how many of the daemon's JSON events match (see count_json).
+events() { count_json "$TMP/d.json" "$1"; }
+tcx_ingress() { ip netns exec "$NS" "$TCXQ" lo | head -1; }
+clsact_filters() { tc -n "$NS" filter show dev lo ingress | grep -c cls_ingress; }
 
 info "systemd-analyze verify"
 if command -v systemd-analyze >/dev/null; then
@@ -47,7 +48,7 @@ EOF
 
 info "daemon start: READY=1 after attach"
 bg "$NS" "$PY" "$ROOT/tests/e2e/notify_listen.py" "$NOTIFY" 60 "$TMP/notify.log"
-for _ in $(seq 1 50); do [ -S "$NOTIFY" ] && break; sleep 0.1; done
+wait_for 30 "the notify socket" test -S "$NOTIFY"
 NOTIFY_SOCKET=$NOTIFY ip netns exec "$NS" "$WSTRACE" --daemon --config "$CONF" >"$TMP/d.json" 2>"$TMP/d.err" &
 DPID=$!
 PIDS+=("$DPID")
@@ -57,9 +58,12 @@ bg "$NS" $PEER server 127.0.0.1 7272 40
 bg "$NS" $PEER server 127.0.0.1 7273 40
 wait_port "$NS" 7272
 wait_port "$NS" 7273
-expect_eq "$(ip netns exec "$NS" $PEER client "ws://127.0.0.1:7272/?token=$SECRET&room=1" 3 "$TEXT" 1000 "session=$SECRET")" ok "client on 7272"
+# 7273 first: once the 7272 connection's close is out, anything captured on
+# 7273 (which is not watched) would be out too, the ring buffer being in order.
 expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7273/ 2 "$TEXT" 1001)" ok "client on 7273"
-sleep 0.6
+expect_eq "$(ip netns exec "$NS" $PEER client "ws://127.0.0.1:7272/?token=$SECRET&room=1" 3 "$TEXT" 1000 "session=$SECRET")" ok "client on 7272"
+wait_for 30 "the 7272 connection's close in the daemon's output" \
+	prints 1 events 'e["event"]=="tcp_closed" and e["dst"]=="127.0.0.1:7272"'
 wait_notify '^STATUS=' 1
 
 info "daemon defaults: metadata, no payloads, no secrets"
@@ -81,7 +85,8 @@ kill -HUP "$DPID"
 wait_notify '^RELOADING=1' 1
 wait_notify '^READY=1$' 2
 expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7273/ 2 "$TEXT" 4001 "session=$SECRET")" ok "client on 7273 after reload"
-sleep 0.6
+wait_for 30 "the 7273 connection's close in the daemon's output" \
+	prints 1 events 'e["event"]=="tcp_closed" and e["dst"]=="127.0.0.1:7273"'
 expect_eq "$(count_json "$J" 'e["event"]=="tcp_syn" and e["dst"]=="127.0.0.1:7273"')" 1 "port 7273 captured after SIGHUP"
 expect_eq "$(count_json "$J" 'e["event"]=="ws_frame" and e.get("text")=="'"$TEXT"'"')" 4 "payload shown after show-payload = true"
 expect_eq "$(grep -c "$SECRET" "$J")" 0 "cookie still redacted"
@@ -89,50 +94,47 @@ expect_eq "$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')" 5 "coun
 expect_eq "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" "ingress 1 tc_ingress" "one ingress program on lo after reload"
 
 info "SIGTERM: STOPPING=1, detached"
-kill -TERM "$DPID"
-for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$DPID" 2>/dev/null && fail "daemon did not stop on SIGTERM"
-wait "$DPID"; rc=$?
-expect_eq "$rc" 0 "daemon exit status"
+stop_wstrace "$DPID" "$TMP/d.err" TERM
 wait_notify '^STOPPING=1$' 1
 expect_eq "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" "ingress 0" "nothing attached after SIGTERM"
 
-info "kill -9 and restart, tcx"
+info "kill -9 and restart, tcx (every mode mix: test_capture_kill9.sh)"
 ip netns exec "$NS" "$WSTRACE" -i lo -q >/dev/null 2>"$TMP/k1.err" &
 K=$!; PIDS+=("$K")
-for _ in $(seq 1 100); do [ "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" = "ingress 1 tc_ingress" ] && break; sleep 0.1; done
+wait_for 30 "the tcx program on lo" prints "ingress 1 tc_ingress" tcx_ingress
 kill -9 "$K"; wait "$K" 2>/dev/null
-sleep 0.2
+wait_for 10 "the tcx link to go with the killed process" prints "ingress 0" tcx_ingress
 expect_eq "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" "ingress 0" "tcx link gone with the killed process"
 start_wstrace "$NS" /dev/null "$TMP/k2.err" -i lo -q
 expect_eq "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" "ingress 1 tc_ingress" "one tcx program after restart"
-stop_pid "$WSTRACE_PID"
+stop_wstrace
 
 info "kill -9 and restart, clsact"
 ip netns exec "$NS" "$WSTRACE" -i lo -q --clsact >/dev/null 2>"$TMP/c1.err" &
 K=$!; PIDS+=("$K")
-for _ in $(seq 1 100); do tc -n "$NS" filter show dev lo ingress | grep -q tc_ingress && break; sleep 0.1; done
+wait_for 30 "the clsact filter on lo" prints 1 clsact_filters
 kill -9 "$K"; wait "$K" 2>/dev/null
-expect_eq "$(tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress)" 1 "stale clsact filter after kill -9"
+expect_eq "$(clsact_filters)" 1 "stale clsact filter after kill -9"
 start_wstrace "$NS" /dev/null "$TMP/c2.err" -i lo -q --clsact
-expect_eq "$(tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress)" 1 "exactly one clsact filter after restart"
+expect_eq "$(clsact_filters)" 1 "exactly one clsact filter after restart"
 grep -q "stale" "$TMP/c2.err" || fail "the stale filter was not reported as removed"
-stop_pid "$WSTRACE_PID"
-expect_eq "$(tc -n "$NS" filter show dev lo ingress | grep -c tc_ingress)" 0 "no clsact filter after a clean exit"
+stop_wstrace
+expect_eq "$(clsact_filters)" 0 "no clsact filter after a clean exit"
+expect_eq "$(tc -n "$NS" qdisc show dev lo | grep -c clsact)" 0 "no clsact qdisc after a clean exit"
 
 info "capabilities dropped after setup; interfaces that come up later still attach"
 printf 'interface = any\nmetrics = off\n' >"$TMP/any.conf"
 ip netns exec "$NS" "$WSTRACE" --daemon --config "$TMP/any.conf" >/dev/null 2>"$TMP/any.err" &
 APID=$!; PIDS+=("$APID")
-for _ in $(seq 1 100); do grep -q "listening on" "$TMP/any.err" && break; sleep 0.1; done
-sleep 0.2
+# Capabilities are dropped before "listening on".
+wait_for 30 "the daemon to attach" grep -q "listening on" "$TMP/any.err"
 # CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39): nothing else.
 expect_eq "$(awk '/^CapEff/ {print $2}' /proc/$APID/status)" 000000c000001000 "effective capabilities"
 expect_eq "$(awk '/^CapBnd/ {print $2}' /proc/$APID/status)" 000000c000001000 "bounding set"
 NS2=$(new_ns peer)
 ip link add "wsd$E2E_ID" netns "$NS" type veth peer name "wse$E2E_ID" netns "$NS2"
 ip -n "$NS" link set "wsd$E2E_ID" up
-for _ in $(seq 1 50); do grep -q "attached to wsd$E2E_ID" "$TMP/any.err" && break; sleep 0.1; done
-grep -q "attached to wsd$E2E_ID" "$TMP/any.err" || { cat "$TMP/any.err"; fail "no attach to a new interface after dropping capabilities"; }
+wait_until 30 grep -q "attached to wsd$E2E_ID" "$TMP/any.err" ||
+	{ cat "$TMP/any.err"; fail "no attach to a new interface after dropping capabilities"; }
 expect_eq "$(ip netns exec "$NS" "$TCXQ" "wsd$E2E_ID" | awk '{print $2}' | paste -sd' ')" "1 1" "ingress and egress on the new veth"
-stop_pid "$APID"
+stop_wstrace "$APID" "$TMP/any.err"

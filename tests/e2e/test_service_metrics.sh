@@ -38,8 +38,8 @@ scrape_configs:
 EOF
 bg "$NS" prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/tsdb" \
 	--web.listen-address="127.0.0.1:$PPORT" --log.level=warn
-for _ in $(seq 1 100); do http_get "http://127.0.0.1:$PPORT/-/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-http_get "http://127.0.0.1:$PPORT/-/ready" >/dev/null || fail "prometheus did not become ready"
+prom_ready() { http_get "http://127.0.0.1:$PPORT/-/ready" >/dev/null 2>&1; }
+wait_for 60 "prometheus to become ready" prom_ready
 
 info "traffic from real peers"
 bg "$NS" $PEER server 127.0.0.1 7272 60
@@ -48,7 +48,9 @@ expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7272/ 5 '{"type":"s
 expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7272/ 2 '{"type":"login","client_name":"mynick"}' 4001)" ok "client 2"
 
 info "slow and hostile HTTP clients against /metrics while capture runs"
-ip netns exec "$NS" "$PY" - "$MPORT" <<'EOF' &
+# They say "holding N" once all are connected and have sent their partial
+# requests, then hold them until stopped (at most 60 s).
+ip netns exec "$NS" "$PY" - "$MPORT" >"$TMP/slow.log" <<'EOF' &
 import socket, sys, time
 port = int(sys.argv[1])
 held = []
@@ -64,27 +66,38 @@ try:
     big.sendall(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 100000 + b"\r\n\r\n")
 except OSError:
     pass
-time.sleep(4)
+print("holding", len(held), flush=True)
+time.sleep(60)
 EOF
 SLOW=$!
 PIDS+=("$SLOW")
-sleep 1
+wait_for 60 "the slow clients to connect" grep -q '^holding' "$TMP/slow.log"
+expect_ge "$(awk '/^holding/ {print $2}' "$TMP/slow.log")" 65 "slow clients holding a connection (the endpoint keeps 64)"
 start=$(date +%s%N)
 http_get "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt" || fail "scrape failed while slow clients held connections"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "scrape under slow clients took ${ms} ms"
 [ "$ms" -lt 3000 ] || fail "scrape stalled (${ms} ms)"
 expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7272/ 3 '{"type":"ping"}' 1001)" ok "client 3 while slow clients wait"
-wait "$SLOW" 2>/dev/null
+gone "$SLOW" && fail "the slow clients gave up before the checks ended"
+stop_pid "$SLOW" TERM
 
 info "promtool check metrics on a live scrape"
+c2s_text() {
+	http_get "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\"}" {print $2}'
+}
+wait_for 30 "/metrics to count the 10 messages sent" prints 10 c2s_text
 http_get "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt"
+# An empty scrape passes promtool: check there is something to judge first.
+expect_ge "$(grep -c '^wstrace_' "$TMP/scrape.txt")" 50 "samples in the scrape"
 promtool check metrics <"$TMP/scrape.txt" || fail "promtool rejects the exposition"
 echo "ok: promtool accepts $(grep -c '^wstrace_' "$TMP/scrape.txt") samples"
 grep -E '^wstrace_(ws_messages_total|ws_upgrades_total|ws_closes_total\{code="(1000|1001)|ws_app_messages_total|ringbuf_lost_total|packets_total)' "$TMP/scrape.txt"
 
 info "Prometheus's view"
-sleep 2.5 # two more scrapes
+# A scrape that came after every connection was closed and counted.
+wait_for 30 "a Prometheus scrape after the 3 connections closed" \
+	prints 3 promql 'sum(wstrace_tcp_connections_closed_total)'
 expect_eq "$(promql 'wstrace_ws_messages_total{dir="c2s",type="text"}')" 10 "c2s text messages (5 + 2 + 3)"
 expect_eq "$(promql 'wstrace_ws_messages_total{dir="s2c",type="text"}')" 10 "s2c text messages (echoes)"
 expect_eq "$(promql 'wstrace_ws_upgrades_total{status="101"}')" 3 "completed upgrades, one per connection"
@@ -98,5 +111,5 @@ expect_eq "$(promql 'wstrace_tcp_handshakes_total{outcome="established"}')" 3 "T
 expect_eq "$(promql 'wstrace_ringbuf_lost_total')" 0 "ring buffer losses"
 expect_eq "$(promql 'wstrace_ws_sessions')" 0 "no session left open"
 
-stop_pid "$WPID"
+stop_wstrace "$WPID"
 grep -q "^0 packets lost" "$TMP/w.err" || { cat "$TMP/w.err"; fail "capture lost packets"; }

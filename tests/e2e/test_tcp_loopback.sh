@@ -12,9 +12,7 @@ NS=$(new_ns lo)
 PEER="$PY $ROOT/tests/e2e/tcp_peer.py"
 
 info "capture with tcpdump and wstrace at once"
-bg "$NS" tcpdump -i any --immediate-mode -B 32768 -U -s 0 -w "$TMP/dump.pcap" "tcp port 7272 or tcp port 7273" 2>"$TMP/tcpdump.err"
-TCPDUMP_PID=${PIDS[-1]}
-for _ in $(seq 1 50); do grep -q listening "$TMP/tcpdump.err" && break; sleep 0.1; done
+start_tcpdump "$NS" "$TMP/dump.pcap" -i any "tcp port 7272 or tcp port 7273"
 start_wstrace "$NS" "$TMP/live.json" "$TMP/live.err" -i lo -p 7272,7273 --json -w "$TMP/live.pcap"
 
 bg "$NS" $PEER server 127.0.0.1 7272 2
@@ -23,9 +21,9 @@ r1=$(ip netns exec "$NS" $PEER client 127.0.0.1 7272 fin 5)
 r2=$(ip netns exec "$NS" $PEER client 127.0.0.1 7272 rst 3000)
 r3=$(ip netns exec "$NS" $PEER client 127.0.0.1 7273 fin 5)
 expect_eq "$r1 $r2 $r3" "ok ok refused" "peer results"
-sleep 0.5
-stop_pid "$WSTRACE_PID"
-stop_pid "$TCPDUMP_PID"
+settle "$NS" 7272 7273
+stop_wstrace
+stop_tcpdump
 cat "$TMP/live.err"
 
 J=$TMP/live.json
@@ -44,6 +42,7 @@ expect_eq "$(count_json "$J" 'not e["ts"].endswith("Z") or "flow" not in e or "s
 
 info "the -w file in tshark"
 captured=$(sed -n 's/^\([0-9]*\) packets captured$/\1/p' "$TMP/live.err")
+expect_ge "${captured:-0}" 1 "packets wstrace captured (what tshark must match)"
 per_packet=$(count_json "$J" 'e["event"] in ("tcp_syn","tcp_synack","tcp_ack","tcp_data","tcp_retransmit","tcp_out_of_order","tcp_fin","tcp_rst")')
 expect_eq "$per_packet" "$captured" "one per-packet event per captured packet"
 in_tshark=$(tshark -r "$TMP/live.pcap" -Y tcp 2>/dev/null | wc -l)
@@ -52,13 +51,9 @@ expect_eq "$(tshark -r "$TMP/live.pcap" -Y 'tcp.flags.syn==1 && tcp.flags.ack==0
 expect_eq "$(tshark -r "$TMP/live.pcap" -T fields -e tcp.len -Y 'tcp.len>0' 2>/dev/null | awk '{s+=$1} END {print s}')" 6010 "payload bytes in tshark"
 
 info "-r of the tcpdump capture gives the same TCP events"
-grep -q "^0 packets dropped by kernel" "$TMP/tcpdump.err" || { cat "$TMP/tcpdump.err"; fail "tcpdump itself dropped packets: the reference capture is incomplete"; }
-"$WSTRACE" -r "$TMP/dump.pcap" -p 7272,7273 --json >"$TMP/file.json" 2>"$TMP/file.err" || { cat "$TMP/file.err"; fail "wstrace -r failed"; }
+replay "$TMP/file.json" -r "$TMP/dump.pcap" -p 7272,7273 --json
 key='import json,sys
 for l in open(sys.argv[1]):
     e=json.loads(l)
     print(e["event"], e["src"], e["dst"], e.get("flags",""), e.get("seq",""), e.get("ack",""), e.get("len",""), e.get("reason",""), e.get("bytes_c2s",""))'
-"$PY" -c "$key" "$J" >"$TMP/live.keys"
-"$PY" -c "$key" "$TMP/file.json" >"$TMP/file.keys"
-diff "$TMP/live.keys" "$TMP/file.keys" || fail "live and -r events differ"
-echo "ok: live and -r events identical ($(wc -l <"$TMP/live.keys") events)"
+same_events "$key" "live and -r" "$J" "$TMP/file.json"

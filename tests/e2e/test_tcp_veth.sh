@@ -25,7 +25,7 @@ run_traffic() {
 	r4=$(ip netns exec "$A" $PEER client 198.51.100.2 7299 fin 5)
 	expect_eq "$r1 $r2 $r3 $r4" "ok ok ok refused" "peer results"
 	wait "$spid" "$spid6" 2>/dev/null
-	sleep 0.3
+	settle "$B" 7272 7299
 }
 
 check_events() {
@@ -45,10 +45,9 @@ check_events() {
 info "tcx on any, veth created after start"
 start_wstrace "$B" "$TMP/tcx.json" "$TMP/tcx.err" -p 7272,7299 --json -s 0
 veth_pair "$A" "$B"
-for _ in $(seq 1 50); do grep -q "attached to $VB" "$TMP/tcx.err" && break; sleep 0.1; done
-grep -q "attached to $VB" "$TMP/tcx.err" || { cat "$TMP/tcx.err"; fail "did not follow the new interface"; }
+wait_until 30 grep -q "attached to $VB" "$TMP/tcx.err" || { cat "$TMP/tcx.err"; fail "did not follow the new interface"; }
 run_traffic
-stop_pid "$WSTRACE_PID"
+stop_wstrace
 cat "$TMP/tcx.err"
 # Whole packets (-s 0): the three plain-bytes connections are each judged not HTTP.
 check_events "$TMP/tcx.json" 3
@@ -60,7 +59,7 @@ start_wstrace "$B" "$TMP/cls.json" "$TMP/cls.err" -i "$VB" -p 7272,7299 --json -
 ip -n "$B" filter show dev "$VB" ingress >/dev/null 2>&1
 expect_ge "$(tc -n "$B" filter show dev "$VB" ingress | grep -c bpf)" 1 "clsact ingress filter while running"
 run_traffic
-stop_pid "$WSTRACE_PID"
+stop_wstrace
 # Default snaplen: GSO packets are cut, the heads have holes: gaps, not violations.
 check_events "$TMP/cls.json" 1
 expect_ge "$(count_json "$TMP/cls.json" 'e["event"]=="ws_gap"')" 2 "gaps reported for cut packets"

@@ -31,21 +31,16 @@ bg "$NS" $LOAD client --port 7273 --conns 1 --count $COUNT --interval 0 --size $
 DEFLATE_CLIENT=${PIDS[-1]}
 ip netns exec "$NS" timeout 40 $LOAD client --port 7272 --conns $CONNS --count $COUNT --interval 0 \
 	--size $SIZE --hold 0.2 --deadline 30 --no-deflate >"$TMP/client-plain.log" 2>&1 || { cat "$TMP/client-plain.log"; fail "plain clients failed"; }
-for _ in $(seq 1 300); do kill -0 "$DEFLATE_CLIENT" 2>/dev/null || break; sleep 0.1; done
+wait_until 30 gone "$DEFLATE_CLIENT"
 wait "$DEFLATE_CLIENT" || { cat "$TMP/client-deflate.log"; fail "deflate client failed"; }
 cat "$TMP"/client-*.log
 expect_eq "$(grep -c "^sent [0-9]* $COUNT\$" "$TMP/client-plain.log")" "$CONNS" "plain sessions that sent all their messages"
-sleep 0.5
+settle "$NS" 7272 7273
 
 kill -0 "$WSTRACE_PID" 2>/dev/null || { cat "$TMP/live.err"; fail "wstrace died under load"; }
 rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$WSTRACE_PID/status")
-kill -INT "$WSTRACE_PID"
-for _ in $(seq 1 100); do kill -0 "$WSTRACE_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$WSTRACE_PID" 2>/dev/null && fail "wstrace did not stop on SIGINT"
-wait "$WSTRACE_PID"
-rc=$?
+stop_wstrace
 cat "$TMP/live.err"
-expect_eq "$rc" 0 "wstrace exit status after SIGINT"
 [ "$rss" -le "$MAX_RSS_KB" ] || fail "peak RSS $rss kB above $MAX_RSS_KB kB"
 echo "ok: peak RSS (VmHWM) $rss kB <= $MAX_RSS_KB kB"
 

@@ -534,6 +534,10 @@ def main():
     nfile = compare_live_file(live, load_events(a.file)) if a.file else None
     if a.expect:
         check_expect(live, a.expect.split(","), exts)
+        # The oracle must have seen every connection, or a missing one could
+        # go unnoticed wherever wstrace missed it too.
+        if len(order) != len(a.expect.split(",")):
+            err("tshark found WebSocket frames on %d connections, %d were made" % (len(order), len(a.expect.split(","))))
 
     print("%s: %d frames compared with tshark (%d connections), %d messages, %d of them inflated"
           % (a.label, nframes, len(order), c["messages"], c["inflated"]))

@@ -2,7 +2,8 @@
 /*
  * flow_check.h - the event contract of the TCP tracker and the layers above
  * it, checked by the fuzz targets that drive them (abort on violation):
- * - a packet yields exactly one per-packet event, about that packet;
+ * - a packet yields exactly one per-packet event, about that packet (none
+ *   for ports nobody watches, or a connection evicted from a full table);
  * - every flow ends with exactly one tcp_closed; after it only late
  *   packets' per-packet events name the flow (no connection fact, nothing
  *   decoded, no state made), and, in the same call into the tracker, the
@@ -89,14 +90,17 @@ static inline void flow_check_settle(struct flow_check *c)
 	c->n_closing = 0;
 }
 
-/* Feeds one packet through fn and checks its one per-packet event. */
-#define flow_check_packet(c, pkt, watched, call)                          \
+/*
+ * Feeds one packet by call and checks it made `expected` per-packet events
+ * (evaluated after the call, so it may look at the tracker's counters).
+ */
+#define flow_check_packet(c, pkt, expected, call)                         \
 	do {                                                              \
 		(c)->cur = (pkt);                                         \
 		(c)->per_packet = 0;                                      \
 		call;                                                     \
 		flow_check_settle(c);                                     \
-		FC_CHECK((c)->per_packet == ((watched) ? 1 : 0));         \
+		FC_CHECK((c)->per_packet == ((expected) ? 1 : 0));        \
 		(c)->cur = NULL;                                          \
 	} while (0)
 

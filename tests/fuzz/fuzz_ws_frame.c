@@ -117,6 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ws_frame_decoder_is_lost(&m.fd) &&
 	    ws_message_decoder_pending_skip(&m))
 		__builtin_trap();
+	/* the connection ends: whatever is open is reported */
+	ws_message_decoder_end(&m);
 	ws_message_decoder_free(&m);
 	return 0;
 }

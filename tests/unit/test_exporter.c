@@ -28,6 +28,7 @@
 #include "ws_session.h"
 #include "tcp_track.h"
 #include "ports.h"
+#include "pipeline.h"
 
 struct fixture {
 	struct exporter *e;
@@ -235,6 +236,10 @@ static void test_tcp_events(void **state)
 	memset(&ev, 0, sizeof(ev));
 	ev.u.timeout.waited_us = 20000000;
 	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
+	/* Answered with a SYN-ACK, the final ACK never came: incomplete. */
+	ev.u.timeout.synack_seen = true;
+	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
+	send_event(e, &ev, WST_EV_TCP_HANDSHAKE_TIMEOUT, WST_C2S, c);
 
 	fx->text = render(e);
 	assert_line(fx->text, "wstrace_tcp_packets_total{dir=\"c2s\"} 6");
@@ -244,6 +249,7 @@ static void test_tcp_events(void **state)
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"established\"} 2");
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"refused\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"timeout\"} 1");
+	assert_line(fx->text, "wstrace_tcp_handshakes_total{outcome=\"incomplete\"} 2");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"5e-05\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"0.0025\"} 1");
 	assert_line(fx->text, "wstrace_tcp_handshake_seconds_bucket{le=\"0.005\"} 2");
@@ -580,6 +586,7 @@ static void test_losses(void **state)
 	loss(e, WST_EV_WS_GAP, ws_loss_name(WS_LOSS_DEFLATE_CONTEXT), 0, false);
 	loss(e, WST_EV_WS_GAP, ws_loss_name(WS_LOSS_NOT_INFLATED), 300, false);
 	loss(e, WST_EV_WS_GAP, ws_loss_name(WS_LOSS_NOT_INFLATED), 30, false);
+	loss(e, WST_EV_WS_GAP, "unsynced_at_end", 114, true);
 	loss(e, WST_EV_WS_GAP, "in_frame", 5, false);
 	loss(e, WST_EV_WS_GAP, NULL, 5, false);
 	loss(e, WST_EV_WS_RESYNC, "resync", 77, false);
@@ -591,6 +598,7 @@ static void test_losses(void **state)
 	assert_line(fx->text, "wstrace_ws_frame_sync_lost_total 2");
 	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"deflate_context_lost\"} 1");
 	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"not_inflated\"} 2");
+	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"unsynced_at_end\"} 1");
 	assert_line(fx->text, "wstrace_ws_decode_losses_total{kind=\"other\"} 2");
 	assert_line(fx->text, "wstrace_ws_resyncs_total 2");
 	assert_line(fx->text, "wstrace_ws_resync_skipped_bytes_total 80");
@@ -616,6 +624,8 @@ static void fill_sources(struct exporter_sources *src, struct wst_counters *k,
 	k->v[WST_CNT_LOAD_ERRORS] = 2;
 	k->v[WST_CNT_FRAGMENTS] = 12;
 	tcp->midstream = 3;
+	tcp->late_packets = 12;
+	tcp->evicted_packets = 13;
 	ws->active = 4;
 	ws->midstream = 1;
 	b->overflows = 5;
@@ -641,6 +651,8 @@ static void check_snapshot(const char *t)
 	assert_line(t, "wstrace_load_errors_total 2");
 	assert_line(t, "wstrace_ip_fragments_total 12");
 	assert_line(t, "wstrace_tcp_midstream_connections_total 3");
+	assert_line(t, "wstrace_tcp_late_packets_total 12");
+	assert_line(t, "wstrace_tcp_evicted_flow_packets_total 13");
 	assert_line(t, "wstrace_tcp_connections 11");
 	assert_line(t, "wstrace_ws_sessions 4");
 	assert_line(t, "wstrace_ws_midstream_sessions_total 1");
@@ -678,6 +690,85 @@ static void test_update(void **state)
 	assert_line(fx->text, "wstrace_tcp_connections 2");
 	assert_line(fx->text, "wstrace_bad_records_total 0");
 	assert_line(fx->text, "wstrace_packets_total{direction=\"ingress\"} 1000");
+}
+
+/* Events the output's limit held back are counted, per kind. */
+static void test_events_suppressed(void **state)
+{
+	struct fixture *fx = *state;
+	struct event_limit_opts lo = { .rate = 1, .burst = 1 };
+	struct event_limit *l;
+	struct wst_flow f = { .id = 1 };
+	struct wst_event ev = { .type = WST_EV_WS_FRAME, .flow = &f, .ts_ns = 1 };
+
+	assert_int_equal(event_limit_new(&l, &lo, (struct wst_sink){ 0 }), 0);
+	for (int i = 0; i < 3; i++)
+		event_limit_event(l, &ev);
+	exporter_update(fx->e, &(struct exporter_sources){ .limit = l });
+	fx->text = render(fx->e);
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"ws_frame\"} 2");
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"tcp_data\"} 0");
+	assert_line(fx->text, "wstrace_events_suppressed_total{event=\"ws_violation\"} 0");
+	assert_null(strstr(fx->text, "event=\"tcp_closed\""));
+	event_limit_free(l);
+}
+
+/* README.md of the tree (the tests run from its top), whole. */
+static char *read_readme(void)
+{
+	FILE *f = fopen("README.md", "r");
+	char *text = NULL;
+	size_t len = 0, n;
+
+	if (!f)
+		fail_msg("README.md not found: run from the top of the tree");
+	text = malloc(1 << 20);
+	assert_non_null(text);
+	while ((n = fread(text + len, 1, (1 << 20) - 1 - len, f)) > 0)
+		len += n;
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+/*
+ * Every label value a family can take is documented: the exposition holds
+ * every series of the fixed label sets, and README must name each value
+ * as `value` (the close codes 1000-1015 as the range `1000`…`1015`).
+ */
+static void test_labels_documented(void **state)
+{
+	struct exporter *e = new_exporter("type", 0, false);
+	char *t = NULL, *readme = read_readme(), *p;
+	int checked = 0;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(exporter_render(e, &t, &len), 0);
+	for (p = strstr(t, "=\""); p; p = strstr(p, "=\"")) {
+		char value[160], want[164], *end;
+		/* histogram buckets are not a label set of ours */
+		bool le = p - t >= 3 && (!strncmp(p - 3, "{le", 3) || !strncmp(p - 3, ",le", 3));
+
+		p += 2;
+		end = strchr(p, '"');
+		assert_non_null(end);
+		assert_true((size_t)(end - p) < sizeof(value));
+		memcpy(value, p, (size_t)(end - p));
+		value[end - p] = '\0';
+		p = end;
+		if (le || !strcmp(value, "1.2.3") || (strlen(value) == 4 && !strncmp(value, "10", 2) &&
+						 strcmp(value, "1000") && strcmp(value, "1015")))
+			continue; /* the build version; close codes inside the documented range */
+		snprintf(want, sizeof(want), "`%s`", value);
+		if (!strstr(readme, want))
+			fail_msg("label value %s is not documented in README.md", want);
+		checked++;
+	}
+	assert_true(checked > 100);
+	free(readme);
+	free(t);
+	exporter_free(e);
 }
 
 struct collect_state {
@@ -869,104 +960,32 @@ static void test_bad_options(void **state)
 }
 
 /* The real layers in front: tracker -> WebSocket layer -> exporter. */
-struct chat {
-	struct tcp_tracker *t;
-	struct ws_layer *ws;
-	struct exporter *e;
-	struct port_set ports;
-	uint32_t seq[2];
-	uint64_t now;
-};
-
-static void chat_pkt(struct chat *c, enum wst_flow_dir dir, uint8_t flags,
-		     const void *payload, uint32_t len)
-{
-	static const uint8_t caddr[4] = { 10, 0, 0, 1 }, saddr[4] = { 10, 0, 0, 2 };
-	struct wst_packet p;
-
-	memset(&p, 0, sizeof(p));
-	c->now += 1000000; /* 1 ms apart */
-	p.r.version = WST_RECORD_VERSION;
-	p.r.hdr_len = sizeof(p.r);
-	p.r.ts_ns = c->now;
-	p.r.family = 4;
-	p.r.tcp_flags = flags;
-	p.r.tcp_doff = 20;
-	p.r.seq = c->seq[dir];
-	p.r.ack = c->seq[!dir];
-	p.r.window = 512;
-	p.r.payload_len = len;
-	p.r.cap_len = len;
-	p.payload = payload;
-	memcpy(p.r.saddr, dir == WST_C2S ? caddr : saddr, 4);
-	memcpy(p.r.daddr, dir == WST_C2S ? saddr : caddr, 4);
-	p.r.sport = dir == WST_C2S ? 40000 : 7272;
-	p.r.dport = dir == WST_C2S ? 7272 : 40000;
-	c->seq[dir] += len + ((flags & (WST_TCP_SYN | WST_TCP_FIN)) ? 1 : 0);
-	tcp_tracker_packet(c->t, &p);
-}
-
-/* One frame (payload < 126 bytes), masked from the client (RFC 6455 5.3). */
-static void chat_frame(struct chat *c, enum wst_flow_dir dir, uint8_t opcode,
-		       const void *payload, size_t len)
-{
-	static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
-	uint8_t f[2 + 4 + 125];
-	size_t n = 0;
-
-	assert_true(len <= 125);
-	f[n++] = 0x80 | opcode;
-	f[n++] = (uint8_t)len | (dir == WST_C2S ? 0x80 : 0);
-	if (dir == WST_C2S) {
-		memcpy(f + n, mask, 4);
-		n += 4;
-	}
-	for (size_t i = 0; i < len; i++)
-		f[n + i] = ((const uint8_t *)payload)[i] ^ (dir == WST_C2S ? mask[i % 4] : 0);
-	chat_pkt(c, dir, WST_TCP_PSH | WST_TCP_ACK, f, (uint32_t)(n + len));
-}
-
 static void test_pipeline_chat(void **state)
 {
-	static const char req[] =
-		"GET / HTTP/1.1\r\nHost: 127.0.0.1:7272\r\nUpgrade: websocket\r\n"
-		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-		"Origin: http://127.0.0.1:55151\r\nSec-WebSocket-Version: 13\r\n\r\n";
-	static const char resp[] =
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
 	static const char login[] = "{\"type\":\"login\",\"client_name\":\"mynick\",\"room_id\":\"1\"}";
 	static const char say[] = "{\"type\":\"say\",\"to_client_id\":\"all\",\"content\":\"hi, all \xef\xbc\x81\"}";
 	static const uint8_t bye[] = { 0x03, 0xe8 };
-	struct chat c = { .seq = { 1000, 5000 } };
+	struct pipeline c;
+	struct exporter *e = new_exporter("type", 0, false);
 	struct exporter_sources src = { 0 };
 	const struct ws_stats *st;
 	char *t;
 
 	(void)state;
-	c.e = new_exporter("type", 0, false);
-	ports_add(&c.ports, 7272);
-	assert_int_equal(ws_layer_new(&c.ws, NULL, (struct wst_sink){ exporter_event, c.e }), 0);
-	assert_int_equal(tcp_tracker_new(&c.t, NULL, &c.ports,
-					 (struct wst_sink){ ws_layer_event, c.ws }), 0);
-
-	chat_pkt(&c, WST_C2S, WST_TCP_SYN, NULL, 0);
-	chat_pkt(&c, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, req, sizeof(req) - 1);
-	chat_pkt(&c, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, resp, sizeof(resp) - 1);
-	chat_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
-	chat_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
-	chat_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
-	chat_frame(&c, WST_C2S, WS_OP_TEXT, say, strlen(say));
-	chat_frame(&c, WST_S2C, WS_OP_PING, "hb", 2);
-	chat_frame(&c, WST_C2S, WS_OP_PONG, "hb", 2);
+	pipe_init(&c, (struct wst_sink){ exporter_event, e }, NULL, NULL);
+	pipe_upgrade(&c);
+	pipe_frame(&c, WST_C2S, WS_OP_TEXT, login, strlen(login));
+	pipe_frame(&c, WST_S2C, WS_OP_TEXT, "{\"type\":\"ping\"}", 15);
+	pipe_frame(&c, WST_C2S, WS_OP_TEXT, "{\"type\":\"pong\"}", 15);
+	pipe_frame(&c, WST_C2S, WS_OP_TEXT, say, strlen(say));
+	pipe_frame(&c, WST_S2C, WS_OP_PING, "hb", 2);
+	pipe_frame(&c, WST_C2S, WS_OP_PONG, "hb", 2);
 	/* The client closes, the server answers, TCP closes both ways. */
-	chat_frame(&c, WST_C2S, WS_OP_CLOSE, bye, 2);
-	chat_frame(&c, WST_S2C, WS_OP_CLOSE, bye, 2);
-	chat_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
-	chat_pkt(&c, WST_S2C, WST_TCP_ACK, NULL, 0);
+	pipe_frame(&c, WST_C2S, WS_OP_CLOSE, bye, 2);
+	pipe_frame(&c, WST_S2C, WS_OP_CLOSE, bye, 2);
+	pipe_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_S2C, WST_TCP_ACK, NULL, 0);
 	tcp_tracker_finish(c.t, c.now + 1000000);
 
 	st = ws_layer_stats(c.ws);
@@ -974,8 +993,8 @@ static void test_pipeline_chat(void **state)
 	src.tcp_active = tcp_tracker_active(c.t);
 	src.ws = st;
 	src.budget = ws_layer_budget(c.ws);
-	exporter_update(c.e, &src);
-	t = render(c.e);
+	exporter_update(e, &src);
+	t = render(e);
 	assert_line(t, "wstrace_tcp_packets_total{dir=\"c2s\"} 9");
 	assert_line(t, "wstrace_tcp_packets_total{dir=\"s2c\"} 7");
 	assert_line(t, "wstrace_tcp_handshakes_total{outcome=\"established\"} 1");
@@ -1014,9 +1033,54 @@ static void test_pipeline_chat(void **state)
 	     p = strstr(p + 1, "\nwstrace_ws_violations_total{"))
 		assert_int_equal(strtoull(strchr(p, '}') + 2, NULL, 10), 0);
 	free(t);
-	tcp_tracker_free(c.t);
-	ws_layer_free(c.ws);
-	exporter_free(c.e);
+	pipe_free(&c);
+	exporter_free(e);
+}
+
+/*
+ * A frame declaring 2^62 bytes, 100 of them sent, then FIN: the limit is
+ * reported at the header, and the frame, its message and its bytes are
+ * counted when the connection ends (they used to vanish).
+ */
+static void test_pipeline_huge_frame(void **state)
+{
+	struct ws_layer_opts wo = { .max_message = 16u << 20 };
+	struct exporter *e = new_exporter(NULL, 0, false);
+	struct pipeline c;
+	uint8_t f[14 + 100];
+	const struct ws_stats *st;
+	char *t;
+
+	(void)state;
+	pipe_init(&c, (struct wst_sink){ exporter_event, e }, NULL, &wo);
+	pipe_upgrade(&c);
+	f[0] = 0x82;
+	f[1] = 0x80 | 127;
+	memcpy(f + 2, "\x40\0\0\0\0\0\0\0", 8); /* 2^62 */
+	memcpy(f + 10, "\x01\x02\x03\x04", 4);
+	memset(f + 14, 'A', 100);
+	pipe_pkt(&c, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, f, sizeof(f));
+	t = render(e);
+	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 0");
+	free(t);
+	pipe_pkt(&c, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&c, WST_C2S, WST_TCP_ACK, NULL, 0);
+	tcp_tracker_finish(c.t, c.now + 1000000);
+	st = ws_layer_stats(c.ws);
+	assert_int_equal(st->frames[WST_C2S], 1);
+	assert_int_equal(st->bytes[WST_C2S], 100);
+	assert_int_equal(st->messages[WST_C2S], 1);
+	t = render(e);
+	assert_line(t, "wstrace_ws_frames_total{dir=\"c2s\",opcode=\"binary\"} 1");
+	assert_line(t, "wstrace_ws_frame_payload_bytes_total{dir=\"c2s\"} 100");
+	assert_line(t, "wstrace_ws_messages_total{dir=\"c2s\",type=\"binary\"} 1");
+	assert_line(t, "wstrace_ws_violations_total{kind=\"message_too_big\"} 1");
+	assert_line(t, "wstrace_ws_session_ends_total{how=\"abnormal\"} 1");
+	free(t);
+	pipe_free(&c);
+	exporter_free(e);
 }
 
 /* A busy exposition with every family populated, checked by promtool. */
@@ -1088,12 +1152,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_violations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_losses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_suppressed, setup, teardown),
+		cmocka_unit_test(test_labels_documented),
 		cmocka_unit_test_setup_teardown(test_collect_callback, setup, teardown),
 		cmocka_unit_test(test_no_kernel),
 		cmocka_unit_test(test_json_key_chat),
 		cmocka_unit_test(test_json_key_bound),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_pipeline_chat),
+		cmocka_unit_test(test_pipeline_huge_frame),
 		cmocka_unit_test_setup_teardown(test_promtool, setup, teardown),
 	};
 

@@ -863,10 +863,70 @@ static void test_path_redact(void **state)
 	expect_redacted("?pwd=&pwd=", "?pwd=<redacted>&pwd=<redacted>");
 }
 
+/* want NULL: nothing secret, shown as it is. */
+static void expect_protocol(const char *list, const char *want)
+{
+	char out[HTTP_REDACTED_PROTOCOL_MAX(256)];
+	struct http_str in = { list, strlen(list) };
+	size_t n;
+
+	assert_true(strlen(list) <= 256);
+	if (http_protocol_has_secret(in) != (want != NULL))
+		fail_msg("'%s': has_secret %d", list, !want);
+	n = http_protocol_redact(in, out);
+	assert_true(n <= HTTP_REDACTED_PROTOCOL_MAX(in.len));
+	if (!want)
+		want = list;
+	if (n != strlen(want) || memcmp(out, want, n))
+		fail_msg("'%s' -> '%.*s', want '%s'", list, (int)n, out, want);
+}
+
+/*
+ * Sec-WebSocket-Protocol: bearer tokens go, subprotocol names stay, and
+ * what surrounds them (blanks, commas) is kept as written.
+ */
+static void test_protocol_redact(void **state)
+{
+	(void)state;
+	/* Registered and common subprotocols: nothing hidden. */
+	expect_protocol("", NULL);
+	expect_protocol("chat", NULL);
+	expect_protocol("graphql-ws", NULL);
+	expect_protocol("graphql-transport-ws, graphql-ws", NULL);
+	expect_protocol("v12.stomp, v11.stomp, v10.stomp", NULL);
+	expect_protocol("wamp.2.json,wamp.2.msgpack", NULL);
+	expect_protocol("mqtt", NULL);
+	expect_protocol("actioncable-v1-json, actioncable-unsupported", NULL);
+	expect_protocol("v4.channel.k8s.io, base64.channel.k8s.io", NULL);
+	/* Kubernetes: the bearer token in a subprotocol, the others stay. */
+	expect_protocol("base64url.bearer.authorization.k8s.io.ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRw, "
+			"base64.binary.k8s.io",
+			"<redacted>, base64.binary.k8s.io");
+	/* A keyword, then the token as the next element. */
+	expect_protocol("access_token, abc123", "<redacted>, <redacted>");
+	expect_protocol("Authorization,s3cr3t,chat", "<redacted>,<redacted>,chat");
+	expect_protocol("Bearer  x  ,  graphql-ws", "<redacted>  ,  graphql-ws");
+	expect_protocol("  Bearer  ,  x  ,chat", "  <redacted>  ,  <redacted>  ,chat");
+	/* A JSON web token alone, and a long opaque value. */
+	expect_protocol("chat, eyJhbGciOiJIUzI1NiJ9.e30.abc", "chat, <redacted>");
+	expect_protocol("0123456789abcdef0123456789abcdef", "<redacted>");
+	expect_protocol("3f2b1c9e-6d4a-4b8e-9f1a-2c7d5e8b0a41", "<redacted>");
+	/* Secret words as header names know them. */
+	expect_protocol("x-api-key.1234", "<redacted>");
+	expect_protocol("session-42, chat", "<redacted>, chat");
+	/* Empty elements and stray commas, as written. */
+	expect_protocol(",chat,,", NULL);
+	expect_protocol(" , token ,", " , <redacted> ,");
+	/* The worst expansion stays within the documented bound. */
+	expect_protocol("t,t,t", NULL);
+	expect_protocol("jwt,j,j", "<redacted>,<redacted>,j");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_redact),
+		cmocka_unit_test(test_protocol_redact),
 		cmocka_unit_test(test_chromium_request),
 		cmocka_unit_test(test_python_request),
 		cmocka_unit_test(test_workerman_request),

@@ -83,6 +83,34 @@ static void test_values(void **state)
 	assert_string_equal(o.metrics, "");
 	assert_int_equal(apply(&o, "json-key", "type"), 0);
 	assert_string_equal(o.json_key, "type");
+	assert_int_equal(o.max_message, 16u << 20);
+	assert_int_equal(apply(&o, "max-message", "0"), 0); /* no limit */
+	assert_int_equal(o.max_message, 0);
+	assert_int_equal(apply(&o, "max-message", "1000"), 0);
+	assert_int_equal(o.max_message, 1000);
+	assert_int_equal(apply(&o, "max-message", "64K"), 0);
+	assert_int_equal(o.max_message, 64 << 10);
+	assert_int_equal(apply(&o, "max-message", "2g"), 0);
+	assert_int_equal(o.max_message, 2ull << 30);
+	assert_int_equal(apply(&o, "max-message", "9223372036854775807"), 0);
+	assert_int_equal(apply(&o, "max-message", "9223372036854775808"), -EINVAL);
+	assert_int_equal(apply(&o, "max-message", "8589934592G"), -EINVAL); /* 2^63 */
+	assert_int_equal(apply(&o, "max-message", "16MB"), -EINVAL);
+	assert_int_equal(apply(&o, "max-message", "M"), -EINVAL);
+	assert_int_equal(apply(&o, "max-message", "-1"), -EINVAL);
+	assert_int_equal(apply(&o, "max-message", ""), -EINVAL);
+	assert_non_null(strstr(err, "--max-message"));
+	assert_int_equal(o.event_limit, 1000);
+	assert_int_equal(o.event_burst, 10000);
+	assert_int_equal(apply(&o, "event-limit", "0"), 0); /* print all */
+	assert_int_equal(o.event_limit, 0);
+	assert_int_equal(apply(&o, "event-limit", "50"), 0);
+	assert_int_equal(o.event_limit, 50);
+	assert_int_equal(apply(&o, "event-limit", "lots"), -EINVAL);
+	assert_non_null(strstr(err, "--event-limit"));
+	assert_int_equal(apply(&o, "event-burst", "0"), -EINVAL);
+	assert_int_equal(apply(&o, "event-burst", "200"), 0);
+	assert_int_equal(o.event_burst, 200);
 	assert_int_equal(apply(&o, "no-such-option", "1"), -ENOENT);
 	assert_non_null(strstr(err, "no-such-option"));
 }
@@ -123,7 +151,8 @@ static void test_shipped_config(void **state)
 	static const char text[] =
 		"interface = any\nport = 7272\nsnaplen = 4096\nmetrics = 127.0.0.1:9272\n"
 		"json = false\njson-key = type\nshow-payload = false\nshow-secrets = false\n"
-		"clsact = false\nringbuf-kb = 8192\nmax-flows = 65536\nverbose = false\n";
+		"clsact = false\nringbuf-kb = 8192\nmax-flows = 65536\nmax-message = 16M\n"
+		"event-limit = 1000\nevent-burst = 10000\nverbose = false\n";
 	struct options o;
 	char cerr[256];
 

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
+#include "http_upgrade.h"
 #include "output.h"
 #include "packet.h"
 
@@ -143,6 +145,15 @@ static void test_flags_and_endpoints(void **state)
 	assert_string_equal(buf, "[2001:db8::1]:443");
 }
 
+/* The zone is set here, not taken from the machine: a POSIX TZ string needs no
+ * tzdata, and tzset() makes the C library read it even if an earlier call
+ * (gmtime_r does) already loaded the environment's zone. */
+static void set_zone(const char *tz)
+{
+	assert_int_equal(setenv("TZ", tz, 1), 0);
+	tzset();
+}
+
 static void test_times(void **state)
 {
 	char *got;
@@ -151,13 +162,27 @@ static void test_times(void **state)
 	got = CAPTURE(output_buf_time_rfc3339(o, 1795542600523910123ull));
 	assert_string_equal(got, "2026-11-24T17:50:00.523910Z");
 	free(got);
-	setenv("TZ", "UTC", 1);
+	set_zone("UTC0");
 	/* The cached second is reused; the microseconds are not. */
 	got = CAPTURE(output_buf_time_local(o, 1795542600523910123ull);
 		      output_putc(o, ' ');
 		      output_buf_time_local(o, 1795542600000001000ull));
 	assert_string_equal(got, "17:50:00.523910 17:50:00.000001");
 	free(got);
+	/* Local time is the zone's, half-hour offsets either side of UTC
+	 * included; the UTC form never moves. */
+	static const struct { const char *tz, *want; } zones[] = {
+		{ "IST-5:30", "23:20:00.523910 2026-11-24T17:50:00.523910Z" },
+		{ "NST3:30", "14:20:00.523910 2026-11-24T17:50:00.523910Z" },
+	};
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+		set_zone(zones[i].tz);
+		got = CAPTURE(output_buf_time_local(o, 1795542600523910123ull);
+			      output_putc(o, ' ');
+			      output_buf_time_rfc3339(o, 1795542600523910123ull));
+		assert_string_equal(got, zones[i].want);
+		free(got);
+	}
 }
 
 static void test_hex_dump(void **state)
@@ -172,6 +197,82 @@ static void test_hex_dump(void **state)
 	free(got);
 }
 
+/* An upgrade request and its 101 through an output; what it printed. */
+static char *print_upgrade(enum output_format fmt, bool show_secrets, const char *req_head,
+			   const char *resp_head)
+{
+	static struct http_request req;
+	static struct http_response resp;
+	struct wst_flow flow = { .id = 7, .key = { .family = 4, .cport = 40000, .sport = 7272 } };
+	struct wst_event ev = { .type = WST_EV_WS_UPGRADE, .flow = &flow, .dir = WST_C2S };
+	struct output *o = mem_begin();
+
+	assert_true(http_parse_request(req_head, strlen(req_head), &req) > 0);
+	assert_true(http_parse_response(resp_head, strlen(resp_head), &resp) > 0);
+	o->format = fmt;
+	o->show_secrets = show_secrets;
+	ev.u.upgrade.req = &req;
+	output_event(o, &ev);
+	ev.type = WST_EV_WS_ESTABLISHED;
+	ev.dir = WST_S2C;
+	ev.u.response.resp = &resp;
+	ev.u.response.accept = "ok";
+	output_event(o, &ev);
+	return mem_end(o);
+}
+
+/*
+ * Bearer tokens passed as subprotocols are redacted like Authorization in
+ * both formats: the request's protocol field and headers, and the 101's;
+ * plain subprotocol names stay; --show-secrets shows all.
+ */
+static void test_protocol_redacted(void **state)
+{
+	static const char token[] = "ZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNkltOXd";
+	char req[512], *got;
+	static const char resp[] =
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		"Sec-WebSocket-Protocol: access_token\r\n\r\n";
+
+	(void)state;
+	snprintf(req, sizeof(req),
+		 "GET /api HTTP/1.1\r\nHost: k8s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+		 "Sec-WebSocket-Protocol: base64url.bearer.authorization.k8s.io.%s, base64.binary.k8s.io\r\n"
+		 "\r\n", token);
+	for (int fmt = OUTPUT_TEXT; fmt <= OUTPUT_JSON; fmt++) {
+		got = print_upgrade(fmt, false, req, resp);
+		if (strstr(got, token) || strstr(got, "bearer") || strstr(got, "access_token"))
+			fail_msg("a secret shown:\n%s", got);
+		if (fmt == OUTPUT_JSON) {
+			assert_non_null(strstr(got, "\"protocol\":\"<redacted>, base64.binary.k8s.io\""));
+			assert_non_null(strstr(got, "\"Sec-WebSocket-Protocol\":\"<redacted>, base64.binary.k8s.io\""));
+			assert_non_null(strstr(got, "\"protocol\":\"<redacted>\""));
+			assert_non_null(strstr(got, "\"Sec-WebSocket-Protocol\":\"<redacted>\""));
+		} else {
+			assert_non_null(strstr(got, " protocol=<redacted>, base64.binary.k8s.io"));
+			assert_non_null(strstr(got, "WS 101 accept=ok protocol=<redacted> "));
+		}
+		free(got);
+		got = print_upgrade(fmt, true, req, resp);
+		assert_non_null(strstr(got, token));
+		assert_non_null(strstr(got, "access_token"));
+		assert_null(strstr(got, "<redacted>"));
+		free(got);
+	}
+	/* Plain subprotocols: as they are. */
+	snprintf(req, sizeof(req),
+		 "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+		 "Sec-WebSocket-Protocol: graphql-transport-ws, graphql-ws\r\n\r\n");
+	got = print_upgrade(OUTPUT_JSON, false, req,
+			    "HTTP/1.1 101 OK\r\nSec-WebSocket-Protocol: graphql-ws\r\n\r\n");
+	assert_non_null(strstr(got, "\"protocol\":\"graphql-transport-ws, graphql-ws\""));
+	assert_non_null(strstr(got, "\"protocol\":\"graphql-ws\""));
+	assert_null(strstr(got, "<redacted>"));
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_flags_and_endpoints),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_hex_dump),
+		cmocka_unit_test(test_protocol_redacted),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);

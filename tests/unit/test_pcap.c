@@ -174,7 +174,7 @@ static void write_set(const char *path, struct test_pkt *pk, size_t n)
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(pcap_sink_write(sink, &pk[i].p), 0);
 	assert_int_equal(pcap_sink_flush(sink), 0);
-	pcap_sink_close(sink);
+	assert_int_equal(pcap_sink_close(sink, NULL), 0);
 }
 
 static void assert_same_packet(const struct wst_packet *got,
@@ -342,7 +342,7 @@ static void test_stdio_dash(void **state)
 	assert_int_equal(pcap_sink_open(&sink, "-", err, sizeof(err)), 0);
 	for (size_t i = 0; i < N_RT; i++)
 		assert_int_equal(pcap_sink_write(sink, &pk[i].p), 0);
-	pcap_sink_close(sink);
+	assert_int_equal(pcap_sink_close(sink, NULL), 0);
 	/* Closing the sink left standard output open. */
 	assert_true(fcntl(STDOUT_FILENO, F_GETFD) >= 0);
 	assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
@@ -883,21 +883,32 @@ static void test_sink_errors(void **state)
 	bad = pk[6].p;
 	bad.r.payload_len = UINT32_MAX - 10;
 	assert_int_equal(pcap_sink_write(sink, &bad), -EINVAL);
-	pcap_sink_close(sink);
+	assert_int_equal(pcap_sink_close(sink, NULL), 0);
 	tmp_remove(&t);
 
 #ifdef __linux__
-	/* A full device: the error surfaces on write or flush. */
+	/* A full device: the error surfaces on write or flush, says ENOSPC,
+	 * and every packet not written is counted. */
 	if (access("/dev/full", W_OK) == 0) {
-		int rc = 0;
+		uint64_t failed = 0;
+		int rc = 0, i;
 
 		assert_int_equal(pcap_sink_open(&sink, "/dev/full", err, sizeof(err)), 0);
-		for (int i = 0; i < 100 && rc == 0; i++)
+		for (i = 0; i < 100 && rc == 0; i++)
 			rc = pcap_sink_write(sink, &pk[1].p);
-		if (rc == 0)
-			rc = pcap_sink_flush(sink);
-		assert_true(rc < 0);
-		pcap_sink_close(sink);
+		assert_int_equal(rc, -ENOSPC);
+		assert_int_equal(pcap_sink_failed(sink), i);
+		assert_int_equal(pcap_sink_write(sink, &pk[1].p), -ENOSPC);
+		assert_int_equal(pcap_sink_failed(sink), i + 1);
+		assert_int_equal(pcap_sink_close(sink, &failed), -ENOSPC);
+		assert_int_equal(failed, i + 1);
+		/* A few packets, all still in the buffer: the close tells. */
+		assert_int_equal(pcap_sink_open(&sink, "/dev/full", err, sizeof(err)), 0);
+		assert_int_equal(pcap_sink_write(sink, &pk[1].p), 0);
+		assert_int_equal(pcap_sink_write(sink, &pk[2].p), 0);
+		assert_int_equal(pcap_sink_error(sink), 0);
+		assert_int_equal(pcap_sink_close(sink, &failed), -ENOSPC);
+		assert_int_equal(failed, 2);
 	}
 #endif
 }

@@ -65,6 +65,9 @@ struct wft_rec {
 	uint64_t viol_detail[WS_VIOL_MAX];
 	int lost, resyncs;
 	uint64_t skipped;
+	/* frames cut by ws_frame_decoder_end, and what was pending after it */
+	int incomplete;
+	uint64_t seen, end_pending;
 	/* last frame */
 	struct ws_frame_header h;
 	uint8_t payload[WFT_DATA_MAX];
@@ -139,6 +142,22 @@ static void wft_on_frame(void *ctx, const struct ws_frame_header *h,
 		r->data_len, wft_fnv(r->data, r->data_len));
 }
 
+static void wft_on_incomplete(void *ctx, const struct ws_frame_header *h,
+			      const uint8_t *payload, size_t kept, uint64_t seen)
+{
+	struct wft_rec *r = ctx;
+
+	r->incomplete++;
+	r->h = *h;
+	assert_true(kept <= WFT_DATA_MAX && kept <= seen);
+	memcpy(r->payload, payload, kept);
+	r->kept = kept;
+	r->seen = seen;
+	wft_log(r, "incomplete op=%u kept=%zu seen=%llu kh=%08x streamed=%zu sh=%08x\n",
+		h->opcode, kept, (unsigned long long)seen, wft_fnv(payload, kept),
+		r->data_len, wft_fnv(r->data, r->data_len));
+}
+
 static void wft_on_violation(void *ctx, enum ws_violation v, uint64_t detail)
 {
 	struct wft_rec *r = ctx;
@@ -167,6 +186,15 @@ static void wft_on_resync(void *ctx, uint64_t skipped)
 	wft_log(r, "resync %llu\n", (unsigned long long)skipped);
 }
 
+static int wft_nviol(const struct wft_rec *r)
+{
+	int n = 0;
+
+	for (int v = 0; v < WS_VIOL_MAX; v++)
+		n += r->viol[v];
+	return n;
+}
+
 static struct wft_rec *wft_rec_new(void)
 {
 	struct wft_rec *r = calloc(1, sizeof(*r));
@@ -188,6 +216,7 @@ static void wft_init(struct ws_frame_decoder *d, struct wft_rec *r,
 		.on_frame_start = wft_on_start,
 		.on_frame_data = wft_on_data,
 		.on_frame = wft_on_frame,
+		.on_frame_incomplete = wft_on_incomplete,
 		.on_violation = wft_on_violation,
 		.on_lost = wft_on_lost,
 		.on_resync = wft_on_resync,
@@ -228,6 +257,9 @@ static struct wft_rec *wft_run(const uint8_t *buf, size_t len, bool client,
 	wft_feed_split(&d, g.p, len, cuts, ncuts);
 	/* A passive decoder never writes to its input. */
 	assert_memory_equal(g.p, copy, len);
+	/* The stream ends: a frame still open is reported (and logged). */
+	ws_frame_decoder_end(&d);
+	r->end_pending = ws_frame_decoder_pending_skip(&d);
 	ws_frame_decoder_free(&d);
 	wft_guard_free(&g);
 	free(copy);
@@ -1281,6 +1313,138 @@ static void test_resync_plausible_length(void **state)
 	assert_false(ws_frame_header_plausible(&h, &cfg));
 }
 
+/* ---- the end of a stream inside a frame ---- */
+
+/* A binary frame header declaring plen bytes, then `have` payload bytes. */
+static size_t wft_long_frame(uint8_t *b, uint64_t plen, bool masked, size_t have)
+{
+	const uint8_t key[4] = { 0x01, 0x02, 0x03, 0x04 };
+	size_t n = 0, i;
+
+	b[n++] = 0x82;
+	b[n++] = (masked ? 0x80 : 0) | 127;
+	for (i = 0; i < 8; i++)
+		b[n++] = (uint8_t)(plen >> (56 - 8 * i));
+	if (masked) {
+		memcpy(b + n, key, 4);
+		n += 4;
+	}
+	for (i = 0; i < have; i++)
+		b[n + i] = 'A' ^ (masked ? key[i & 3] : 0);
+	return n + have;
+}
+
+/*
+ * A frame declaring 2^62 bytes, 100 of them seen, then the connection
+ * ends: reported once, with its length and the bytes seen, at every split.
+ */
+static void test_huge_frame_reported_at_end(void **state)
+{
+	uint8_t b[256], want[100];
+	struct wft_rec *r;
+	size_t n;
+
+	(void)state;
+	memset(want, 'A', sizeof(want));
+	n = wft_long_frame(b, 1ull << 62, true, 100);
+	r = wft_run_all_splits(b, n, true, 1);
+	assert_int_equal(r->frames, 0);
+	assert_int_equal(r->incomplete, 1);
+	assert_int_equal(r->h.payload_len, 1ull << 62);
+	assert_int_equal(r->seen, 100);
+	assert_int_equal(r->kept, 100);
+	assert_memory_equal(r->payload, want, 100);
+	assert_int_equal(wft_nviol(r), 0);
+	assert_int_equal(r->end_pending, 0);
+	free(r);
+	/* The largest length RFC 6455 5.2 allows, server side. */
+	n = wft_long_frame(b, INT64_MAX, false, 7);
+	r = wft_run_all_splits(b, n, false, 1);
+	assert_int_equal(r->incomplete, 1);
+	assert_int_equal(r->h.payload_len, INT64_MAX);
+	assert_int_equal(r->seen, 7);
+	free(r);
+	/* The header alone: cut before any payload. */
+	n = wft_long_frame(b, 1ull << 62, true, 0);
+	r = wft_run_all_splits(b, n, true, 1);
+	assert_int_equal(r->incomplete, 1);
+	assert_int_equal(r->seen, 0);
+	assert_int_equal(r->kept, 0);
+	free(r);
+}
+
+/* Hundreds of megabytes of a hostile frame: streamed in bounded memory,
+ * counted, and reported when the stream ends. */
+static void test_huge_frame_bounded(void **state)
+{
+	const size_t chunk = 1 << 16, total = 64u << 20;
+	struct ws_frame_decoder d;
+	struct wft_rec *r = wft_rec_new();
+	uint8_t *b = malloc(chunk + 32);
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(b);
+	n = wft_long_frame(b, 1ull << 62, true, 0);
+	wft_init(&d, r, true, false, 4096);
+	ws_frame_decoder_feed(&d, b, n);
+	memset(b, 'x', chunk);
+	for (i = 0; i < total; i += chunk) {
+		ws_frame_decoder_feed(&d, b, chunk);
+		assert_true(d.cap_alloc <= 4096);
+		assert_null(d.win);
+	}
+	assert_int_equal(d.state, WS_FRAME_ST_PAYLOAD);
+	assert_int_equal(d.pos, total);
+	assert_int_equal(r->frames, 0);
+	assert_true(ws_frame_decoder_end(&d));
+	assert_int_equal(r->incomplete, 1);
+	assert_int_equal(r->seen, total);
+	assert_int_equal(r->kept, 4096);
+	assert_int_equal(d.frames, 1);
+	assert_int_equal(d.cap_alloc, 0);
+	/* Ended: nothing more to report, and the decoder expects a header. */
+	assert_false(ws_frame_decoder_end(&d));
+	assert_int_equal(r->incomplete, 1);
+	ws_frame_decoder_feed(&d, ex_hello_masked, sizeof(ex_hello_masked));
+	assert_int_equal(r->frames, 1);
+	ws_frame_decoder_free(&d);
+	free(r);
+	free(b);
+}
+
+/* A header cut by the end is counted as skipped, never reported as a
+ * frame; a lost decoder has nothing open to report. */
+static void test_end_in_header_and_lost(void **state)
+{
+	uint8_t b[64];
+	struct wft_rec *r;
+	size_t n, k;
+
+	(void)state;
+	n = wft_long_frame(b, 1000, true, 0);
+	for (k = 1; k < n; k++) {
+		r = wft_run(b, k, true, NULL, 0);
+		assert_int_equal(r->incomplete, 0);
+		assert_int_equal(r->frames, 0);
+		assert_int_equal(r->end_pending, k);
+		free(r);
+	}
+	/* Lost (top bit set): what was held stays pending, no frame. */
+	n = wft_long_frame(b, 1ull << 63, false, 20);
+	r = wft_run(b, n, false, NULL, 0);
+	assert_int_equal(r->viol[WS_VIOL_LENGTH_TOP_BIT], 1);
+	assert_int_equal(r->incomplete, 0);
+	assert_true(r->end_pending > 0);
+	free(r);
+	/* Between frames: nothing to report. */
+	r = wft_run(ex_hello_masked, sizeof(ex_hello_masked), true, NULL, 0);
+	assert_int_equal(r->frames, 1);
+	assert_int_equal(r->incomplete, 0);
+	assert_int_equal(r->end_pending, 0);
+	free(r);
+}
+
 /* Random bytes never crash and the input is never written. */
 static void test_random_garbage(void **state)
 {
@@ -1339,6 +1503,9 @@ int main(void)
 		cmocka_unit_test(test_resync_gap_on_probation),
 		cmocka_unit_test(test_resync_every_offset),
 		cmocka_unit_test(test_resync_plausible_length),
+		cmocka_unit_test(test_huge_frame_reported_at_end),
+		cmocka_unit_test(test_huge_frame_bounded),
+		cmocka_unit_test(test_end_in_header_and_lost),
 		cmocka_unit_test(test_random_garbage),
 	};
 

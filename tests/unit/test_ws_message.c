@@ -36,7 +36,22 @@ struct wmt_rec {
 	uint64_t viol_detail[WS_VIOL_MAX];
 	int loss[WS_LOSS_MAX];
 	uint64_t loss_detail[WS_LOSS_MAX];
+	int nincomplete;           /* frames cut by ws_message_decoder_end */
+	uint64_t inc_len, inc_seen;
+	int viol_at_nmsgs;         /* messages delivered at the last violation */
 };
+
+static void wmt_on_incomplete(void *ctx, const struct ws_frame_header *h,
+			      const uint8_t *p, size_t kept, uint64_t seen)
+{
+	struct wmt_rec *r = ctx;
+
+	(void)p;
+	assert_true(kept <= seen);
+	r->nincomplete++;
+	r->inc_len = h->payload_len;
+	r->inc_seen = seen;
+}
 
 static void wmt_on_frame(void *ctx, const struct ws_frame_header *h,
 			 const uint8_t *p, size_t kept, bool truncated)
@@ -88,6 +103,7 @@ static void wmt_on_violation(void *ctx, enum ws_violation v, uint64_t detail)
 	assert_true(v > WS_VIOL_NONE && v < WS_VIOL_MAX);
 	r->viol[v]++;
 	r->viol_detail[v] = detail;
+	r->viol_at_nmsgs = r->nmsgs;
 }
 
 static void wmt_on_loss(void *ctx, enum ws_loss l, uint64_t detail)
@@ -113,6 +129,7 @@ static void wmt_init(struct ws_message_decoder *m, struct wmt_rec *r,
 {
 	struct ws_message_callbacks cb = {
 		.on_frame = wmt_on_frame,
+		.on_frame_incomplete = wmt_on_incomplete,
 		.on_message = wmt_on_message,
 		.on_control = wmt_on_control,
 		.on_violation = wmt_on_violation,
@@ -401,6 +418,156 @@ static void test_capture_limits(void **state)
 	free(r);
 }
 
+/* A client binary frame header declaring plen bytes (64-bit length). */
+static size_t wmt_long_header(uint8_t *out, bool fin, uint8_t op, uint64_t plen)
+{
+	size_t n = 0;
+
+	out[n++] = (fin ? 0x80 : 0) | op;
+	out[n++] = 0x80 | 127;
+	for (int i = 0; i < 8; i++)
+		out[n++] = (uint8_t)(plen >> (56 - 8 * i));
+	memcpy(out + n, "\x11\x22\x33\x44", 4);
+	return n + 4;
+}
+
+/*
+ * RFC 6455 10.4 limit: a header declaring more than the limit is reported
+ * at once, before a byte of its payload; a message whose frames add up to
+ * more, at the header that crosses it. Once per message.
+ */
+static void test_message_too_big_at_header(void **state)
+{
+	struct ws_message_config cfg = wmt_client;
+	struct ws_message_decoder m;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	uint8_t in[20000], pay[6000];
+	size_t n, k;
+
+	(void)state;
+	assert_non_null(r);
+	cfg.max_message_len = 8000;
+	/* 2^62 bytes declared: the violation comes with the header alone. */
+	n = wmt_long_header(in, true, WS_OP_BINARY, 1ull << 62);
+	for (k = 1; k <= n; k++) {
+		wmt_init(&m, r, &cfg);
+		ws_message_decoder_feed(&m, in, k);
+		assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], k == n);
+		ws_message_decoder_free(&m);
+	}
+	assert_int_equal(r->viol_detail[WS_VIOL_MESSAGE_TOO_BIG], 8000);
+	/* Exactly the limit is allowed; one byte more is not. */
+	n = wmt_long_header(in, true, WS_OP_BINARY, 8000);
+	wmt_init(&m, r, &cfg);
+	ws_message_decoder_feed(&m, in, n);
+	/* (a 64-bit length this short is non_minimal_length: not judged here) */
+	assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], 0);
+	ws_message_decoder_free(&m);
+	n = wmt_long_header(in, true, WS_OP_BINARY, 8001);
+	wmt_init(&m, r, &cfg);
+	ws_message_decoder_feed(&m, in, n);
+	assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], 1);
+	ws_message_decoder_free(&m);
+	/* Fragments of 6000 + 4000: at the second header, once. */
+	memset(pay, 'a', sizeof(pay));
+	n = wmt_frame(in, false, WS_OP_TEXT, pay, 6000, true);
+	k = n + wmt_frame(in + n, true, WS_OP_CONT, pay, 4000, true);
+	wmt_init(&m, r, &cfg);
+	ws_message_decoder_feed(&m, in, n + 8); /* up to the second header */
+	assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], 1);
+	ws_message_decoder_feed(&m, in + n + 8, k - n - 8);
+	assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], 1);
+	assert_int_equal(r->nmsgs, 1);
+	assert_int_equal(r->msgs[0].info.total_len, 10000);
+	/* The next message starts under the limit again. */
+	n = wmt_frame(in, true, WS_OP_TEXT, pay, 10, true);
+	ws_message_decoder_feed(&m, in, n);
+	assert_int_equal(r->viol[WS_VIOL_MESSAGE_TOO_BIG], 1);
+	assert_int_equal(r->nmsgs, 2);
+	ws_message_decoder_free(&m);
+	/* No limit: nothing reported. */
+	cfg.max_message_len = 0;
+	n = wmt_long_header(in, true, WS_OP_BINARY, 1ull << 62);
+	wmt_init(&m, r, &cfg);
+	ws_message_decoder_feed(&m, in, n);
+	assert_int_equal(wmt_nviol(r), 0);
+	ws_message_decoder_free(&m);
+	free(r);
+}
+
+/* Client bytes, then the end of the stream; what ws_message_decoder_end said. */
+static bool wmt_feed_end(struct wmt_rec *r, const uint8_t *in, size_t n)
+{
+	struct ws_message_decoder m;
+	bool cut;
+
+	wmt_init(&m, r, &wmt_client);
+	ws_message_decoder_feed(&m, in, n);
+	cut = ws_message_decoder_end(&m);
+	ws_message_decoder_free(&m);
+	return cut;
+}
+
+/*
+ * The stream ends inside a frame, or between the fragments of a message:
+ * the frame and the message are reported, marked, never dropped.
+ */
+static void test_end_reports_open_frame_and_message(void **state)
+{
+	struct ws_message_decoder m;
+	struct wmt_rec *r = malloc(sizeof(*r));
+	uint8_t in[512], pay[200];
+	size_t n;
+
+	(void)state;
+	assert_non_null(r);
+	memset(pay, 'A', sizeof(pay));
+	/* 2^62 declared, 100 seen. */
+	n = wmt_long_header(in, true, WS_OP_BINARY, 1ull << 62);
+	for (size_t i = 0; i < 100; i++)
+		in[n + i] = 'A' ^ "\x11\x22\x33\x44"[i & 3];
+	wmt_init(&m, r, &wmt_client);
+	ws_message_decoder_feed(&m, in, n + 100);
+	assert_int_equal(r->nframes + r->nincomplete + r->nmsgs, 0);
+	assert_true(ws_message_decoder_end(&m));
+	assert_int_equal(r->nframes, 0);
+	assert_int_equal(r->nincomplete, 1);
+	assert_int_equal(r->inc_len, 1ull << 62);
+	assert_int_equal(r->inc_seen, 100);
+	assert_int_equal(r->nmsgs, 1);
+	assert_true(r->msgs[0].info.incomplete);
+	assert_true(r->msgs[0].info.truncated);
+	assert_int_equal(r->msgs[0].info.opcode, WS_OP_BINARY);
+	assert_int_equal(r->msgs[0].info.total_len, 100);
+	assert_int_equal(r->msgs[0].info.wire_len, 100);
+	assert_int_equal(r->msgs[0].info.kept, 100);
+	assert_memory_equal(r->msgs[0].data, pay, 100);
+	assert_false(ws_message_decoder_end(&m)); /* said once */
+	assert_int_equal(r->nmsgs, 1);
+	ws_message_decoder_free(&m);
+	/* A message waiting for its last fragment. */
+	n = wmt_frame(in, false, WS_OP_TEXT, "frag-one ", 9, true);
+	assert_true(wmt_feed_end(r, in, n));
+	assert_int_equal(r->nincomplete, 0);
+	assert_int_equal(r->nmsgs, 1);
+	assert_true(r->msgs[0].info.incomplete);
+	assert_int_equal(r->msgs[0].info.total_len, 9);
+	assert_memory_equal(r->msgs[0].data, "frag-one ", 9);
+	/* A ping cut short is a frame, not a ping (no control callback). */
+	n = wmt_frame(in, true, WS_OP_PING, pay, 100, true);
+	assert_true(wmt_feed_end(r, in, n - 40));
+	assert_int_equal(r->nincomplete, 1);
+	assert_int_equal(r->inc_seen, 60);
+	assert_int_equal(r->nctl, 0);
+	assert_int_equal(r->nmsgs, 0);
+	/* Between messages: nothing. */
+	n = wmt_frame(in, true, WS_OP_TEXT, "hi", 2, true);
+	assert_false(wmt_feed_end(r, in, n));
+	assert_int_equal(r->nmsgs, 1);
+	assert_int_equal(r->nincomplete, 0);
+	free(r);
+}
+
 static void test_gap_inside_message(void **state)
 {
 	uint8_t in[512], text[200];
@@ -621,6 +788,7 @@ static void test_park_resume_same_events(void **state)
 	struct wmt_rec *ref = malloc(sizeof(*ref)), *got = malloc(sizeof(*got));
 	struct ws_message_callbacks cb = {
 		.on_frame = wmt_on_frame,
+		.on_frame_incomplete = wmt_on_incomplete,
 		.on_message = wmt_on_message,
 		.on_control = wmt_on_control,
 		.on_violation = wmt_on_violation,
@@ -806,6 +974,8 @@ int main(void)
 		cmocka_unit_test(test_utf8_across_fragments),
 		cmocka_unit_test(test_utf8_invalid),
 		cmocka_unit_test(test_capture_limits),
+		cmocka_unit_test(test_message_too_big_at_header),
+		cmocka_unit_test(test_end_reports_open_frame_and_message),
 		cmocka_unit_test(test_gap_inside_message),
 		cmocka_unit_test(test_lost_then_orphan_continuation),
 		cmocka_unit_test(test_false_close_while_lost),

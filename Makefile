@@ -37,9 +37,24 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BPFTEST_SRC := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BIN := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRC))
+# The test kit every test links: packet builder, guard pages (header only).
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+TESTLIB_OBJ := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRC))
+TESTLIB_HDR := $(wildcard tests/lib/*.h)
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+# libFuzzer targets, built with clang, ASan and UBSan into build-fuzz/. The
+# user code they may use (everything but main.c and what needs libbpf) is
+# compiled once; each target links it all and drops what it does not use.
+FUZZ_BUILD := build-fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+FUZZ_USER_SRC := $(filter-out user/main.c,$(shell grep -L -E '\#include [<"](bpf/|.*skel\.h)' $(USER_SRC)))
+FUZZ_OBJ := $(patsubst user/%.c,$(FUZZ_BUILD)/user/%.o,$(FUZZ_USER_SRC))
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf \
+	-ffunction-sections -fdata-sections
+FUZZ_LDLIBS := -Wl,--gc-sections -lpcap -lz -lcrypto -lm
 
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
@@ -48,8 +63,11 @@ DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3
 	chromium libclang-rt-14-dev debootstrap systemd-container
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
-.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz deps test-deps test-systemd
+.PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \
+	test-systemd
 .DELETE_ON_ERROR:
+# Built by pattern rules but kept: every test (fuzz target) links them.
+.SECONDARY: $(TESTLIB_OBJ) $(FUZZ_OBJ)
 
 all: wstrace
 
@@ -77,19 +95,23 @@ $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name wstrace_bpf > $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h) | $(BUILD)/tests
-	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(TEST_LDLIBS) -o $@
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(TESTLIB_HDR) | $(BUILD)/tests/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -c $< -o $@
 
-$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJ) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(TESTLIB_OBJ) $(TESTLIB_HDR) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB_OBJ) $(TEST_LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/unit $< $(LIB_OBJ) $(TESTLIB_OBJ) $(TEST_LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJ) $(TESTLIB_OBJ) $(TESTLIB_HDR) | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib -Itests/unit $< $(LIB_OBJ) $(TESTLIB_OBJ) $(TEST_LDLIBS) -o $@
 
 $(BUILD)/tools/%: tests/tools/%.c $(LIB_OBJ) | $(BUILD)/tools
 	$(call msg,TOOL,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJ) $(LDLIBS) -lpthread -o $@
 
-$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tools:
+$(BUILD) $(BUILD)/user $(BUILD)/tests $(BUILD)/tests/lib $(BUILD)/tools:
 	$(Q)mkdir -p $@
 
 tests-build: wstrace $(UNIT_BIN) $(BPFTEST_BIN) $(TOOL_BIN)
@@ -104,8 +126,9 @@ test-asan:
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		build-asan/wstrace $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
 
-# Everything: unit tests (plain and sanitized), BPF tests, end-to-end tests.
-test: tests-build test-asan
+# Everything: unit tests (plain and sanitized), BPF tests, a few seconds of
+# each fuzz target, end-to-end tests.
+test: tests-build test-asan fuzz-build
 	$(Q)tests/run.sh $(BUILD) build-asan
 
 # The unit under a real systemd: a Debian root booted with systemd-nspawn.
@@ -116,9 +139,24 @@ test-systemd: wstrace $(TOOL_BIN)
 	$(Q)timeout 1800 env WSTRACE_BUILD=$(BUILD) bash tests/systemd/test_service_systemd.sh; \
 		rc=$$?; [ $$rc -eq 77 ] || exit $$rc
 
+$(FUZZ_BUILD)/user/%.o: user/%.c $(wildcard user/*.h) bpf/wstrace.h | $(FUZZ_BUILD)/user
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ) | $(FUZZ_BUILD)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) $(FUZZ_LDLIBS) -o $@
+
+$(FUZZ_BUILD) $(FUZZ_BUILD)/user:
+	$(Q)mkdir -p $@
+
+# Needs no BPF skeleton: the fuzzed code is all user space.
+fuzz-build: $(FUZZ_BIN)
+
+# Each target FUZZ_TIME seconds (default 30), its corpus kept in build-fuzz/corpus/.
 FUZZ_TIME ?= 30
-fuzz: $(SKEL)
-	$(Q)tests/fuzz/run.sh $(FUZZ_TIME)
+fuzz: fuzz-build
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh --keep $(FUZZ_TIME)
 
 bench: tests-build
 	$(Q)tests/bench/run.sh $(BUILD)

@@ -19,7 +19,6 @@
 #define WST_ETH_P_8021Q 0x8100
 #define WST_ETH_P_8021AD 0x88A8
 #define WST_VLAN_HLEN 4
-#define WST_MAX_VLAN_TAGS 2
 
 #define WST_IPPROTO_HOPOPTS 0
 #define WST_IPPROTO_TCP 6
@@ -27,10 +26,22 @@
 #define WST_IPPROTO_FRAGMENT 44
 #define WST_IPPROTO_AH 51
 #define WST_IPPROTO_DSTOPTS 60
-#define WST_MAX_IPV6_EXT 6
 
 #define WST_IP_MF 0x2000
 #define WST_IP_OFFMASK 0x1fff
+#define WST_IP6_FRAG_OFFSET 0xfff8
+#define WST_IP6_FRAG_MORE 0x0001
+
+/*
+ * What a parser concluded. The rules are the shared ones in wstrace.h;
+ * user/packet_parse.c follows the same.
+ */
+enum wst_parse_res {
+	WST_PARSE_SKIP = -1, /* not a packet to capture: done with it */
+	WST_PARSE_SLOW = 0,  /* not the common layout: use the loading parsers */
+	WST_PARSE_OK = 1,    /* parsed; ports not yet checked */
+	WST_PARSE_FRAG = 2,  /* first fragment of a TCP segment: ports only */
+};
 
 /* What the parsers found out about one packet. */
 struct wst_pkt_info {
@@ -62,6 +73,8 @@ static __always_inline __u16 wst_parse_l2(struct __sk_buff *skb, __u32 *l3_off)
 	__u8 eth[WST_ETH_HLEN];
 	__u16 proto;
 	__u32 off = WST_ETH_HLEN;
+	/* A tag already taken out of the frame counts against the limit. */
+	__u32 tags = skb->vlan_present ? 1 : 0;
 	__u8 ver;
 	int i;
 
@@ -78,10 +91,13 @@ static __always_inline __u16 wst_parse_l2(struct __sk_buff *skb, __u32 *l3_off)
 
 			if (!wst_is_vlan(proto))
 				break;
+			if (tags >= WST_MAX_VLAN_TAGS)
+				return 0;
 			if (bpf_skb_load_bytes(skb, off, tag, sizeof(tag)) < 0)
 				return 0;
 			proto = ((__u16)tag[2] << 8) | tag[3];
 			off += WST_VLAN_HLEN;
+			tags++;
 		}
 		if (proto != WST_ETH_P_IP && proto != WST_ETH_P_IPV6)
 			return 0;
@@ -111,7 +127,23 @@ static __always_inline int wst_skb_is_gso(struct __sk_buff *skb)
 	return skb->gso_segs > 1 || skb->gso_size != 0;
 }
 
-/* IPv4 (RFC 791), options skipped by IHL. Returns 0 or -1. */
+/*
+ * The IP length: the header's (IPv4 total length, IPv6 40 + payload
+ * length), or the frame's when that is 0 (BIG TCP, jumbograms) or the skb
+ * is a GSO/GRO super-packet.
+ */
+static __always_inline __u32 wst_ip_len(struct __sk_buff *skb, __u32 hdr_len,
+					__u32 avail)
+{
+	if (hdr_len == 0 || wst_skb_is_gso(skb))
+		return avail;
+	return hdr_len;
+}
+
+/*
+ * IPv4 (RFC 791), options skipped by IHL. WST_PARSE_OK, WST_PARSE_FRAG
+ * (pi->l4_off set, the TCP header possibly cut) or WST_PARSE_SKIP.
+ */
 static __always_inline int wst_parse_ipv4(struct __sk_buff *skb,
 					  struct wst_pkt_info *pi,
 					  struct wst_record *rec)
@@ -121,33 +153,35 @@ static __always_inline int wst_parse_ipv4(struct __sk_buff *skb,
 	__u16 frag;
 
 	if (bpf_skb_load_bytes(skb, pi->l3_off, &ip, sizeof(ip)) < 0)
-		return -1;
-	if (ip.version != 4 || ip.ihl < 5 || ip.protocol != WST_IPPROTO_TCP)
-		return -1;
-	frag = bpf_ntohs(ip.frag_off);
-	if (frag & WST_IP_OFFMASK)
-		return -1; /* non-first fragment: no TCP header */
+		return WST_PARSE_SKIP;
+	if (ip.version != 4 || ip.ihl < 5)
+		return WST_PARSE_SKIP;
 	ihl = (__u32)ip.ihl * 4;
 	if (skb->len < pi->l3_off)
-		return -1;
+		return WST_PARSE_SKIP;
 	avail = skb->len - pi->l3_off;
-	tot_len = bpf_ntohs(ip.tot_len);
-	if (wst_skb_is_gso(skb))
-		tot_len = avail;
+	tot_len = wst_ip_len(skb, bpf_ntohs(ip.tot_len), avail);
 	if (tot_len < ihl || tot_len > avail)
-		return -1;
+		return WST_PARSE_SKIP;
+	if (ip.protocol != WST_IPPROTO_TCP)
+		return WST_PARSE_SKIP;
 
 	pi->l4_off = pi->l3_off + ihl;
 	pi->ip_len = tot_len;
 	rec->family = 4;
 	__builtin_memcpy(rec->saddr, &ip.saddr, 4);
 	__builtin_memcpy(rec->daddr, &ip.daddr, 4);
-	return 0;
+	frag = bpf_ntohs(ip.frag_off);
+	if (frag & WST_IP_OFFMASK)
+		return WST_PARSE_SKIP; /* not the first fragment: no TCP header */
+	if (frag & WST_IP_MF)
+		return WST_PARSE_FRAG;
+	return WST_PARSE_OK;
 }
 
 /*
- * IPv6 (RFC 8200) with up to WST_MAX_IPV6_EXT extension headers. A
- * non-first fragment carries no TCP header. Returns 0 or -1.
+ * IPv6 (RFC 8200) with up to WST_MAX_IPV6_EXT extension headers. Returns
+ * as wst_parse_ipv4().
  */
 static __always_inline int wst_parse_ipv6(struct __sk_buff *skb,
 					  struct wst_pkt_info *pi,
@@ -156,20 +190,21 @@ static __always_inline int wst_parse_ipv6(struct __sk_buff *skb,
 	struct ipv6hdr ip6;
 	__u32 off, tot_len, avail;
 	__u8 nexthdr;
-	int i;
+	int i, first_frag = 0;
 
 	if (bpf_skb_load_bytes(skb, pi->l3_off, &ip6, sizeof(ip6)) < 0)
-		return -1;
+		return WST_PARSE_SKIP;
 	if (ip6.version != 6)
-		return -1;
+		return WST_PARSE_SKIP;
 	if (skb->len < pi->l3_off)
-		return -1;
+		return WST_PARSE_SKIP;
 	avail = skb->len - pi->l3_off;
-	tot_len = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
-	if (wst_skb_is_gso(skb))
-		tot_len = avail;
+	tot_len = bpf_ntohs(ip6.payload_len);
+	if (tot_len)
+		tot_len += sizeof(ip6);
+	tot_len = wst_ip_len(skb, tot_len, avail);
 	if (tot_len > avail)
-		return -1;
+		return WST_PARSE_SKIP;
 
 	nexthdr = ip6.nexthdr;
 	off = pi->l3_off + sizeof(ip6);
@@ -182,32 +217,51 @@ static __always_inline int wst_parse_ipv6(struct __sk_buff *skb,
 		    nexthdr != WST_IPPROTO_ROUTING &&
 		    nexthdr != WST_IPPROTO_FRAGMENT &&
 		    nexthdr != WST_IPPROTO_DSTOPTS && nexthdr != WST_IPPROTO_AH)
-			return -1;
+			return WST_PARSE_SKIP;
 		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0)
-			return -1;
+			return WST_PARSE_SKIP;
 		if (nexthdr == WST_IPPROTO_FRAGMENT) {
-			/* Fragment offset in bits 3-15 of bytes 2-3. */
-			if ((((__u16)ext[2] << 8) | ext[3]) & 0xfff8)
-				return -1;
+			__u16 fo = ((__u16)ext[2] << 8) | ext[3];
+
+			if (fo & WST_IP6_FRAG_OFFSET)
+				return WST_PARSE_SKIP; /* no TCP header */
+			if (fo & WST_IP6_FRAG_MORE)
+				first_frag = 1;
 			off += 8;
 		} else if (nexthdr == WST_IPPROTO_AH) {
-			off += ((__u32)ext[1] + 2) * 4; /* RFC 4302 */
+			off += ((__u32)ext[1] + 2) * 4; /* RFC 4302 2.2 */
 		} else {
 			off += ((__u32)ext[1] + 1) * 8;
 		}
 		nexthdr = ext[0];
 	}
 	if (nexthdr != WST_IPPROTO_TCP)
-		return -1;
+		return WST_PARSE_SKIP;
 	if (off - pi->l3_off > tot_len)
-		return -1;
+		return WST_PARSE_SKIP;
 
 	pi->l4_off = off;
 	pi->ip_len = tot_len;
 	rec->family = 6;
 	__builtin_memcpy(rec->saddr, &ip6.saddr, 16);
 	__builtin_memcpy(rec->daddr, &ip6.daddr, 16);
-	return 0;
+	return first_frag ? WST_PARSE_FRAG : WST_PARSE_OK;
+}
+
+/* The ports of a first fragment, if they are inside it. */
+static __always_inline int wst_parse_frag_ports(struct __sk_buff *skb,
+						struct wst_pkt_info *pi,
+						struct wst_record *rec)
+{
+	__u8 ports[4];
+
+	if (pi->l4_off - pi->l3_off + sizeof(ports) > pi->ip_len)
+		return WST_PARSE_SKIP;
+	if (bpf_skb_load_bytes(skb, pi->l4_off, ports, sizeof(ports)) < 0)
+		return WST_PARSE_SKIP;
+	rec->sport = ((__u16)ports[0] << 8) | ports[1];
+	rec->dport = ((__u16)ports[2] << 8) | ports[3];
+	return WST_PARSE_FRAG;
 }
 
 /* TCP (RFC 9293), options skipped by the data offset. Returns 0 or -1. */
@@ -242,13 +296,6 @@ static __always_inline int wst_parse_tcp(struct __sk_buff *skb,
 	rec->window = ((__u16)th[14] << 8) | th[15];
 	return 0;
 }
-
-/* What wst_parse_direct() concluded. */
-enum wst_parse_res {
-	WST_PARSE_SKIP = -1, /* not a packet to capture: done with it */
-	WST_PARSE_SLOW = 0,  /* not the common layout: use the loading parsers */
-	WST_PARSE_OK = 1,    /* parsed; ports not yet checked */
-};
 
 /* Fills the record from a TCP header the caller bounds-checked. */
 static __always_inline int wst_parse_tcp_direct(const struct tcphdr *th,
@@ -302,12 +349,11 @@ static __always_inline int wst_parse_direct(struct __sk_buff *skb,
 			return WST_PARSE_SLOW;
 		if (((__u8 *)ip)[0] != 0x45)
 			return WST_PARSE_SLOW; /* options, or not IPv4 */
-		if (ip->protocol != WST_IPPROTO_TCP ||
-		    (ip->frag_off & bpf_htons(WST_IP_OFFMASK)))
+		if (ip->protocol != WST_IPPROTO_TCP)
 			return WST_PARSE_SKIP;
-		tot_len = bpf_ntohs(ip->tot_len);
-		if (wst_skb_is_gso(skb))
-			tot_len = avail;
+		if (ip->frag_off & bpf_htons(WST_IP_MF | WST_IP_OFFMASK))
+			return WST_PARSE_SLOW; /* fragments: counted there */
+		tot_len = wst_ip_len(skb, bpf_ntohs(ip->tot_len), avail);
 		if (tot_len < sizeof(*ip) || tot_len > avail)
 			return WST_PARSE_SKIP;
 		pi->l4_off = WST_ETH_HLEN + sizeof(*ip);
@@ -324,9 +370,10 @@ static __always_inline int wst_parse_direct(struct __sk_buff *skb,
 			return WST_PARSE_SKIP;
 		if (ip6->nexthdr != WST_IPPROTO_TCP)
 			return WST_PARSE_SLOW; /* extension headers */
-		tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
-		if (wst_skb_is_gso(skb))
-			tot_len = avail;
+		tot_len = bpf_ntohs(ip6->payload_len);
+		if (tot_len)
+			tot_len += sizeof(*ip6);
+		tot_len = wst_ip_len(skb, tot_len, avail);
 		if (tot_len < sizeof(*ip6) || tot_len > avail)
 			return WST_PARSE_SKIP;
 		pi->l4_off = WST_ETH_HLEN + sizeof(*ip6);

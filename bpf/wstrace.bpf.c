@@ -203,24 +203,29 @@ static __always_inline void wst_count_flags(struct wst_counters *cnt, __u8 flags
 		cnt->v[WST_CNT_RST]++;
 }
 
-/* The loading parsers, for what wst_parse_direct() leaves. Returns 0 or -1. */
+/*
+ * The loading parsers, for what wst_parse_direct() leaves: WST_PARSE_OK,
+ * WST_PARSE_FRAG (ports filled) or WST_PARSE_SKIP.
+ */
 static __attribute__((noinline)) int wst_parse_slow(struct __sk_buff *skb,
 						    struct wst_pkt_info *pi,
 						    struct wst_record *rec)
 {
 	__u16 proto;
+	int res;
 
 	proto = wst_parse_l2(skb, &pi->l3_off);
-	if (proto == WST_ETH_P_IP) {
-		if (wst_parse_ipv4(skb, pi, rec) < 0)
-			return -1;
-	} else if (proto == WST_ETH_P_IPV6) {
-		if (wst_parse_ipv6(skb, pi, rec) < 0)
-			return -1;
-	} else {
-		return -1;
-	}
-	return wst_parse_tcp(skb, pi, rec);
+	if (proto == WST_ETH_P_IP)
+		res = wst_parse_ipv4(skb, pi, rec);
+	else if (proto == WST_ETH_P_IPV6)
+		res = wst_parse_ipv6(skb, pi, rec);
+	else
+		return WST_PARSE_SKIP;
+	if (res == WST_PARSE_FRAG)
+		return wst_parse_frag_ports(skb, pi, rec);
+	if (res != WST_PARSE_OK)
+		return WST_PARSE_SKIP;
+	return wst_parse_tcp(skb, pi, rec) < 0 ? WST_PARSE_SKIP : WST_PARSE_OK;
 }
 
 static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
@@ -236,9 +241,9 @@ static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
 	__builtin_memset(rec, 0, sizeof(*rec));
 
 	res = wst_parse_direct(skb, &pi, rec);
+	if (res == WST_PARSE_SLOW)
+		res = wst_parse_slow(skb, &pi, rec);
 	if (res == WST_PARSE_SKIP)
-		return WST_TC_ACT_UNSPEC;
-	if (res == WST_PARSE_SLOW && wst_parse_slow(skb, &pi, rec) < 0)
 		return WST_TC_ACT_UNSPEC;
 	/*
 	 * The lower port first: usually the server's, on a hot line of the
@@ -252,6 +257,11 @@ static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
 	cnt = bpf_map_lookup_elem(&counters, &key);
 	if (!cnt)
 		return WST_TC_ACT_UNSPEC;
+	if (res == WST_PARSE_FRAG) {
+		/* Part of a segment, not a packet: counted, never a record. */
+		cnt->v[WST_CNT_FRAGMENTS]++;
+		return WST_TC_ACT_UNSPEC;
+	}
 	/* Per-CPU map: plain increments, no atomics needed. */
 	cnt->v[WST_CNT_PKTS_INGRESS + dir]++;
 	cnt->v[WST_CNT_BYTES_INGRESS + dir] += skb->len - pi.l3_off;

@@ -4,8 +4,10 @@
  *
  * Included by bpf/wstrace.bpf.c and by user space (user/packet.h, the ring
  * buffer consumer, the pcap reader). Changing a struct here means bumping
- * WST_RECORD_VERSION and updating: user/capture.c (consumer checks),
- * user/pcap_source.c (builds the same record), user/pcap_sink.c.
+ * WST_RECORD_VERSION and updating: user/capture_record.c (consumer checks),
+ * user/packet_parse.c (builds the same record), user/pcap_sink.c; changing
+ * the parsing rules below means changing bpf/parse.bpf.h and
+ * user/packet_parse.c together.
  *
  * Byte order: addresses are in network order (the bytes as on the wire);
  * every other multi-byte field is in host order, converted by the producer.
@@ -19,11 +21,51 @@
 #include <linux/types.h>
 #endif
 
-#define WST_RECORD_VERSION 1
+#define WST_RECORD_VERSION 2
 
 /* Largest payload the kernel copies per packet: a GSO/GRO super-packet. */
 #define WST_MAX_SNAPLEN 65536
 #define WST_DEFAULT_SNAPLEN 4096
+
+/*
+ * What a packet parser accepts. The kernel parser (bpf/parse.bpf.h) and the
+ * capture file parser (user/packet_parse.c) both follow these rules, so a
+ * live run and `-r` of a capture of the same traffic see the same packets;
+ * tests/bpf/test_bpf_parse_diff.c feeds both the same frames and demands
+ * the same record or the same rejection.
+ *
+ * - Link layer: Ethernet with at most WST_MAX_VLAN_TAGS 802.1Q/802.1ad tags
+ *   in all (QinQ). A tag the NIC or the stack already moved out of the
+ *   frame (skb->vlan_present) counts, as libpcap puts it back in a capture.
+ * - IPv4 (RFC 791): version 4, IHL >= 5 words (options skipped), total
+ *   length >= IHL and within the frame; a total length of 0 means the
+ *   frame's length (a TSO/GSO super-packet captured before segmentation,
+ *   BIG TCP). Bytes past the total length (Ethernet padding) are not
+ *   payload. Protocol 6 (TCP) right after the header, nothing else: AH or
+ *   any other protocol there is not TCP.
+ * - IPv6 (RFC 8200): payload length within the frame (0: the frame's
+ *   length, as above). Extension headers followed: hop-by-hop (0), routing
+ *   (43), fragment (44, 8 bytes), destination options (60), each
+ *   (len + 1) * 8 bytes, and AH (51), (len + 2) * 4 bytes (RFC 4302 2.2);
+ *   at most WST_MAX_IPV6_EXT of them, more is rejected. ESP (50, encrypted),
+ *   no next header (59) and anything else end the chain: not TCP. Header
+ *   order and contents are not checked, only that each fits in the packet.
+ * - Fragments are never records. An IPv4 packet with MF set or a non-zero
+ *   offset, or an IPv6 fragment header with M set or a non-zero offset,
+ *   holds part of a segment (the IP length is not the segment's), or no
+ *   TCP header at all. The first fragment of a TCP segment whose ports
+ *   are inside it is counted if a port is watched (WST_CNT_FRAGMENTS: one
+ *   per segment lost that way); later fragments have no ports. A fragment
+ *   header with offset 0 and M clear (atomic, RFC 6946) is a whole packet.
+ * - TCP (RFC 9293): data offset >= 5 words and within the IP packet; the
+ *   payload is the rest of the IP packet (its length on the wire).
+ * - Anything else (not IP, not TCP, a bad version or length, a header cut
+ *   by the end of the frame) is rejected: no record.
+ * The kernel alone sees GSO/GRO skbs: it takes their length from the skb,
+ * which is the frame a capture of them holds.
+ */
+#define WST_MAX_VLAN_TAGS 2
+#define WST_MAX_IPV6_EXT 8
 
 enum wst_dir {
 	WST_DIR_INGRESS = 0,
@@ -84,6 +126,7 @@ enum wst_counter {
 	WST_CNT_RINGBUF_FULL,   /* records lost: bpf_ringbuf_reserve failed */
 	WST_CNT_TRUNCATED,      /* records whose payload was cut by snaplen */
 	WST_CNT_LOAD_ERRORS,    /* bpf_skb_load_bytes failed on a matched packet */
+	WST_CNT_FRAGMENTS,      /* TCP segments of watched ports in IP fragments: not captured */
 	WST_CNT_MAX,
 };
 

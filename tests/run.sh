@@ -5,9 +5,11 @@
 #
 # Unit tests (cmocka) run from BUILD and, if given, from ASAN_BUILD (built with
 # AddressSanitizer and UndefinedBehaviorSanitizer). Golden outputs are checked
-# with both binaries. Kernel tests (BPF test runs, end-to-end scripts in
-# tests/e2e/) need root and BPF: elsewhere they skip with a message; the
-# scripts in ASAN_E2E run a second time with the sanitized binary.
+# with both binaries. Unless --unit-only, each fuzz target in build-fuzz/ runs
+# FUZZ_SMOKE_SECONDS (3) from its seeds and counts as one test. Kernel tests
+# (BPF test runs, end-to-end scripts in tests/e2e/) need root and BPF:
+# elsewhere they skip with a message; the scripts in ASAN_E2E run a second
+# time with the sanitized binary.
 #
 # What a run guarantees:
 # - every test binary and script runs under a time limit (UNIT_TIMEOUT,
@@ -29,6 +31,8 @@ asan=${2:-}
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-180}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
+FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-3}
+FUZZ_SMOKE_TIMEOUT=${FUZZ_SMOKE_TIMEOUT:-600}
 # End-to-end scripts that also run with the sanitized wstrace (slower: the
 # limit is E2E_TIMEOUT all the same, which is generous for them).
 ASAN_E2E=${ASAN_E2E:-"test_tcp_loopback test_ws_python"}
@@ -184,6 +188,31 @@ run_e2e() {
 	rm -f "$log"
 }
 
+# Fuzz smoke: each libFuzzer target in build-fuzz/ (make fuzz-build) for
+# FUZZ_SMOKE_SECONDS from its seeds, one test each; a crash, leak or timeout
+# fails it, and so does a target that was not built.
+run_fuzz_smoke() {
+	local out rc line n=0 bad=0
+	out=$(limited "$FUZZ_SMOKE_TIMEOUT" tests/fuzz/run.sh "$FUZZ_SMOKE_SECONDS" 2>&1); rc=$?
+	if timed_out "$rc"; then
+		printf '%s\n' "$out" | tail -n 20
+		fail_one "fuzz smoke" "timed out after ${FUZZ_SMOKE_TIMEOUT}s"
+		return
+	fi
+	while read -r line; do
+		n=$((n + 1))
+		case $line in
+		*" ok, "*) passed=$((passed + 1)); printf 'fuzz %s\n' "$line" ;;
+		*) bad=$((bad + 1)); fail_one "fuzz ${line%% *}" "$(printf '%s' "$line" | sed 's/^[^(]*(\(.*\))$/\1/')" ;;
+		esac
+	done < <(printf '%s\n' "$out" | grep -E '^fuzz_[a-z_]+ +(ok,|FAILED)')
+	if [ "$bad" -gt 0 ]; then
+		printf '%s\n' "$out" | grep -E 'ERROR|SUMMARY|Test unit written' | tail -n 20
+	fi
+	[ "$n" -gt 0 ] || fail_one "fuzz smoke" "no fuzz targets ran (make fuzz-build)"
+	[ "$rc" -eq 0 ] || [ "$bad" -gt 0 ] || fail_one "fuzz smoke" "tests/fuzz/run.sh exit $rc"
+}
+
 # Kernel tests need root and a kernel that loads our program.
 kernel_ok() {
 	if [ "$(id -u)" -ne 0 ]; then echo "needs root (CAP_BPF, CAP_NET_ADMIN)"; return 1; fi
@@ -197,6 +226,8 @@ run_unit "$build" unit
 # Golden outputs: wstrace -r on committed captures, text, -X and JSON.
 run_golden "$build/wstrace" "golden tests/golden/*.pcap"
 [ -n "$asan" ] && run_golden "$asan/wstrace" "golden tests/golden/*.pcap (asan)"
+
+[ "$unit_only" -eq 0 ] && run_fuzz_smoke
 
 if [ "$unit_only" -eq 0 ]; then
 	if why=$(kernel_ok); then

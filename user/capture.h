@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "capture_record.h"
 #include "packet.h"
 
 struct capture;
@@ -69,13 +70,5 @@ int capture_n_attached(const struct capture *c);
 bool capture_uses_tcx(const struct capture *c);
 /* Detaches everything and frees c. Safe on NULL. */
 void capture_close(struct capture *c);
-
-/*
- * Checks one ring buffer record before any field is trusted and builds the
- * packet (payload points into data, realtime = monotonic + offset).
- * 0 or -EINVAL. Exposed for tests.
- */
-int capture_parse_record(const void *data, size_t size, int64_t mono_to_real_ns,
-			 struct wst_packet *pkt);
 
 #endif /* WST_CAPTURE_H */

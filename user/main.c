@@ -684,6 +684,9 @@ static void print_summary(struct app *app)
 		if (k.v[WST_CNT_LOAD_ERRORS])
 			fprintf(stderr, "%llu packets not copied (load errors)\n",
 				(unsigned long long)k.v[WST_CNT_LOAD_ERRORS]);
+		if (k.v[WST_CNT_FRAGMENTS])
+			fprintf(stderr, "%llu segments not captured (sent in IP fragments)\n",
+				(unsigned long long)k.v[WST_CNT_FRAGMENTS]);
 		if (capture_bad_records(app->capture))
 			fprintf(stderr, "%" PRIu64 " malformed records dropped\n", capture_bad_records(app->capture));
 	}

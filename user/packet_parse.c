@@ -4,10 +4,14 @@
  * BSD loopback), IPv4 (RFC 791), IPv6 (RFC 8200) and TCP (RFC 9293)
  * headers of a captured frame, into a struct wst_record.
  *
+ * What is accepted is the rule set in bpf/wstrace.h, which the kernel
+ * parser (bpf/parse.bpf.h) follows too.
+ *
  * A snapshot can end anywhere: every read is checked against the captured
  * length first. Lengths the headers claim are checked against the wire
  * length (malformed) before the captured length (truncated).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "packet_parse.h"
@@ -32,7 +36,13 @@
 #define IPPROTO_TCP_ 6
 #define IPPROTO_ROUTING_ 43
 #define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_AH_ 51
 #define IPPROTO_DSTOPTS_ 60
+
+#define IPV4_MF 0x2000
+#define IPV4_OFFSET 0x1fff
+#define IPV6_FRAG_OFFSET 0xfff8
+#define IPV6_FRAG_MORE 0x0001
 
 /* BSD AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS). */
 #define BSD_AF_INET 2
@@ -101,6 +111,24 @@ static int parse_tcp(const uint8_t *ip, uint32_t l4, uint32_t ip_len,
 	return 0;
 }
 
+/*
+ * A first fragment of a TCP segment at l4: its ports, if they are inside
+ * the packet and captured, make it attributable (rec->family set).
+ */
+static int fragment(const uint8_t *ip, uint32_t l4, uint32_t ip_len,
+		    uint32_t cap, int family, struct wst_record *rec)
+{
+	if (l4 + 4 <= ip_len && l4 + 4 <= cap) {
+		rec->family = (uint8_t)family;
+		rec->sport = get_be16(ip + l4);
+		rec->dport = get_be16(ip + l4 + 2);
+	} else {
+		memset(rec->saddr, 0, sizeof(rec->saddr));
+		memset(rec->daddr, 0, sizeof(rec->daddr));
+	}
+	return PKT_ERR_FRAGMENT;
+}
+
 static int parse_ipv4(const struct ip_view *v, struct wst_record *rec,
 		      const uint8_t **payload)
 {
@@ -117,25 +145,26 @@ static int parse_ipv4(const struct ip_view *v, struct wst_record *rec,
 		return PKT_ERR_MALFORMED;
 	if (ihl > v->cap)
 		return PKT_ERR_TRUNCATED;
-	if (p[9] != IPPROTO_TCP_)
-		return PKT_ERR_NOT_TCP;
-	/* RFC 791: MF set or a non-zero offset is a piece of a packet. */
-	frag = get_be16(p + 6);
-	if (frag & 0x3fff)
-		return PKT_ERR_FRAGMENT;
-
 	tot_len = get_be16(p + 2);
 	/* 0 on a TSO/GSO super-packet captured before segmentation. */
 	if (tot_len == 0)
 		tot_len = v->wire;
 	else if (tot_len < ihl || tot_len > v->wire)
 		return PKT_ERR_MALFORMED;
+	if (p[9] != IPPROTO_TCP_)
+		return PKT_ERR_NOT_TCP;
 	/* The total length bounds the packet: Ethernet padding is not data. */
 	cap = v->cap < tot_len ? v->cap : tot_len;
 
-	rec->family = 4;
+	/* RFC 791: MF set or a non-zero offset is a piece of a packet. */
+	frag = get_be16(p + 6);
+	if (frag & IPV4_OFFSET)
+		return PKT_ERR_FRAGMENT; /* no TCP header in it */
 	memcpy(rec->saddr, p + 12, 4);
 	memcpy(rec->daddr, p + 16, 4);
+	if (frag & IPV4_MF)
+		return fragment(p, ihl, tot_len, cap, 4, rec);
+	rec->family = 4;
 	return parse_tcp(p, ihl, tot_len, cap, rec, payload);
 }
 
@@ -144,6 +173,7 @@ static int parse_ipv6(const struct ip_view *v, struct wst_record *rec,
 {
 	const uint8_t *p = v->p;
 	uint32_t ip_len, cap, off, plen;
+	bool first_fragment = false;
 	uint8_t nh;
 
 	if (v->cap < IPV6_HLEN)
@@ -168,22 +198,29 @@ static int parse_ipv6(const struct ip_view *v, struct wst_record *rec,
 		if (nh == IPPROTO_TCP_)
 			break;
 		if (nh != IPPROTO_HOPOPTS_ && nh != IPPROTO_ROUTING_ &&
-		    nh != IPPROTO_DSTOPTS_ && nh != IPPROTO_FRAGMENT_)
+		    nh != IPPROTO_DSTOPTS_ && nh != IPPROTO_FRAGMENT_ &&
+		    nh != IPPROTO_AH_)
 			return PKT_ERR_NOT_TCP; /* UDP, ICMPv6, no next header, ESP... */
-		if (i == PKT_MAX_IPV6_EXT)
+		if (i == WST_MAX_IPV6_EXT)
 			return PKT_ERR_MALFORMED;
 		if (off + 8 > ip_len)
 			return PKT_ERR_MALFORMED;
 		if (off + 8 > cap)
 			return PKT_ERR_TRUNCATED;
 		if (nh == IPPROTO_FRAGMENT_) {
+			uint16_t fo = get_be16(p + off + 2);
+
 			/* RFC 8200 4.5: offset 0 and M clear is a whole packet. */
-			if (get_be16(p + off + 2) & 0xfff9)
-				return PKT_ERR_FRAGMENT;
+			if (fo & IPV6_FRAG_OFFSET)
+				return PKT_ERR_FRAGMENT; /* no TCP header in it */
+			if (fo & IPV6_FRAG_MORE)
+				first_fragment = true;
 			len = 8;
 		} else {
-			/* RFC 8200 4.3-4.6: length in 8-octet units, not counting the first 8. */
-			len = ((uint32_t)p[off + 1] + 1) * 8;
+			if (nh == IPPROTO_AH_) /* RFC 4302 2.2: in 4-octet units, minus 2 */
+				len = ((uint32_t)p[off + 1] + 2) * 4;
+			else /* RFC 8200 4.3-4.6: 8-octet units, not counting the first 8 */
+				len = ((uint32_t)p[off + 1] + 1) * 8;
 			if (off + len > ip_len)
 				return PKT_ERR_MALFORMED;
 			if (off + len > cap)
@@ -193,9 +230,11 @@ static int parse_ipv6(const struct ip_view *v, struct wst_record *rec,
 		off += len;
 	}
 
-	rec->family = 6;
 	memcpy(rec->saddr, p + 8, 16);
 	memcpy(rec->daddr, p + 24, 16);
+	if (first_fragment)
+		return fragment(p, off, ip_len, cap, 6, rec);
+	rec->family = 6;
 	return parse_tcp(p, off, ip_len, cap, rec, payload);
 }
 
@@ -227,7 +266,7 @@ static int parse_ethertype(uint16_t ethertype, const uint8_t *data,
 
 	for (int tags = 0; ethertype == ETHERTYPE_8021Q ||
 			   ethertype == ETHERTYPE_8021AD; tags++) {
-		if (tags == PKT_MAX_VLAN_TAGS)
+		if (tags == WST_MAX_VLAN_TAGS)
 			return PKT_ERR_MALFORMED;
 		if (caplen < off + VLAN_HLEN)
 			return PKT_ERR_TRUNCATED;

@@ -34,11 +34,6 @@ enum pkt_parse_err {
 	PKT_ERR_LINKTYPE = -5,  /* link type not supported */
 };
 
-/* Most VLAN tags (802.1Q / 802.1ad) followed on one Ethernet frame. */
-#define PKT_MAX_VLAN_TAGS 4
-/* Most IPv6 extension headers followed before giving up (malformed). */
-#define PKT_MAX_IPV6_EXT 8
-
 /* True if pkt_parse_frame() knows the link type. */
 int pkt_parse_linktype_supported(int linktype);
 
@@ -47,7 +42,13 @@ int pkt_parse_linktype_supported(int linktype);
  * data; wirelen is the frame's length on the wire. On success (0) fills
  * every field of *rec except ts_ns (left 0, set by the caller) and points
  * *payload at the rec->cap_len captured payload bytes inside data.
- * Otherwise returns a negative enum pkt_parse_err and *rec is undefined.
+ * Otherwise returns a negative enum pkt_parse_err and *rec is undefined,
+ * except for PKT_ERR_FRAGMENT: rec->family is then 4 or 6, with the
+ * addresses and ports, if the fragment is the first of a TCP segment and
+ * holds its ports (the kernel program counts such fragments on watched
+ * ports), and 0 otherwise.
+ * What is accepted follows the rules in bpf/wstrace.h: WST_MAX_VLAN_TAGS,
+ * WST_MAX_IPV6_EXT, fragments.
  */
 int pkt_parse_frame(int linktype, const uint8_t *data, uint32_t caplen,
 		    uint32_t wirelen, struct wst_record *rec,

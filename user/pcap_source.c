@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* pcap_source.c - capture files (pcap, pcapng) as a packet source, via libpcap. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,34 +36,14 @@ static const char *linktype_desc(int linktype)
 	return desc ? desc : "no description";
 }
 
-int pcap_source_open(struct pcap_source **out, const char *path, char *err,
-		     size_t errlen)
+/* Reads the capture in f (owned from here on, unless stdin). */
+static int open_stream(struct pcap_source **out, FILE *f, const char *name,
+		       bool big_buffer, char *err, size_t errlen)
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_source *s;
-	struct stat st;
-	FILE *f;
-	int rc;
 
 	*out = NULL;
-	if (strcmp(path, "-") == 0) {
-		f = stdin; /* libpcap leaves stdin open on close */
-	} else {
-		f = fopen(path, "rb");
-		if (!f) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot open %s: %s", path,
-				 strerror(-rc));
-			return rc;
-		}
-		if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-			fclose(f);
-			snprintf(err, errlen, "cannot read %s: %s", path,
-				 strerror(EISDIR));
-			return -EISDIR;
-		}
-	}
-
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		if (f != stdin)
@@ -72,7 +53,7 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 	}
 	/* One read() per MiB instead of per 4 KiB (glibc ignores the size
 	 * unless it is given the buffer). */
-	if (f != stdin)
+	if (big_buffer)
 		s->iobuf = malloc(PCAP_SOURCE_IOBUF);
 	if (s->iobuf)
 		setvbuf(f, s->iobuf, _IOFBF, PCAP_SOURCE_IOBUF);
@@ -87,7 +68,7 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 		free(s);
 		snprintf(err, errlen,
 			 "%s is not a readable pcap or pcapng file: %s",
-			 path, pcap_err);
+			 name, pcap_err);
 		return -EINVAL;
 	}
 	s->linktype = pcap_datalink(s->pcap);
@@ -95,7 +76,7 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 		snprintf(err, errlen,
 			 "%s: link type %s (%s, %d) is not supported; "
 			 "supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP",
-			 path, linktype_name(s->linktype),
+			 name, linktype_name(s->linktype),
 			 linktype_desc(s->linktype), s->linktype);
 		pcap_close(s->pcap);
 		free(s->iobuf);
@@ -104,6 +85,36 @@ int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 	}
 	*out = s;
 	return 0;
+}
+
+int pcap_source_open(struct pcap_source **out, const char *path, char *err,
+		     size_t errlen)
+{
+	struct stat st;
+	FILE *f;
+	int rc;
+
+	*out = NULL;
+	if (strcmp(path, "-") == 0)
+		return open_stream(out, stdin, path, false, err, errlen); /* libpcap leaves stdin open */
+	f = fopen(path, "rb");
+	if (!f) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(EISDIR));
+		return -EISDIR;
+	}
+	return open_stream(out, f, path, true, err, errlen);
+}
+
+int pcap_source_open_stream(struct pcap_source **out, FILE *f, const char *name,
+			    char *err, size_t errlen)
+{
+	return open_stream(out, f, name, false, err, errlen);
 }
 
 int pcap_source_next(struct pcap_source *s, struct wst_packet *out)

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "packet.h"
 
@@ -33,6 +34,14 @@ struct pcap_source_stats {
  */
 int pcap_source_open(struct pcap_source **out, const char *path, char *err,
 		     size_t errlen);
+
+/*
+ * The same on an open stream (a memory image from fmemopen(), a pipe),
+ * which the source owns from then on, also on failure; name is for
+ * messages.
+ */
+int pcap_source_open_stream(struct pcap_source **out, FILE *f, const char *name,
+			    char *err, size_t errlen);
 
 /*
  * Next TCP packet: 1 and *out filled (ts_ns in CLOCK_REALTIME ns, the

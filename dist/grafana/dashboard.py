@@ -208,11 +208,13 @@ ROWS = [
         panel(TS, "Kernel losses per second",
               "Ring buffer full (wstrace_ringbuf_lost_total), payloads cut at the snaplen"
               " (wstrace_truncated_packets_total), copy failures (wstrace_load_errors_total),"
-              " malformed records (wstrace_bad_records_total).",
+              " malformed records (wstrace_bad_records_total), segments sent in IP fragments,"
+              " which are not decoded (wstrace_ip_fragments_total).",
               [q(rate("wstrace_ringbuf_lost_total"), "ring buffer full"),
                q(rate("wstrace_truncated_packets_total"), "truncated by snaplen"),
                q(rate("wstrace_load_errors_total"), "copy errors"),
-               q(rate("wstrace_bad_records_total"), "bad records")], "pps"),
+               q(rate("wstrace_bad_records_total"), "bad records"),
+               q(rate("wstrace_ip_fragments_total"), "IP fragments")], "pps"),
         panel(TS, "Ring buffer loss ratio", "Packets dropped because the ring buffer was full among"
               " all packets seen by the kernel program.",
               [q("%s / %s" % (rate("wstrace_ringbuf_lost_total"), rate("wstrace_packets_total")), "lost")],

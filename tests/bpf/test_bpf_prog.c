@@ -31,7 +31,9 @@
 #include "capture.h"
 #include "clsact.h"
 #include "log.h"
+#include "pktgen.h"
 #include "wstrace.skel.h"
+#include "bpf_kit.h"
 
 #define WS_PORT 7272
 #define TC_ACT_UNSPEC_U32 0xffffffffu
@@ -58,20 +60,10 @@ static struct loaded g_full;  /* snaplen 0 */
 static struct loaded g_snap;  /* snaplen 10 */
 static const char *g_load_error;
 
-static bool in_ci(void)
-{
-	const char *ci = getenv("CI");
-
-	return ci && !strcmp(ci, "true");
-}
-
 static void need_kernel(void)
 {
-	if (g_full.skel && g_snap.skel)
-		return;
-	if (!in_ci() && geteuid() != 0)
-		skip();
-	fail_msg("BPF programs did not load: %s", g_load_error);
+	if (!g_full.skel || !g_snap.skel)
+		kit_no_kernel(g_load_error);
 }
 
 static int collect(void *ctx, void *data, size_t size)
@@ -95,32 +87,7 @@ static int collect(void *ctx, void *data, size_t size)
 
 static int load(struct loaded *l, uint32_t snaplen)
 {
-	uint32_t key = WS_PORT;
-	uint8_t on = 1;
-	int err;
-
-	l->skel = wstrace_bpf__open();
-	if (!l->skel)
-		return -errno;
-	l->skel->rodata->snaplen = snaplen;
-	bpf_map__set_max_entries(l->skel->maps.events, 1 << 20);
-	err = wstrace_bpf__load(l->skel);
-	if (err)
-		goto fail;
-	err = bpf_map_update_elem(bpf_map__fd(l->skel->maps.ports), &key, &on, 0);
-	if (err)
-		goto fail;
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), collect,
-				 &l->col, NULL);
-	if (!l->rb) {
-		err = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	wstrace_bpf__destroy(l->skel);
-	l->skel = NULL;
-	return err ? err : -EINVAL;
+	return kit_load(&l->skel, &l->rb, snaplen, WS_PORT, collect, &l->col);
 }
 
 static void unload(struct loaded *l)
@@ -154,18 +121,7 @@ static int run_in(struct loaded *l, const uint8_t *frame, size_t len)
 
 static void counters(struct loaded *l, struct wst_counters *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), i, j;
-	struct wst_counters *pc = calloc(ncpu, sizeof(*pc));
-	uint32_t key = 0;
-
-	assert_non_null(pc);
-	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.counters),
-					     &key, pc), 0);
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < ncpu; i++)
-		for (j = 0; j < WST_CNT_MAX; j++)
-			out->v[j] += pc[i].v[j];
-	free(pc);
+	kit_counters(bpf_map__fd(l->skel->maps.counters), out);
 }
 
 /* ---- frame builder ---- */
@@ -191,96 +147,44 @@ struct built {
 	size_t len, l3, l4, pl;
 };
 
-static const uint8_t v4_src[4] = { 192, 0, 2, 1 };
-static const uint8_t v4_dst[4] = { 198, 51, 100, 2 };
-static const uint8_t v6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-static const uint8_t v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [14] = 0xab, [15] = 2 };
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
+#define v4_src pktgen_v4_default.saddr
+#define v4_dst pktgen_v4_default.daddr
+#define v6_src pktgen_v6_default.saddr
+#define v6_dst pktgen_v6_default.daddr
 
 static struct built build(uint8_t *buf, const struct spec *s)
 {
+	struct pktgen_ip ip = s->family == 4 ? pktgen_v4_default : pktgen_v6_default;
+	struct pktgen_tcp t = {
+		.sport = s->sport, .dport = s->dport, .seq = s->seq, .ack = s->ack,
+		.flags = s->flags, .win = s->win, .optlen = s->tcp_opt,
+	};
 	struct built b = { 0 };
-	size_t off = 12, tcp_len = 20 + s->tcp_opt;
+	struct pktgen g;
 	int i;
 
-	memset(buf, 0, 4096);
-	memcpy(buf, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
-	for (i = 0; i < s->n_vlan; i++) {
-		/* Outer tag 802.1ad when there are two. */
-		put16(buf + off, i == 0 && s->n_vlan == 2 ? 0x88a8 : 0x8100);
-		put16(buf + off + 2, 100 + i);
-		off += 4;
-	}
-	put16(buf + off, s->family == 4 ? 0x0800 : 0x86dd);
-	off += 2;
-	b.l3 = off;
+	pktgen_init(&g, buf, 4096);
+	pktgen_eth(&g);
+	for (i = 0; i < s->n_vlan; i++) /* outer tag 802.1ad when there are two */
+		pktgen_vlan(&g, i == 0 && s->n_vlan == 2 ? 0x88a8 : 0x8100, 100 + i);
 	if (s->family == 4) {
-		size_t ihl = 20 + s->ip_opt;
-
-		buf[off] = 0x40 | (ihl / 4);
-		put16(buf + off + 2, ihl + tcp_len + s->plen);
-		put16(buf + off + 6, s->frag_off);
-		buf[off + 8] = 64;
-		buf[off + 9] = 6;
-		memcpy(buf + off + 12, v4_src, 4);
-		memcpy(buf + off + 16, v4_dst, 4);
-		memset(buf + off + 20, 1, s->ip_opt); /* NOPs */
-		off += ihl;
+		ip.frag = s->frag_off;
+		ip.optlen = s->ip_opt;
+		pktgen_ipv4(&g, &ip);
 	} else {
-		size_t ext = s->v6_ext * 8 + (s->v6_frag ? 8 : 0);
-		uint8_t *next;
-
-		buf[off] = 0x60;
-		put16(buf + off + 4, ext + tcp_len + s->plen);
-		next = &buf[off + 6];
-		buf[off + 7] = 64;
-		memcpy(buf + off + 8, v6_src, 16);
-		memcpy(buf + off + 24, v6_dst, 16);
-		off += 40;
-		for (i = 0; i < s->v6_ext; i++) {
-			*next = i == 0 ? 0 : 60; /* hop-by-hop, then dest opts */
-			next = &buf[off];
-			buf[off + 1] = 0;     /* 8 bytes */
-			buf[off + 2] = 1;     /* PadN, 4 bytes */
-			buf[off + 3] = 4;
-			off += 8;
-		}
-		if (s->v6_frag) {
-			*next = 44;
-			next = &buf[off];
-			put16(buf + off + 2, s->frag_off << 3);
-			off += 8;
-		}
-		*next = 6;
+		pktgen_ipv6(&g, &ip);
+		for (i = 0; i < s->v6_ext; i++) /* hop-by-hop, then dest opts */
+			pktgen_ipv6_ext(&g, i == 0 ? 0 : 60, 8);
+		if (s->v6_frag)
+			pktgen_ipv6_frag(&g, s->frag_off, false);
 	}
-	b.l4 = off;
-	put16(buf + off, s->sport);
-	put16(buf + off + 2, s->dport);
-	put32(buf + off + 4, s->seq);
-	put32(buf + off + 8, s->ack);
-	buf[off + 12] = (tcp_len / 4) << 4;
-	buf[off + 13] = s->flags;
-	put16(buf + off + 14, s->win);
-	memset(buf + off + 20, 1, s->tcp_opt); /* NOPs */
-	off += tcp_len;
-	b.pl = off;
-	if (s->plen)
-		memcpy(buf + off, s->payload, s->plen);
-	off += s->plen;
-	b.len = off < s->pad_to ? s->pad_to : off;
+	pktgen_tcp(&g, &t);
+	pktgen_data(&g, s->payload, s->plen);
+	pktgen_finish(&g);
+	b.l3 = g.l3;
+	b.l4 = g.l4;
+	b.pl = g.payload;
+	b.len = pktgen_pad(&g, s->pad_to);
 	return b;
 }
 
@@ -436,7 +340,7 @@ static void test_ipv6_ext(void **state)
 	/* Too many extension headers to follow. */
 	s.v6_frag = false;
 	s.frag_off = 0;
-	s.v6_ext = 7;
+	s.v6_ext = WST_MAX_IPV6_EXT + 1;
 	b = build(buf, &s);
 	assert_int_equal(run_in(&g_full, buf, b.len), 0);
 }
@@ -519,9 +423,9 @@ static void test_gso(void **state)
 		s.family = fam;
 		b = build(buf, &s);
 		if (fam == 4)
-			put16(buf + b.l3 + 2, 0);
+			pktgen_put16(buf + b.l3 + 2, 0);
 		else
-			put16(buf + b.l3 + 4, 0);
+			pktgen_put16(buf + b.l3 + 4, 0);
 		opts.data_in = buf;
 		opts.data_size_in = b.len;
 		opts.data_size_out = sizeof(out);
@@ -655,7 +559,7 @@ static void test_malformed(void **state)
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* IHL pointing past the IP total length. */
 	tmp[b.l3] = 0x4f;
-	put16(tmp + b.l3 + 2, 40);
+	pktgen_put16(tmp + b.l3 + 2, 40);
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* Wrong IP version. */
 	memcpy(tmp, buf, b.len);
@@ -666,14 +570,14 @@ static void test_malformed(void **state)
 	tmp[b.l4 + 12] = 4 << 4;
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	tmp[b.l4 + 12] = 15 << 4;
-	put16(tmp + b.l3 + 2, 20 + 20 + 10);
+	pktgen_put16(tmp + b.l3 + 2, 20 + 20 + 10);
 	assert_int_equal(run_in(&g_full, tmp, b.l3 + 50), 0);
 	/* IP total length beyond the frame. */
 	memcpy(tmp, buf, b.len);
-	put16(tmp + b.l3 + 2, 1400);
+	pktgen_put16(tmp + b.l3 + 2, 1400);
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* IP total length shorter than its own headers. */
-	put16(tmp + b.l3 + 2, 30);
+	pktgen_put16(tmp + b.l3 + 2, 30);
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* Not TCP (UDP to the watched port). */
 	memcpy(tmp, buf, b.len);
@@ -681,7 +585,7 @@ static void test_malformed(void **state)
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* Non-first IPv4 fragment. */
 	memcpy(tmp, buf, b.len);
-	put16(tmp + b.l3 + 6, 0x2000 | 10);
+	pktgen_put16(tmp + b.l3 + 6, 0x2000 | 10);
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* Truncated at every length through the TCP header. The test run
 	 * itself refuses an IP frame shorter than an IP header (-EINVAL). */
@@ -692,7 +596,7 @@ static void test_malformed(void **state)
 
 		memcpy(tmp, buf, cut);
 		if (cut > b.l3 + 4)
-			put16(tmp + b.l3 + 2, cut - b.l3);
+			pktgen_put16(tmp + b.l3 + 2, cut - b.l3);
 		g_full.col.n = 0;
 		err = bpf_prog_test_run_opts(
 			bpf_program__fd(g_full.skel->progs.tc_ingress), &opts);
@@ -705,10 +609,10 @@ static void test_malformed(void **state)
 	}
 	/* ARP with the watched port's bytes where TCP ports would be. */
 	memcpy(tmp, buf, b.len);
-	put16(tmp + 12, 0x0806);
+	pktgen_put16(tmp + 12, 0x0806);
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 	/* IPv6 ethertype with an IPv4 header in it. */
-	put16(tmp + 12, 0x86dd);
+	pktgen_put16(tmp + 12, 0x86dd);
 	assert_int_equal(run_in(&g_full, tmp, b.len), 0);
 
 	counters(&g_full, &c1);

@@ -3,8 +3,6 @@
  * fuzz_http.c - libFuzzer target for the upgrade head parsers, token lists,
  * handshake checks and Sec-WebSocket-Extensions parsing.
  *
- * fuzz-sources: user/http_upgrade.c user/ws_accept.c user/ws_extensions.c
- * fuzz-libs: -lcrypto
  * fuzz-flags: -max_len=20000
  *
  * Invariants checked (abort on violation):

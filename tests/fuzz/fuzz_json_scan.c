@@ -3,7 +3,6 @@
  * fuzz_json_scan.c - libFuzzer target for json_scan_top_string() and
  * json_scan_unescape().
  *
- * fuzz-sources: user/json_scan.c
  * fuzz-flags: -max_len=4096
  *
  * Layout: byte 0 = key length K (mod 16), then K key bytes (cut at a NUL),

@@ -4,9 +4,6 @@
  * inflater alone. Byte 0: bits 0-2 window bits - 8, bit 3 no context
  * takeover; then records of one length byte and that many bytes, each a
  * message, fed in two pieces.
- *
- * fuzz-sources: user/ws_deflate.c
- * fuzz-libs: -lz
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -4,9 +4,6 @@
  * decoder under it) for both directions, with and without
  * permessage-deflate, the input cut into pieces and gaps by its own bytes.
  *
- * fuzz-sources: user/ws_frame.c user/ws_message.c user/ws_deflate.c user/utf8.c
- * fuzz-libs: -lz
- *
  * Layout: byte 0 = options (bit 0 client side, bit 1 deflate, bit 2 no
  * context takeover, bits 3-5 window bits - 8, bit 6 gaps on),
  * then records: 1 length byte L, then L data bytes; if gaps are on and

@@ -622,6 +622,7 @@ static void fill_sources(struct exporter_sources *src, struct wst_counters *k,
 	k->v[WST_CNT_RINGBUF_FULL] = 42;
 	k->v[WST_CNT_TRUNCATED] = 7;
 	k->v[WST_CNT_LOAD_ERRORS] = 2;
+	k->v[WST_CNT_FRAGMENTS] = 12;
 	tcp->midstream = 3;
 	tcp->late_packets = 12;
 	tcp->evicted_packets = 13;
@@ -648,6 +649,7 @@ static void check_snapshot(const char *t)
 	assert_line(t, "wstrace_ringbuf_lost_total 42");
 	assert_line(t, "wstrace_truncated_packets_total 7");
 	assert_line(t, "wstrace_load_errors_total 2");
+	assert_line(t, "wstrace_ip_fragments_total 12");
 	assert_line(t, "wstrace_tcp_midstream_connections_total 3");
 	assert_line(t, "wstrace_tcp_late_packets_total 12");
 	assert_line(t, "wstrace_tcp_evicted_flow_packets_total 13");

@@ -14,6 +14,7 @@
 
 #include "guard_page.h"
 #include "packet_parse.h"
+#include "pktgen.h"
 
 #define MAX_FRAME 4096
 
@@ -29,27 +30,16 @@ static void put(struct frame *f, const void *p, size_t n)
 	f->n += n;
 }
 
-static void put8(struct frame *f, uint8_t v)
-{
-	put(f, &v, 1);
-}
-
 static void put16(struct frame *f, uint16_t v)
 {
-	put8(f, v >> 8);
-	put8(f, v & 0xff);
-}
-
-static void put32(struct frame *f, uint32_t v)
-{
-	put16(f, v >> 16);
-	put16(f, v & 0xffff);
+	assert_true(f->n + 2 <= sizeof(f->b));
+	pktgen_put16(f->b + f->n, v);
+	f->n += 2;
 }
 
 static void set16(struct frame *f, size_t off, uint16_t v)
 {
-	f->b[off] = v >> 8;
-	f->b[off + 1] = v & 0xff;
+	pktgen_put16(f->b + off, v);
 }
 
 /* What a test packet holds; the expected record is derived from it. */
@@ -106,7 +96,10 @@ static struct tcp_spec spec6(void)
 
 static size_t ext_len(uint8_t type)
 {
-	/* Destination options made 16 bytes long to exercise the length unit. */
+	/* Destination options made 16 bytes long to exercise the length unit,
+	 * AH 24 (its own unit): a 12-byte header and a 12-byte ICV. */
+	if (type == 51)
+		return 24;
 	return type == 60 ? 16 : 8;
 }
 
@@ -123,140 +116,96 @@ static size_t spec_hdrs(const struct tcp_spec *s)
 	return n;
 }
 
-static void put_tcp(struct frame *f, const struct tcp_spec *s)
+/* Pushes the IP packet: IP header(s), TCP header, payload. */
+static void push_ip(struct pktgen *g, const struct tcp_spec *s)
 {
-	put16(f, s->sport);
-	put16(f, s->dport);
-	put32(f, s->seq);
-	put32(f, s->ack);
-	put8(f, (uint8_t)(((20 + s->tcp_optlen) / 4) << 4));
-	put8(f, s->flags);
-	put16(f, s->win);
-	put16(f, 0x1234); /* checksum: not checked */
-	put16(f, 0);
-	for (size_t i = 0; i < s->tcp_optlen; i++)
-		put8(f, i + 4 == s->tcp_optlen ? 0 : 1); /* NOPs then EOL */
-	put(f, s->payload, s->plen);
-}
+	struct pktgen_ip ip = { .frag = s->ip4_frag, .optlen = s->ip_optlen, .ttl = 64 };
+	struct pktgen_tcp t = {
+		.sport = s->sport, .dport = s->dport, .seq = s->seq, .ack = s->ack,
+		.flags = s->flags, .win = s->win, .optlen = s->tcp_optlen,
+	};
 
-/* Appends the IP packet: IP header(s), TCP header, payload. */
-static void put_ip(struct frame *f, const struct tcp_spec *s)
-{
-	size_t total = spec_hdrs(s) + s->plen;
-
+	memcpy(ip.saddr, s->saddr, 16);
+	memcpy(ip.daddr, s->daddr, 16);
 	if (s->family == 4) {
-		put8(f, (uint8_t)(0x40 | (20 + s->ip_optlen) / 4));
-		put8(f, 0);
-		put16(f, (uint16_t)total);
-		put16(f, 0x4242);
-		put16(f, s->ip4_frag);
-		put8(f, 64);
-		put8(f, s->proto);
-		put16(f, 0);
-		put(f, s->saddr, 4);
-		put(f, s->daddr, 4);
-		for (size_t i = 0; i < s->ip_optlen; i++)
-			put8(f, 1); /* NOP options */
+		pktgen_ipv4(g, &ip);
 	} else {
-		put32(f, 0x60000000);
-		put16(f, (uint16_t)(total - 40));
-		put8(f, s->n_ext ? s->ext[0] : s->proto);
-		put8(f, 64);
-		put(f, s->saddr, 16);
-		put(f, s->daddr, 16);
+		pktgen_ipv6(g, &ip);
 		for (int i = 0; i < s->n_ext; i++) {
-			uint8_t nh = i + 1 < s->n_ext ? s->ext[i + 1] : s->proto;
-
-			put8(f, nh);
 			if (s->ext[i] == 44) {
-				put8(f, 0);
-				put16(f, s->ip6_frag);
-				put32(f, 0xabcdef01);
-			} else {
-				size_t len = ext_len(s->ext[i]);
+				size_t at = g->len;
 
-				put8(f, (uint8_t)(len / 8 - 1));
-				put8(f, 1); /* PadN */
-				put8(f, (uint8_t)(len - 4));
-				for (size_t j = 4; j < len; j++)
-					put8(f, 0);
+				pktgen_ipv6_frag(g, 0, false);
+				pktgen_put16(g->buf + at + 2, s->ip6_frag); /* raw, reserved bits too */
+			} else {
+				pktgen_ipv6_ext(g, s->ext[i], ext_len(s->ext[i]));
 			}
 		}
 	}
-	put_tcp(f, s);
+	if (s->proto != 6)
+		pktgen_next_proto(g, s->proto); /* TCP-shaped bytes under another protocol */
+	pktgen_tcp(g, &t);
+	pktgen_data(g, s->payload, s->plen);
+	pktgen_finish(g);
 }
 
-static uint16_t ethertype_of(const struct tcp_spec *s)
+/* The frame begun in g (its link layer pushed): returns where IP starts. */
+static size_t frame_done(struct pktgen *g, struct frame *f, const struct tcp_spec *s)
 {
-	return s->family == 4 ? 0x0800 : 0x86dd;
+	push_ip(g, s);
+	f->n = g->len;
+	return g->l3;
+}
+
+static struct pktgen *frame_begin(struct pktgen *g, struct frame *f)
+{
+	pktgen_init(g, f->b, sizeof(f->b));
+	return g;
 }
 
 /* Ethernet with the given VLAN TPIDs (outermost first). */
 static size_t build_eth(struct frame *f, const struct tcp_spec *s,
 			const uint16_t *tpids, int ntags)
 {
-	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+	struct pktgen g;
 
-	f->n = 0;
-	put(f, macs, sizeof(macs));
-	for (int i = 0; i < ntags; i++) {
-		put16(f, tpids[i]);
-		put16(f, (uint16_t)(100 + i)); /* TCI */
-	}
-	put16(f, ethertype_of(s));
-	put_ip(f, s);
-	return 14 + 4 * (size_t)ntags;
+	pktgen_eth(frame_begin(&g, f));
+	for (int i = 0; i < ntags; i++)
+		pktgen_vlan(&g, tpids[i], (uint16_t)(100 + i));
+	return frame_done(&g, f, s);
 }
 
-static size_t build_sll(struct frame *f, const struct tcp_spec *s,
-			uint16_t pkttype)
+static size_t build_sll(struct frame *f, const struct tcp_spec *s, uint16_t pkttype)
 {
-	f->n = 0;
-	put16(f, pkttype);
-	put16(f, 772); /* ARPHRD_LOOPBACK */
-	put16(f, 6);
-	put32(f, 0);
-	put32(f, 0);
-	put16(f, ethertype_of(s));
-	put_ip(f, s);
-	return 16;
+	struct pktgen g;
+
+	pktgen_sll(frame_begin(&g, f), pkttype);
+	return frame_done(&g, f, s);
 }
 
 static size_t build_sll2(struct frame *f, const struct tcp_spec *s,
 			 uint8_t pkttype, uint32_t ifindex)
 {
-	f->n = 0;
-	put16(f, ethertype_of(s));
-	put16(f, 0);
-	put32(f, ifindex);
-	put16(f, 1); /* ARPHRD_ETHER */
-	put8(f, pkttype);
-	put8(f, 6);
-	put32(f, 0x02000000);
-	put32(f, 0x00010000);
-	put_ip(f, s);
-	return 20;
+	struct pktgen g;
+
+	pktgen_sll2(frame_begin(&g, f), pkttype, ifindex);
+	return frame_done(&g, f, s);
 }
 
 static size_t build_null(struct frame *f, const struct tcp_spec *s,
 			 uint32_t af, int big_endian)
 {
-	f->n = 0;
-	if (big_endian) {
-		put32(f, af);
-	} else {
-		for (int i = 0; i < 4; i++)
-			put8(f, (uint8_t)(af >> (8 * i)));
-	}
-	put_ip(f, s);
-	return 4;
+	struct pktgen g;
+
+	pktgen_null(frame_begin(&g, f), af, big_endian);
+	return frame_done(&g, f, s);
 }
 
 static size_t build_raw(struct frame *f, const struct tcp_spec *s)
 {
-	f->n = 0;
-	put_ip(f, s);
-	return 0;
+	struct pktgen g;
+
+	return frame_done(frame_begin(&g, f), f, s);
 }
 
 /* Parses f (first caplen bytes, wire length wirelen) from a guarded copy. */
@@ -424,10 +373,10 @@ static void test_vlan(void **state)
 	expect_ok(1, &f, l, &s6, WST_DIR_FILE, 0);
 	expect_truncations(1, &f, l, &s6, WST_DIR_FILE, 0);
 
-	/* PKT_MAX_VLAN_TAGS tags are followed, one more is not. */
-	l = build_eth(&f, &s4, many, PKT_MAX_VLAN_TAGS);
+	/* WST_MAX_VLAN_TAGS tags are followed, one more is not. */
+	l = build_eth(&f, &s4, many, WST_MAX_VLAN_TAGS);
 	expect_ok(1, &f, l, &s4, WST_DIR_FILE, 0);
-	build_eth(&f, &s4, many, PKT_MAX_VLAN_TAGS + 1);
+	build_eth(&f, &s4, many, WST_MAX_VLAN_TAGS + 1);
 	assert_int_equal(parse_err(1, &f), PKT_ERR_MALFORMED);
 }
 
@@ -605,16 +554,32 @@ static void test_ipv6_extension_headers(void **state)
 	expect_ok(1, &f, l, &s, WST_DIR_FILE, 0);
 	expect_truncations(1, &f, l, &s, WST_DIR_FILE, 0);
 
-	/* PKT_MAX_IPV6_EXT headers are followed, one more is malformed. */
-	s.n_ext = PKT_MAX_IPV6_EXT;
+	/* WST_MAX_IPV6_EXT headers are followed, one more is malformed. */
+	s.n_ext = WST_MAX_IPV6_EXT;
 	for (int i = 0; i < s.n_ext; i++)
 		s.ext[i] = 60;
 	l = build_raw(&f, &s);
 	expect_ok(101, &f, l, &s, WST_DIR_FILE, 0);
-	s.n_ext = PKT_MAX_IPV6_EXT + 1;
-	s.ext[PKT_MAX_IPV6_EXT] = 60;
+	s.n_ext = WST_MAX_IPV6_EXT + 1;
+	s.ext[WST_MAX_IPV6_EXT] = 60;
 	build_raw(&f, &s);
 	assert_int_equal(parse_err(101, &f), PKT_ERR_MALFORMED);
+
+	/* AH counts its length in 4-octet units, minus 2 (RFC 4302 2.2). */
+	s.n_ext = 2;
+	s.ext[0] = 0;
+	s.ext[1] = 51;
+	l = build_eth(&f, &s, NULL, 0);
+	assert_int_equal(f.b[l + 40 + 8 + 1], 24 / 4 - 2);
+	expect_ok(1, &f, l, &s, WST_DIR_FILE, 0);
+	expect_truncations(1, &f, l, &s, WST_DIR_FILE, 0);
+	/* ESP: encrypted, whatever follows is not seen. */
+	s.n_ext = 1;
+	s.ext[0] = 0;
+	s.proto = 50;
+	build_raw(&f, &s);
+	assert_int_equal(parse_err(101, &f), PKT_ERR_NOT_TCP);
+	s.proto = 6;
 
 	/* An extension header running past the payload length. */
 	s.n_ext = 1;
@@ -638,6 +603,25 @@ static void test_ipv6_extension_headers(void **state)
 	assert_int_equal(parse_err(101, &f), PKT_ERR_NOT_TCP);
 }
 
+/* The parse of a fragment: PKT_ERR_FRAGMENT, and the ports if it has them. */
+static void expect_fragment(int linktype, const struct frame *f,
+			    const struct tcp_spec *s, bool attributable)
+{
+	struct wst_record r;
+
+	assert_int_equal(parse_guarded(linktype, f, f->n, f->n, &r, NULL),
+			 PKT_ERR_FRAGMENT);
+	if (!attributable) {
+		assert_int_equal(r.family, 0);
+		return;
+	}
+	assert_int_equal(r.family, s->family);
+	assert_memory_equal(r.saddr, s->saddr, s->family == 4 ? 4 : 16);
+	assert_memory_equal(r.daddr, s->daddr, s->family == 4 ? 4 : 16);
+	assert_int_equal(r.sport, s->sport);
+	assert_int_equal(r.dport, s->dport);
+}
+
 static void test_fragments(void **state)
 {
 	struct tcp_spec s = spec4();
@@ -647,10 +631,20 @@ static void test_fragments(void **state)
 	(void)state;
 	s.ip4_frag = 0x2000; /* MF, offset 0: first fragment */
 	build_raw(&f, &s);
-	assert_int_equal(parse_err(101, &f), PKT_ERR_FRAGMENT);
+	expect_fragment(101, &f, &s, true);
+	/* ...holding only the ports: still counted; without them, not. */
+	f.n = 20 + 4;
+	set16(&f, 2, 24);
+	expect_fragment(101, &f, &s, true);
+	f.n = 20 + 3;
+	set16(&f, 2, 23);
+	expect_fragment(101, &f, &s, false);
 	s.ip4_frag = 0x0010; /* offset 128 bytes, last fragment */
 	build_raw(&f, &s);
-	assert_int_equal(parse_err(101, &f), PKT_ERR_FRAGMENT);
+	expect_fragment(101, &f, &s, false);
+	s.ip4_frag = 0x2010; /* a middle fragment */
+	build_raw(&f, &s);
+	expect_fragment(101, &f, &s, false);
 	s.ip4_frag = 0x0000; /* no DF, not a fragment */
 	l = build_raw(&f, &s);
 	expect_ok(101, &f, l, &s, WST_DIR_FILE, 0);
@@ -658,12 +652,23 @@ static void test_fragments(void **state)
 	s = spec6();
 	s.n_ext = 1;
 	s.ext[0] = 44;
-	s.ip6_frag = 0x0001; /* offset 0, M set */
+	s.ip6_frag = 0x0001; /* offset 0, M set: the chain goes on to TCP */
 	build_raw(&f, &s);
-	assert_int_equal(parse_err(101, &f), PKT_ERR_FRAGMENT);
+	expect_fragment(101, &f, &s, true);
+	s.n_ext = 3; /* hop-by-hop, fragment, destination options */
+	s.ext[0] = 0;
+	s.ext[1] = 44;
+	s.ext[2] = 60;
+	build_eth(&f, &s, NULL, 0);
+	expect_fragment(1, &f, &s, true);
+	s.n_ext = 1;
+	s.ext[0] = 44;
 	s.ip6_frag = 0x0100; /* offset 32 units, M clear */
 	build_raw(&f, &s);
-	assert_int_equal(parse_err(101, &f), PKT_ERR_FRAGMENT);
+	expect_fragment(101, &f, &s, false);
+	s.ip6_frag = 0x0101; /* a middle fragment */
+	build_raw(&f, &s);
+	expect_fragment(101, &f, &s, false);
 	s.ip6_frag = 0x0006; /* reserved bits only: a whole packet */
 	l = build_raw(&f, &s);
 	expect_ok(101, &f, l, &s, WST_DIR_FILE, 0);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,8 +470,27 @@ static const struct cap_row cap_rows[22] = {
  * Reads a committed capture; snap > 0: it was cut to that snapshot length
  * (SLL2 20 bytes + headers), so the IPv6 SYNs (100 bytes) are truncated.
  */
-static void check_capture(const char *name, uint32_t snap)
+/* The whole file in memory, for pcap_source_open_stream(). */
+static char *slurp(const char *path, size_t *len)
 {
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	buf = malloc(*len);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, *len, f), *len);
+	fclose(f);
+	return buf;
+}
+
+static void check_capture_from(const char *name, uint32_t snap, bool memory)
+{
+	char *image = NULL;
+	size_t image_len;
 	static const uint8_t lo4[16] = { 127, 0, 0, 1 };
 	static const uint8_t lo6[16] = { [15] = 1 };
 	struct pcap_source *src;
@@ -480,8 +500,17 @@ static void check_capture(const char *name, uint32_t snap)
 	size_t expect_trunc = 0, n = 0;
 
 	data_path(path, sizeof(path), name);
-	if (pcap_source_open(&src, path, err, sizeof(err)) != 0)
+	if (memory) {
+		FILE *f;
+
+		image = slurp(path, &image_len);
+		f = fmemopen(image, image_len, "rb");
+		assert_non_null(f);
+		if (pcap_source_open_stream(&src, f, name, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+	} else if (pcap_source_open(&src, path, err, sizeof(err)) != 0) {
 		fail_msg("%s", err);
+	}
 	assert_int_equal(pcap_source_linktype(src), DLT_LINUX_SLL2);
 	for (size_t i = 0; i < 22; i++) {
 		const struct cap_row *c = &cap_rows[i];
@@ -527,6 +556,31 @@ static void check_capture(const char *name, uint32_t snap)
 	assert_int_equal(st.truncated, expect_trunc);
 	assert_int_equal(st.not_tcp + st.malformed + st.fragments, 0);
 	pcap_source_close(src);
+	free(image);
+}
+
+static void check_capture(const char *name, uint32_t snap)
+{
+	check_capture_from(name, snap, false);
+}
+
+/* A memory image reads the same; one that is not a capture is refused
+ * (and its stream closed: the leak checker of the ASan build sees it). */
+static void test_source_stream(void **state)
+{
+	static char junk[] = "not a capture file at all, just some text";
+	struct pcap_source *src = (struct pcap_source *)junk;
+	char err[256];
+	FILE *f;
+
+	(void)state;
+	check_capture_from("lo_any_sll2.pcap", 0, true);
+	check_capture_from("lo_any_sll2.pcapng", 0, true);
+	f = fmemopen(junk, sizeof(junk) - 1, "rb");
+	assert_non_null(f);
+	assert_int_equal(pcap_source_open_stream(&src, f, "junk", err, sizeof(err)), -EINVAL);
+	assert_null(src);
+	assert_non_null(strstr(err, "junk"));
 }
 
 static void test_tcpdump_sll2_pcap(void **state)
@@ -868,6 +922,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_sink_tshark, tmp_cleanup),
 		cmocka_unit_test_teardown(test_tcpdump_sll2_pcap, tmp_cleanup),
 		cmocka_unit_test_teardown(test_tcpdump_sll2_pcapng, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_stream, tmp_cleanup),
 		cmocka_unit_test_teardown(test_tcpdump_sll2_snaplen, tmp_cleanup),
 		cmocka_unit_test_teardown(test_tcpdump_sll2_veth_directions, tmp_cleanup),
 		cmocka_unit_test_teardown(test_source_skips_and_counts, tmp_cleanup),

@@ -131,8 +131,8 @@ test-asan:
 test: tests-build test-asan fuzz-build
 	$(Q)tests/run.sh $(BUILD) build-asan
 
-# The unit under a real systemd: a Debian root booted with systemd-nspawn.
-# Separate from `test` because the first run builds that root with
+# The unit under a real systemd alone (a Debian root booted with
+# systemd-nspawn); `make test` runs it too. The first run builds that root with
 # debootstrap (a few minutes on a fresh machine; cached after that).
 # Exit 77 is a skip (no root or tools; under CI=true the test fails instead).
 test-systemd: wstrace $(TOOL_BIN)

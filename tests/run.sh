@@ -35,6 +35,7 @@ FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-3}
 FUZZ_SMOKE_TIMEOUT=${FUZZ_SMOKE_TIMEOUT:-600}
 # End-to-end scripts that also run with the sanitized wstrace (slower: the
 # limit is E2E_TIMEOUT all the same, which is generous for them).
+SYSTEMD_TIMEOUT=${SYSTEMD_TIMEOUT:-1500}
 ASAN_E2E=${ASAN_E2E:-"test_tcp_loopback test_ws_python"}
 # Sanitizer reports are fatal and leaks are reported (tests/e2e/lib.sh uses
 # the same settings when a script runs on its own).
@@ -166,11 +167,11 @@ run_golden() {
 
 # run_e2e SCRIPT BUILD LABEL: one end-to-end script with WSTRACE_BUILD=BUILD.
 run_e2e() {
-	local t=$1 b=$2 label=$3 log start rc secs
+	local t=$1 b=$2 label=$3 limit=${4:-$E2E_TIMEOUT} log start rc secs
 	log=$(mktemp /tmp/wstrace-e2e-log.XXXXXX)
 	E2E_LOG=$log
 	start=$(date +%s)
-	WSTRACE_BUILD=$b limited "$E2E_TIMEOUT" bash "$t" >"$log" 2>&1
+	WSTRACE_BUILD=$b limited "$limit" bash "$t" >"$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	if [ "$rc" -eq 0 ]; then
@@ -180,7 +181,7 @@ run_e2e() {
 		skip_or_fail "$label" "$(tail -n1 "$log")"
 	elif timed_out "$rc"; then
 		tail -n 60 "$log"
-		fail_one "$label" "timed out after ${E2E_TIMEOUT}s, process group killed"
+		fail_one "$label" "timed out after ${limit}s, process group killed"
 	else
 		tail -n 60 "$log"
 		fail_one "$label" "exit $rc, ${secs}s"
@@ -244,6 +245,15 @@ if [ "$unit_only" -eq 0 ]; then
 			n=$((n + 1))
 		done
 		[ "$n" -gt 0 ] || fail_one "e2e tests" "no tests/e2e/test_*.sh scripts"
+		# The unit under a booted systemd (tests/systemd/): the first run on a
+		# fresh machine builds a Debian root with debootstrap, hence its own limit.
+		n=0
+		for t in tests/systemd/test_*.sh; do
+			[ -f "$t" ] || continue
+			run_e2e "$t" "$build" "systemd $(basename "$t" .sh)" "$SYSTEMD_TIMEOUT"
+			n=$((n + 1))
+		done
+		[ "$n" -gt 0 ] || fail_one "systemd tests" "no tests/systemd/test_*.sh scripts"
 		if [ -n "$asan" ]; then
 			for name in $ASAN_E2E; do
 				t=tests/e2e/$name.sh

@@ -193,6 +193,24 @@ expect_eq "$(prop Result)" success "result"
 expect_eq "$(prop ExecMainStatus)" 0 "exit status of wstrace"
 expect_eq "$(sc_net "$TCXQ" lo | paste -sd' ')" "ingress 0 egress 0" "tcx programs on lo after stop"
 expect_eq "$(filters)" 0 "clsact filters on lo after stop"
+expect_eq "$(sc_net tc qdisc show dev lo | grep -c clsact)" 0 "clsact qdiscs on lo after stop"
+
+info "a bad config value: the unit fails once with status 64, no restart loop"
+cp "$(sc_rootfs)$CONF" "$TMP/good.conf"
+echo "snaplen = lots" >>"$(sc_rootfs)$CONF"
+before=$(prop NRestarts)
+sc_exec systemctl start wstrace && fail "systemctl start succeeded with a bad config value"
+failed() { [ "$(prop ActiveState)" = failed ]; }
+sc_wait 15 failed || fail "not failed with a bad config: $(state)"
+expect_eq "$(prop ExecMainStatus)" 64 "exit status with a bad config value"
+# RestartSec=2s: a restart would have come by now.
+sleep 3
+expect_eq "$(prop NRestarts)" "$before" "automatic restarts after a bad config"
+sc_exec journalctl -u wstrace --no-pager -n 20 | grep -q "snaplen" ||
+	fail "the journal does not name the bad key"
+cp "$TMP/good.conf" "$(sc_rootfs)$CONF"
+sc_exec systemctl reset-failed wstrace
+echo "ok: failed once with status 64, the journal names the key"
 
 info "systemd-analyze security"
 sc_exec systemd-analyze security --no-pager wstrace >"$TMP/security.txt" 2>&1

@@ -28,8 +28,12 @@ TMP=$(mktemp -d "/tmp/wstrace-e2e-$E2E_ID.XXXXXX")
 NAMESPACES=()
 PIDS=()
 
+# e2e_cleanup [STATUS]: the test's exit status is STATUS (default: $? when
+# called, i.e. the status the EXIT trap was entered with), or 1 when a
+# sanitizer report turns up. A test with its own EXIT trap passes the status
+# it saw on entry, since the trap's other commands change $?.
 e2e_cleanup() {
-	local rc=$? pid ns f
+	local rc=${1:-$?} pid ns f
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done

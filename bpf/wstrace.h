@@ -2,12 +2,12 @@
 /*
  * wstrace.h - the record and counters shared by the kernel program and user space.
  *
- * Included by bpf/wstrace.bpf.c and by user space (user/packet.h, the ring
+ * Included by bpf/wstrace.bpf.c and by user space (user/core/packet.h, the ring
  * buffer consumer, the pcap reader). Changing a struct here means bumping
- * WST_RECORD_VERSION and updating: user/capture_record.c (consumer checks),
- * user/packet_parse.c (builds the same record), user/pcap_sink.c; changing
+ * WST_RECORD_VERSION and updating: user/sources/capture_record.c (consumer checks),
+ * user/sources/packet_parse.c (builds the same record), user/sinks/pcap_sink.c; changing
  * the parsing rules below means changing bpf/parse.bpf.h and
- * user/packet_parse.c together.
+ * user/sources/packet_parse.c together.
  *
  * Byte order: addresses are in network order (the bytes as on the wire);
  * every other multi-byte field is in host order, converted by the producer.
@@ -29,7 +29,7 @@
 
 /*
  * What a packet parser accepts. The kernel parser (bpf/parse.bpf.h) and the
- * capture file parser (user/packet_parse.c) both follow these rules, so a
+ * capture file parser (user/sources/packet_parse.c) both follow these rules, so a
  * live run and `-r` of a capture of the same traffic see the same packets;
  * tests/bpf/test_bpf_parse_diff.c feeds both the same frames and demands
  * the same record or the same rejection.

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture_record.h"
+#include "sources/capture_record.h"
 
 #define CHECK(cond)                \
 	do {                       \

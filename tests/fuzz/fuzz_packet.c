@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet_parse.h"
+#include "sources/packet_parse.h"
 
 #define CHECK(cond)                \
 	do {                       \

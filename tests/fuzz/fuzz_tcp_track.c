@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracking/tcp_track.h"
 #include "flow_check.h"
-#include "tcp_track.h"
 
 static void on_event(void *ctx, const struct wst_event *ev)
 {

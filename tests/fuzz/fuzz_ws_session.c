@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracking/tcp_track.h"
+#include "session/ws_session.h"
 #include "flow_check.h"
-#include "tcp_track.h"
-#include "ws_session.h"
 
 static void on_event(void *ctx, const struct wst_event *ev)
 {

@@ -19,10 +19,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ports.h"
-#include "tcp_track.h"
-#include "ws_frame.h"
-#include "ws_session.h"
+#include "core/ports.h"
+#include "tracking/tcp_track.h"
+#include "protocol/ws_frame.h"
+#include "session/ws_session.h"
 
 #define PIPE_SERVER_PORT 7272
 #define PIPE_CLIENT_PORT 40000

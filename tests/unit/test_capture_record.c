@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* test_capture_record.c - the ring buffer record checks of user/capture_record.c. */
+/* test_capture_record.c - the ring buffer record checks of user/sources/capture_record.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include <errno.h>
 
-#include "capture_record.h"
+#include "sources/capture_record.h"
 
 #define PAYLOAD 37
 

@@ -20,8 +20,8 @@
 
 #include <pcap/pcap.h>
 
-#include "pcap_sink.h"
-#include "pcap_source.h"
+#include "sources/pcap_source.h"
+#include "sinks/pcap_sink.h"
 
 /* Committed captures live next to the tests: tests/data/pcap/. */
 static void data_path(char *buf, size_t len, const char *name)

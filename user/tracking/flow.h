@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "packet.h"
-#include "ports.h"
+#include "core/event.h"
+#include "core/packet.h"
+#include "core/ports.h"
 
 /* Links of an intrusive list (flows on their timeout list, tombstones). */
 struct flow_link {

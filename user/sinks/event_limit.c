@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "tracking/flow.h"
 #include "event_limit.h"
-#include "flow.h"
 
 /* The kinds a peer can repeat at will, each a bucket. */
 static const enum wst_event_type limited[] = {

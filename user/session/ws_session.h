@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "stream.h"
+#include "core/event.h"
+#include "tracking/stream.h"
 
 struct ws_layer_opts {
 	size_t max_frame_capture;   /* payload bytes kept per frame; 0 = default */

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ports.h"
+#include "core/ports.h"
 
 #define OPTIONS_MAX_IFACES 64
 #define OPTIONS_STR_MAX 256

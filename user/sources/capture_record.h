@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "core/packet.h"
 
 /*
  * Checks one ring buffer record of size bytes and builds the packet

@@ -22,10 +22,10 @@
 
 #include <stdint.h>
 
-#include "event.h"
+#include "core/event.h"
+#include "core/packet.h"
+#include "core/ports.h"
 #include "flow.h"
-#include "packet.h"
-#include "ports.h"
 
 struct tcp_track_opts {
 	uint32_t max_flows;            /* 0 = default */

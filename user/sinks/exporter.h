@@ -37,13 +37,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/wstrace.h"
-#include "event.h"
+#include "wstrace.h"
+#include "core/event.h"
+#include "tracking/stream.h"
+#include "tracking/tcp_track.h"
+#include "session/ws_session.h"
 #include "event_limit.h"
 #include "metrics.h"
-#include "stream.h"
-#include "tcp_track.h"
-#include "ws_session.h"
 
 #define EXPORTER_DEFAULT_JSON_VALUES 64
 

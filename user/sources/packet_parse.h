@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "packet.h"
+#include "core/packet.h"
 
 /* libpcap LINKTYPE_ / DLT_ values understood by pkt_parse_frame(). */
 enum pkt_linktype {

@@ -28,7 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "core/event.h"
 
 struct event_limit_opts {
 	uint32_t rate;  /* events a second per connection and kind (> 0) */

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "protocol/http_upgrade.h"
+#include "protocol/json_scan.h"
+#include "protocol/ws_accept.h"
+#include "protocol/ws_frame.h"
+#include "protocol/ws_message.h"
 #include "exporter.h"
-#include "http_upgrade.h"
-#include "json_scan.h"
-#include "ws_accept.h"
-#include "ws_frame.h"
-#include "ws_message.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

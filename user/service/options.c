@@ -6,10 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wstrace.h"
+#include "session/ws_session.h"
 #include "metrics_http.h"
 #include "options.h"
-#include "ws_session.h"
-#include "../bpf/wstrace.h"
 
 void options_defaults(struct options *o, bool daemon)
 {

@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/packet.h"
 #include "capture_record.h"
-#include "packet.h"
 
 struct capture;
 

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flow.h"
-#include "http_upgrade.h"
-#include "ws_accept.h"
-#include "ws_extensions.h"
-#include "ws_message.h"
+#include "tracking/flow.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/ws_accept.h"
+#include "protocol/ws_extensions.h"
+#include "protocol/ws_message.h"
 #include "ws_session.h"
 
 enum ws_phase {

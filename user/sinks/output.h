@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "event.h"
-#include "flow.h"
+#include "core/event.h"
+#include "tracking/flow.h"
 
 enum output_format { OUTPUT_TEXT, OUTPUT_JSON };
 

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flow.h"
-#include "http_upgrade.h"
+#include "tracking/flow.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/ws_frame.h"
+#include "protocol/ws_message.h"
 #include "output.h"
-#include "ws_frame.h"
-#include "ws_message.h"
 
 /* ,"name": */
 static inline __attribute__((always_inline)) void json_key(struct output *o, const char *name)

@@ -21,20 +21,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture.h"
+#include "core/log.h"
+#include "sources/capture.h"
+#include "sources/pcap_source.h"
+#include "tracking/tcp_track.h"
+#include "session/ws_session.h"
+#include "sinks/event_limit.h"
+#include "sinks/exporter.h"
+#include "sinks/output.h"
+#include "sinks/pcap_sink.h"
 #include "config.h"
-#include "event_limit.h"
-#include "exporter.h"
-#include "log.h"
 #include "metrics_http.h"
 #include "options.h"
-#include "output.h"
-#include "pcap_sink.h"
-#include "pcap_source.h"
 #include "privs.h"
 #include "sdnotify.h"
-#include "tcp_track.h"
-#include "ws_session.h"
 
 #define WSTRACE_VERSION "0.1.0"
 #define TICK_MS 200

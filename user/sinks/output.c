@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "flow.h"
-#include "http_upgrade.h"
+#include "tracking/flow.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/utf8.h"
 #include "output.h"
-#include "utf8.h"
 
 void output_init(struct output *o, FILE *fp, enum output_format format)
 {

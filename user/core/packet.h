@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../bpf/wstrace.h"
+#include "wstrace.h"
 
 struct wst_packet {
 	struct wst_record r;    /* ts_ns is CLOCK_REALTIME here */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "packet.h"
+#include "core/packet.h"
 
 struct pcap_source;
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "packet.h"
+#include "core/packet.h"
 
 struct pcap_sink;
 

@@ -28,9 +28,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "core/log.h"
 #include "capture.h"
 #include "clsact.h"
-#include "log.h"
 #include "wstrace.skel.h"
 
 /* Not in older uapi headers. */

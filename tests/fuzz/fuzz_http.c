@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "protocol/http_redact.h"
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_accept.h"
 #include "protocol/ws_extensions.h"

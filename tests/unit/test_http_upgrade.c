@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "protocol/http_redact.h"
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_accept.h"
 #include "guard_page.h"

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "http_chars.h"
 #include "http_upgrade.h"
 
 /* Internal "step succeeded"; never returned to callers. */
@@ -19,39 +20,6 @@ struct scan {
 	const char *buf;
 	size_t pos, end;
 };
-
-static bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* RFC 7230 section 3.2.6 tchar. */
-static bool is_tchar(unsigned char c)
-{
-	return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* field-vchar / SP / HTAB (RFC 7230 section 3.2), obs-text included. */
-static bool is_value_char(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static bool is_ows(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static unsigned char lower(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
 static bool at_end(const struct scan *s)
 {
 	return s->pos >= s->end;
@@ -96,7 +64,7 @@ static int parse_token(struct scan *s, struct http_str *out)
 {
 	size_t start = s->pos;
 
-	while (!at_end(s) && is_tchar(cur(s)))
+	while (!at_end(s) && http_is_tchar(cur(s)))
 		s->pos++;
 	if (at_end(s))
 		return HTTP_INCOMPLETE;
@@ -120,7 +88,7 @@ static int parse_version(struct scan *s, int *minor)
 	}
 	if (at_end(s))
 		return HTTP_INCOMPLETE;
-	if (!is_digit(cur(s)))
+	if (!http_is_digit(cur(s)))
 		return HTTP_ERR_SYNTAX;
 	if (cur(s) != '1')
 		return HTTP_ERR_VERSION;
@@ -130,7 +98,7 @@ static int parse_version(struct scan *s, int *minor)
 		return rc;
 	if (at_end(s))
 		return HTTP_INCOMPLETE;
-	if (!is_digit(cur(s)))
+	if (!http_is_digit(cur(s)))
 		return HTTP_ERR_SYNTAX;
 	*minor = cur(s) - '0';
 	s->pos++;
@@ -197,7 +165,7 @@ static int parse_status_line(struct scan *s, struct http_response *resp)
 	for (int i = 0; i < 3; i++) {
 		if (at_end(s))
 			return HTTP_INCOMPLETE;
-		if (!is_digit(cur(s)))
+		if (!http_is_digit(cur(s)))
 			return HTTP_ERR_STATUS;
 		resp->status = resp->status * 10 + (cur(s) - '0');
 		s->pos++;
@@ -211,7 +179,7 @@ static int parse_status_line(struct scan *s, struct http_response *resp)
 		return HTTP_ERR_STATUS;
 	}
 	start = s->pos;
-	while (!at_end(s) && is_value_char(cur(s)))
+	while (!at_end(s) && http_is_value_char(cur(s)))
 		s->pos++;
 	if (at_end(s))
 		return HTTP_INCOMPLETE;
@@ -238,7 +206,7 @@ static int parse_headers(struct scan *s, struct http_header *hdrs, size_t *n)
 			return parse_eol(s);
 		/* RFC 7230 section 3.2.4: obs-fold is rejected, as is
 		 * whitespace between the start line and the first field. */
-		if (is_ows(cur(s)))
+		if (http_is_ows(cur(s)))
 			return HTTP_ERR_FOLDING;
 		if (*n >= HTTP_MAX_HEADERS)
 			return HTTP_ERR_TOO_LONG;
@@ -250,12 +218,12 @@ static int parse_headers(struct scan *s, struct http_header *hdrs, size_t *n)
 		rc = expect_char(s, ':');
 		if (rc != STEP_OK)
 			return rc;
-		while (!at_end(s) && is_ows(cur(s)))
+		while (!at_end(s) && http_is_ows(cur(s)))
 			s->pos++;
 		start = s->pos;
 		last = s->pos; /* one past the last non-OWS byte */
-		while (!at_end(s) && is_value_char(cur(s))) {
-			if (!is_ows(cur(s)))
+		while (!at_end(s) && http_is_value_char(cur(s))) {
+			if (!http_is_ows(cur(s)))
 				last = s->pos + 1;
 			s->pos++;
 		}
@@ -295,7 +263,7 @@ bool http_str_ieq(struct http_str s, const char *cstr)
 	if (s.len != n || (n && !s.p))
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (lower(s.p[i]) != lower(cstr[i]))
+		if (http_lower(s.p[i]) != http_lower(cstr[i]))
 			return false;
 	return true;
 }
@@ -443,200 +411,6 @@ const char *http_strerror(int err)
 	}
 }
 
-/* Case-insensitive search of a NUL-terminated lower-case needle. */
-static bool str_icontains(struct http_str s, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	if (s.len < n)
-		return false;
-	for (size_t i = 0; i + n <= s.len; i++) {
-		size_t j = 0;
-
-		while (j < n && lower(s.p[i + j]) == (unsigned char)needle[j])
-			j++;
-		if (j == n)
-			return true;
-	}
-	return false;
-}
-
-bool http_header_is_secret(struct http_str name)
-{
-	/*
-	 * Over-redacting a header costs a little debugging comfort;
-	 * under-redacting leaks a credential into logs. Substrings catch the
-	 * many vendor spellings (X-Auth-Token, X-Api-Key, X-Session-Id, ...).
-	 */
-	static const char *const exact[] = {
-		"cookie", "set-cookie", "set-cookie2",
-	};
-	static const char *const parts[] = {
-		"auth", "token", "secret", "passw", "session",
-		"api-key", "apikey", "api_key", "csrf", "xsrf",
-	};
-
-	if (!name.p)
-		return false;
-	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-		if (http_str_ieq(name, exact[i]))
-			return true;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		if (str_icontains(name, parts[i]))
-			return true;
-	return false;
-}
-
-static bool query_name_secret(struct http_str name)
-{
-	static const char *const exact[] = { "key", "sig", "signature", "jwt", "pwd", "pass", "code" };
-
-	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-		if (http_str_ieq(name, exact[i]))
-			return true;
-	return http_header_is_secret(name);
-}
-
-size_t http_path_redact(struct http_str path, char *out)
-{
-	const char *q = path.p ? memchr(path.p, '?', path.len) : NULL;
-	size_t n, i;
-
-	if (!q) {
-		if (path.len)
-			memcpy(out, path.p, path.len);
-		return path.len;
-	}
-	n = (size_t)(q - path.p) + 1;
-	memcpy(out, path.p, n);
-	i = n;
-	while (i < path.len) {
-		size_t end = i, eq;
-
-		while (end < path.len && path.p[end] != '&' && path.p[end] != ';' && path.p[end] != '#')
-			end++;
-		for (eq = i; eq < end && path.p[eq] != '='; eq++)
-			;
-		if (eq < end && query_name_secret((struct http_str){ path.p + i, eq - i })) {
-			memcpy(out + n, path.p + i, eq - i + 1);
-			n += eq - i + 1;
-			memcpy(out + n, "<redacted>", 10);
-			n += 10;
-		} else {
-			memcpy(out + n, path.p + i, end - i);
-			n += end - i;
-		}
-		if (end < path.len && path.p[end] == '#') {
-			/* A fragment is not sent by browsers; copy it as it is. */
-			memcpy(out + n, path.p + end, path.len - end);
-			return n + (path.len - end);
-		}
-		if (end < path.len)
-			out[n++] = path.p[end];
-		i = end + 1;
-	}
-	return n;
-}
-
-/*
- * One Sec-WebSocket-Protocol element that carries a credential: a word of
- * a secret header name or bearer/jwt/credential in it (Kubernetes'
- * base64url.bearer.authorization.k8s.io.<token>, access_token), a JSON
- * web token or base64 JSON ("eyJ..."), or a long opaque mix of letters and
- * digits. Registered subprotocol names (chat, graphql-ws, mqtt, wamp.2.json,
- * v12.stomp, base64.channel.k8s.io) are none of these.
- */
-static bool protocol_element_secret(struct http_str e)
-{
-	static const char *const parts[] = { "bearer", "jwt", "credential" };
-	bool digit = false, letter = false;
-
-	if (http_header_is_secret(e))
-		return true;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		if (str_icontains(e, parts[i]))
-			return true;
-	if (e.len >= 3 && memcmp(e.p, "eyJ", 3) == 0)
-		return true;
-	for (size_t i = 0; i < e.len; i++) {
-		digit |= is_digit((unsigned char)e.p[i]);
-		letter |= is_alpha((unsigned char)e.p[i]);
-	}
-	return e.len >= 32 && digit && letter;
-}
-
-/* A bare keyword whose value is the next element ("access_token, <token>"),
- * as opposed to a scheme that carries its token inside it (a dot, digits). */
-static bool protocol_element_marker(struct http_str e)
-{
-	for (size_t i = 0; i < e.len; i++)
-		if (!is_alpha((unsigned char)e.p[i]) && e.p[i] != '-' && e.p[i] != '_')
-			return false;
-	return e.len < 32 && protocol_element_secret(e);
-}
-
-/* Walks a Sec-WebSocket-Protocol list; with out set, writes it with the
- * secret elements replaced, everything else (blanks, commas) as it is. */
-struct protocol_walk {
-	char *out;
-	size_t n;
-	bool prev_marker;
-};
-
-static void walk_put(struct protocol_walk *w, const char *p, size_t n)
-{
-	if (w->out && n)
-		memcpy(w->out + w->n, p, n);
-	w->n += n;
-}
-
-static bool protocol_walk(struct http_str list, struct protocol_walk *w)
-{
-	bool any = false;
-	size_t seg = 0;
-
-	while (list.p && seg < list.len) {
-		const char *c = memchr(list.p + seg, ',', list.len - seg);
-		size_t seg_end = c ? (size_t)(c - list.p) : list.len;
-		size_t start = seg, end = seg_end;
-		struct http_str e;
-		bool secret;
-
-		while (start < end && is_ows(list.p[start]))
-			start++;
-		while (end > start && is_ows(list.p[end - 1]))
-			end--;
-		e = (struct http_str){ list.p + start, end - start };
-		/* After a bare keyword ("access_token"), its value. */
-		secret = e.len && (protocol_element_secret(e) || w->prev_marker);
-		w->prev_marker = e.len && protocol_element_marker(e);
-		any |= secret;
-		walk_put(w, list.p + seg, start - seg);
-		if (secret)
-			walk_put(w, "<redacted>", 10);
-		else
-			walk_put(w, e.p, e.len);
-		walk_put(w, list.p + end, seg_end - end + (c ? 1 : 0));
-		seg = seg_end + 1;
-	}
-	return any;
-}
-
-bool http_protocol_has_secret(struct http_str list)
-{
-	struct protocol_walk w = { 0 };
-
-	return protocol_walk(list, &w);
-}
-
-size_t http_protocol_redact(struct http_str list, char *out)
-{
-	struct protocol_walk w = { .out = out };
-
-	protocol_walk(list, &w);
-	return w.n;
-}
-
 bool http_token_list_has(struct http_str list, const char *token)
 {
 	size_t i = 0, start, end;
@@ -648,9 +422,9 @@ bool http_token_list_has(struct http_str list, const char *token)
 		while (i < list.len && list.p[i] != ',')
 			i++;
 		end = i;
-		while (start < end && is_ows(list.p[start]))
+		while (start < end && http_is_ows(list.p[start]))
 			start++;
-		while (end > start && is_ows(list.p[end - 1]))
+		while (end > start && http_is_ows(list.p[end - 1]))
 			end--;
 		if (end > start &&
 		    http_str_ieq((struct http_str){ list.p + start, end - start }, token))
@@ -669,7 +443,7 @@ int http_parse_content_length(struct http_str value, uint64_t *out)
 	for (size_t i = 0; i < value.len; i++) {
 		unsigned char c = value.p[i];
 
-		if (!is_digit(c))
+		if (!http_is_digit(c))
 			return HTTP_ERR_SYNTAX;
 		if (v > UINT64_MAX / 10 ||
 		    (v == UINT64_MAX / 10 && (uint64_t)(c - '0') > UINT64_MAX % 10))
@@ -682,7 +456,7 @@ int http_parse_content_length(struct http_str value, uint64_t *out)
 
 static bool is_base64_char(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c) || c == '+' || c == '/';
+	return http_is_alpha(c) || http_is_digit(c) || c == '+' || c == '/';
 }
 
 bool http_ws_key_valid(struct http_str s)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tracking/flow.h"
+#include "protocol/http_redact.h"
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "tracking/flow.h"
+#include "protocol/http_redact.h"
 #include "protocol/http_upgrade.h"
 #include "protocol/utf8.h"
 #include "output.h"

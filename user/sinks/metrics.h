@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * metrics.h - a registry of metric families and its Prometheus text
- * exposition (format 0.0.4).
+ * exposition (format 0.0.4, metrics_render.c).
  *
  * Families are declared once, at start-up: a name, a help text, a type and
  * up to METRICS_MAX_LABELS label dimensions. Each dimension has either a

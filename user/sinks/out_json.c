@@ -13,6 +13,7 @@
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
+#include "ifname.h"
 #include "output.h"
 
 /* ,"name": */
@@ -290,7 +291,7 @@ static void print_packet_fields(struct output *o, const struct wst_event *ev)
 	if (r->cap_len < r->payload_len)
 		json_u64(o, "captured", r->cap_len);
 	if (r->ifindex)
-		json_plain(o, "iface", output_ifname(r->ifindex));
+		json_plain(o, "iface", ifname_lookup(r->ifindex));
 	if (o->hex && o->show_payload && r->cap_len) {
 		output_puts(o, ",\"payload_hex\":\"");
 		output_buf_hex(o, ev->pkt->payload, r->cap_len);

@@ -9,6 +9,7 @@
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
+#include "ifname.h"
 #include "output.h"
 
 #define PREVIEW_BYTES 256
@@ -249,7 +250,7 @@ static void print_prefix(struct output *o, const struct wst_event *ev)
 
 	output_buf_time_local(o, ev->ts_ns);
 	if (o->verbose && ev->pkt)
-		output_printf(o, " %s %s", output_ifname(ev->pkt->r.ifindex),
+		output_printf(o, " %s %s", ifname_lookup(ev->pkt->r.ifindex),
 			      ev->pkt->r.dir == WST_DIR_EGRESS ? "Out" : ev->pkt->r.dir == WST_DIR_INGRESS ? "In " : "-  ");
 	output_buf_endpoints(o, ev, &src, &slen, &dst, &dlen);
 	d = output_reserve(o, slen + dlen + 5);

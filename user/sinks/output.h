@@ -2,8 +2,10 @@
 /*
  * output.h - the human-readable and JSON-lines outputs.
  *
- * Both are sinks (struct wst_sink) fed the events in order. Shared helpers
- * (time stamps, endpoints, JSON strings, hex dumps) live in output.c.
+ * Both are one sink (struct wst_sink, output_event) fed the events in
+ * order: output.c dispatches to the format (out_text.c, out_json.c) and
+ * holds what they share about connections; output_buf.c the buffer they
+ * print into with its writers (time stamps, JSON strings, hex dumps).
  */
 #ifndef WST_OUTPUT_H
 #define WST_OUTPUT_H
@@ -55,7 +57,6 @@ void output_init(struct output *o, FILE *fp, enum output_format format);
 void output_event(void *ctx, const struct wst_event *ev); /* a sink's on_event */
 
 /* Shared by the formats. */
-const char *output_ifname(uint32_t ifindex); /* cached; "?" if unknown */
 /* Relative sequence number, as tcpdump prints it, when the ISN is known. */
 uint32_t output_rel_seq(const struct wst_flow *f, enum wst_flow_dir dir, uint32_t seq);
 /* Whether the kept bytes are text: valid UTF-8, a cut code point allowed at
@@ -66,7 +67,7 @@ size_t output_utf8_whole_len(const uint8_t *p, size_t len);
 /* "continuation", "text", ..., or NULL for a reserved opcode. */
 const char *output_opcode_name(uint8_t opcode);
 
-/* Buffer writers: what the formats print with. */
+/* Buffer writers (output_buf.c): what the formats print with. */
 void output_drain(struct output *o); /* hands buf to stdio */
 void output_write_slow(struct output *o, const void *p, size_t n);
 void output_printf(struct output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -47,9 +47,10 @@ SKEL := $(BUILD)/wstrace.skel.h
 LAYERS := core sources tracking protocol session sinks service
 USER_SRC := $(wildcard $(foreach l,$(LAYERS),user/$(l)/*.c))
 USER_HDR := $(wildcard $(foreach l,$(LAYERS),user/$(l)/*.h))
-# The loader: the only sources that include libbpf or the skeleton. They
-# build into libcapture.a, linked by wstrace and the BPF tests alone.
-LOADER_SRC := $(shell grep -l -E '\#include [<"](bpf/|wstrace\.skel\.h)' $(USER_SRC))
+# The loader: the sources that include libbpf, the skeleton or the
+# loader's own state (capture_internal.h). They build into libcapture.a,
+# linked by wstrace and the BPF tests alone.
+LOADER_SRC := $(shell grep -l -E '\#include [<"](bpf/|wstrace\.skel\.h|capture_internal\.h)' $(USER_SRC))
 MAIN_SRC := user/service/main.c
 obj = $(patsubst user/%.c,$(1)/user/%.o,$(2))
 layer_src = $(filter-out $(LOADER_SRC) $(MAIN_SRC),$(wildcard user/$(1)/*.c))

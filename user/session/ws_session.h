@@ -7,6 +7,13 @@
  *
  * Per-connection state hangs on flow->app and is freed at tcp_closed,
  * which the tracker sends exactly once per flow.
+ *
+ * Two ways in: the packet path (ws_layer_event, the tracker's sink, which
+ * reassembles each direction), and the byte path (ws_layer_data,
+ * ws_layer_gap, ws_layer_end) for a source whose bytes already come in
+ * order per direction, such as TLS plaintext read at the library. The
+ * packet path's reassembled bytes take the byte path's way, so both decode
+ * alike.
  */
 #ifndef WST_WS_SESSION_H
 #define WST_WS_SESSION_H
@@ -50,6 +57,20 @@ struct ws_layer;
 int ws_layer_new(struct ws_layer **out, const struct ws_layer_opts *opts, struct wst_sink next);
 /* The sink entry point: ctx is the ws_layer. */
 void ws_layer_event(void *ctx, const struct wst_event *ev);
+/*
+ * The byte path. Bytes of direction dir of connection f, in order, seen at
+ * ts_ns; a gap of `missing` bytes of it that will never be seen (0: an
+ * unknown amount, the direction is picked up mid-stream); the connection's
+ * end, with its tcp_closed event (whose reason and end time end the
+ * session; its flow's state is freed). Events of the byte path carry no
+ * packet. The WebSocket events go to the next sink; the caller passes the
+ * connection's own events (tcp_closed) on itself.
+ */
+void ws_layer_data(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,
+		   const uint8_t *p, size_t len);
+void ws_layer_gap(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,
+		  uint64_t missing);
+void ws_layer_end(struct ws_layer *l, const struct wst_event *closed);
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
 const struct stream_budget *ws_layer_budget(const struct ws_layer *l);
 void ws_layer_free(struct ws_layer *l);

@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #endif
 
-#define WST_RECORD_VERSION 2
+#define WST_RECORD_VERSION 3
 
 /* Largest payload the kernel copies per packet: a GSO/GRO super-packet. */
 #define WST_MAX_SNAPLEN 65536
@@ -86,12 +86,31 @@ enum wst_tcp_flag {
 };
 
 /*
- * One captured TCP packet. Followed in the ring buffer by cap_len payload
- * bytes (the first cap_len bytes of the TCP payload).
+ * What a ring buffer record holds. Every record starts with struct
+ * wst_rec_head, so the consumer reads the version and the kind before
+ * anything else and hands the record to the reader of that kind; a kind it
+ * does not know is counted as a bad record, never guessed at.
+ */
+enum wst_record_kind {
+	WST_REC_PACKET = 1,      /* struct wst_record: a TCP packet from a TC hook */
+	WST_REC_TLS_DATA = 2,    /* TLS plaintext read or written by a process */
+	WST_REC_TLS_FREE = 3,    /* a TLS connection object freed */
+	WST_REC_SOCK_OWNER = 4,  /* the process that accepted or connected a socket */
+	WST_REC_SOCK_CLOSE = 5,  /* a socket with an owner closed */
+};
+
+struct wst_rec_head {
+	__u16 version;     /* WST_RECORD_VERSION */
+	__u16 kind;        /* enum wst_record_kind */
+};
+
+/*
+ * One captured TCP packet (WST_REC_PACKET). Followed in the ring buffer by
+ * cap_len payload bytes (the first cap_len bytes of the TCP payload).
  */
 struct wst_record {
 	__u16 version;     /* WST_RECORD_VERSION */
-	__u16 hdr_len;     /* sizeof(struct wst_record) */
+	__u16 kind;        /* WST_REC_PACKET */
 	__u32 ifindex;
 	__u64 ts_ns;       /* kernel: CLOCK_MONOTONIC; after the source: CLOCK_REALTIME */
 	__u8 family;       /* 4 or 6 */
@@ -105,13 +124,15 @@ struct wst_record {
 	__u32 seq;         /* host order */
 	__u32 ack;         /* host order */
 	__u16 window;      /* host order, unscaled */
-	__u16 _pad0;
+	__u16 hdr_len;     /* sizeof(struct wst_record) */
 	__u32 payload_len; /* TCP payload bytes on the wire (whole GSO packet) */
 	__u32 cap_len;     /* payload bytes that follow this header */
 	__u32 _pad1;
 };
 
 _Static_assert(sizeof(struct wst_record) == 80, "wst_record layout changed");
+_Static_assert(__builtin_offsetof(struct wst_record, kind) ==
+	       __builtin_offsetof(struct wst_rec_head, kind), "record head moved");
 
 /* Per-CPU counters the kernel keeps; user space sums them over CPUs. */
 enum wst_counter {

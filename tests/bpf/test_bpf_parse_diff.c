@@ -211,7 +211,7 @@ static const char *record_diff(const struct result *k, const struct result *u)
 	SAME(window);
 	SAME(payload_len);
 	SAME(cap_len);
-	SAME(_pad0);
+	SAME(kind);
 	SAME(_pad1);
 #undef SAME
 	if (memcmp(a->saddr, b->saddr, 16))

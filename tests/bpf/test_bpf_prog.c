@@ -228,7 +228,7 @@ static void check_rec(const struct rec_copy *rc, const struct spec *s, int dir)
 	assert_int_equal(r->window, s->win);
 	assert_int_equal(r->tcp_doff, 20 + s->tcp_opt);
 	assert_int_equal(r->payload_len, s->plen);
-	assert_int_equal(r->_pad0, 0);
+	assert_int_equal(r->kind, WST_REC_PACKET);
 	assert_int_equal(r->_pad1, 0);
 }
 

@@ -69,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 6;
 		memset(&p, 0, sizeof(p));
 		p.r.version = WST_RECORD_VERSION;
+		p.r.kind = WST_REC_PACKET;
 		p.r.hdr_len = sizeof(p.r);
 		p.r.family = k >= 4 && k != 7 ? 6 : 4;
 		p.r.saddr[0] = p.r.daddr[0] = 10;

@@ -44,6 +44,7 @@ static void make_packet(struct wst_packet *p, const struct conn *c, int k, int d
 {
 	memset(p, 0, sizeof(*p));
 	p->r.version = WST_RECORD_VERSION;
+	p->r.kind = WST_REC_PACKET;
 	p->r.hdr_len = sizeof(p->r);
 	p->r.family = 4;
 	p->r.saddr[0] = p->r.daddr[0] = 127;

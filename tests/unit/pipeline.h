@@ -63,6 +63,7 @@ static inline void pipe_fill(struct wst_packet *pkt, enum wst_flow_dir dir, uint
 
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->r.version = WST_RECORD_VERSION;
+	pkt->r.kind = WST_REC_PACKET;
 	pkt->r.hdr_len = sizeof(pkt->r);
 	pkt->r.ts_ns = ts;
 	pkt->r.family = 4;

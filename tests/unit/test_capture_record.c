@@ -21,6 +21,7 @@ static size_t make(uint8_t *buf, uint32_t cap_len)
 
 	memset(&r, 0, sizeof(r));
 	r.version = WST_RECORD_VERSION;
+	r.kind = WST_REC_PACKET;
 	r.hdr_len = sizeof(r);
 	r.ifindex = 3;
 	r.ts_ns = 1000;
@@ -93,6 +94,9 @@ static void test_bad_fields(void **state)
 	(void)state;
 	len = make(buf, 8);
 	r->version = WST_RECORD_VERSION + 1;
+	assert_int_equal(capture_parse_record(buf, len, 0, &pkt), -EINVAL);
+	len = make(buf, 8);
+	r->kind = WST_REC_TLS_DATA; /* not a packet: another reader's record */
 	assert_int_equal(capture_parse_record(buf, len, 0, &pkt), -EINVAL);
 	len = make(buf, 8);
 	r->hdr_len = sizeof(*r) + 8;

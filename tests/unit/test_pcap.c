@@ -113,6 +113,7 @@ static void make_pkt(struct test_pkt *t, int family, uint8_t flags,
 
 	memset(t, 0, sizeof(*t));
 	r->version = WST_RECORD_VERSION;
+	r->kind = WST_REC_PACKET;
 	r->hdr_len = sizeof(*r);
 	r->ts_ns = ts_ns;
 	r->family = (uint8_t)family;

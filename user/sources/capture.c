@@ -53,8 +53,19 @@ static int64_t cap_mono_to_real(void)
 static int cap_on_record(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
+	const struct wst_rec_head *h = data;
 	struct wst_packet pkt;
 
+	/* Records of other kinds go to the reader registered for them. */
+	if (size >= sizeof(*h) && h->version == WST_RECORD_VERSION &&
+	    h->kind != WST_REC_PACKET) {
+		const struct capture_reader *rd =
+			h->kind < CAPTURE_MAX_KIND ? &c->readers[h->kind] : NULL;
+
+		if (!rd || !rd->fn || rd->fn(rd->ctx, data, size, c->mono_to_real_ns) < 0)
+			c->bad_records++;
+		return 0;
+	}
 	if (capture_parse_record(data, size, c->mono_to_real_ns, &pkt) < 0) {
 		c->bad_records++;
 		return 0;
@@ -162,6 +173,15 @@ int capture_poll(struct capture *c, int timeout_ms)
 	/* Batched wakeups: what is below the threshold sent no wakeup. */
 	m = ring_buffer__consume(c->rb);
 	return m < 0 ? m : n + m;
+}
+
+int capture_set_reader(struct capture *c, enum wst_record_kind kind,
+		       capture_record_fn fn, void *ctx)
+{
+	if (kind == WST_REC_PACKET || kind >= CAPTURE_MAX_KIND)
+		return -EINVAL;
+	c->readers[kind] = (struct capture_reader){ .fn = fn, .ctx = ctx };
+	return 0;
 }
 
 uint64_t capture_bad_records(const struct capture *c)

@@ -33,6 +33,15 @@ struct capture_opts {
 /* Called for each valid record; pkt and pkt->payload live until it returns. */
 typedef void (*capture_packet_fn)(void *ctx, const struct wst_packet *pkt);
 
+/*
+ * Reads one record of another kind than WST_REC_PACKET (data starts with
+ * struct wst_rec_head, size bytes, not yet checked beyond the head);
+ * mono_to_real_ns turns its kernel timestamps into wall-clock time.
+ * 0, or < 0 when the record is malformed (counted as a bad record).
+ */
+typedef int (*capture_record_fn)(void *ctx, const void *data, size_t size,
+				 int64_t mono_to_real_ns);
+
 /* Opens, configures, loads and attaches. 0 or -errno (already reported). */
 int capture_open(struct capture **out, const struct capture_opts *opts,
 		 capture_packet_fn fn, void *ctx);
@@ -62,7 +71,11 @@ int capture_handle_netlink(struct capture *c);
 int capture_set_ports(struct capture *c, const uint16_t *ports, int n_ports);
 /* Kernel counters summed over CPUs. 0 or -errno. */
 int capture_read_counters(const struct capture *c, struct wst_counters *out);
-/* Records rejected by the size and version checks. */
+/* Registers the reader of records of kind (not WST_REC_PACKET); records
+ * of a kind with no reader are bad records. 0 or -EINVAL. */
+int capture_set_reader(struct capture *c, enum wst_record_kind kind,
+		       capture_record_fn fn, void *ctx);
+/* Records rejected by the size, version and kind checks. */
 uint64_t capture_bad_records(const struct capture *c);
 /* Hooks (one per interface and direction) attached now. */
 int capture_n_attached(const struct capture *c);

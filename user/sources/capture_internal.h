@@ -42,6 +42,13 @@ struct cap_iface {
 
 struct wstrace_bpf;
 
+#define CAPTURE_MAX_KIND 16 /* above every enum wst_record_kind */
+
+struct capture_reader {
+	capture_record_fn fn;
+	void *ctx;
+};
+
 struct capture {
 	struct wstrace_bpf *skel;  /* capture.c only */
 	struct capture_progs progs;
@@ -50,6 +57,7 @@ struct capture {
 	void *ctx;
 	int64_t mono_to_real_ns;
 	uint64_t bad_records;
+	struct capture_reader readers[CAPTURE_MAX_KIND]; /* by record kind */
 	bool any;
 	bool batched; /* wakeup_bytes set: records may wait without a wakeup */
 	bool clsact;  /* attached with clsact filters: forced, or tcx missing */

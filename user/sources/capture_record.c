@@ -13,7 +13,8 @@ int capture_parse_record(const void *data, size_t size, int64_t mono_to_real_ns,
 	/* Size first: no field is read before it is known to be there. */
 	if (size < sizeof(*r))
 		return -EINVAL;
-	if (r->version != WST_RECORD_VERSION || r->hdr_len != sizeof(*r))
+	if (r->version != WST_RECORD_VERSION || r->kind != WST_REC_PACKET ||
+	    r->hdr_len != sizeof(*r))
 		return -EINVAL;
 	if (size - sizeof(*r) < r->cap_len || r->cap_len > r->payload_len)
 		return -EINVAL;

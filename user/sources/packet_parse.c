@@ -338,6 +338,7 @@ int pkt_parse_frame(int linktype, const uint8_t *data, uint32_t caplen,
 
 	memset(rec, 0, sizeof(*rec));
 	rec->version = WST_RECORD_VERSION;
+	rec->kind = WST_REC_PACKET;
 	rec->hdr_len = sizeof(*rec);
 	rec->dir = WST_DIR_FILE;
 	*payload = NULL;

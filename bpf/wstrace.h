@@ -134,6 +134,37 @@ _Static_assert(sizeof(struct wst_record) == 80, "wst_record layout changed");
 _Static_assert(__builtin_offsetof(struct wst_record, kind) ==
 	       __builtin_offsetof(struct wst_rec_head, kind), "record head moved");
 
+/*
+ * One side of a TCP connection as a socket sees it: local = that socket.
+ * An AF_INET6 socket talking IPv4 (v4-mapped) is family 4, the way the TC
+ * hooks see its packets, so both join on the same 4-tuple.
+ */
+struct wst_tuple {
+	__u8 laddr[16];    /* network order; IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+	__u16 lport;       /* host order */
+	__u16 rport;       /* host order */
+	__u8 family;       /* 4 or 6 */
+	__u8 _pad[3];
+};
+
+_Static_assert(sizeof(struct wst_tuple) == 40, "wst_tuple layout changed");
+
+/* The task a socket or TLS record was seen in. */
+struct wst_task {
+	__u64 cgroup_id;   /* cgroup v2 id (the cgroup directory's inode) */
+	__u64 start_ns;    /* group leader's start, ns since boot: pid + start = the process */
+	__u32 tgid;        /* process id */
+	__u32 tid;         /* thread id */
+	char comm[16];
+};
+
+_Static_assert(sizeof(struct wst_task) == 40, "wst_task layout changed");
+
+/* Records of the socket owners (WST_REC_SOCK_*) go here. */
+
+/* Records of TLS plaintext (WST_REC_TLS_*) go here. */
+
 /* Per-CPU counters the kernel keeps; user space sums them over CPUs. */
 enum wst_counter {
 	WST_CNT_PKTS_INGRESS,

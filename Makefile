@@ -51,7 +51,8 @@ USER_HDR := $(wildcard $(foreach l,$(LAYERS),user/$(l)/*.h))
 # loader's own state (capture_internal.h). They build into libcapture.a,
 # linked by wstrace and the BPF tests alone.
 LOADER_SRC := $(shell grep -l -E '\#include [<"](bpf/|wstrace\.skel\.h|capture_internal\.h)' $(USER_SRC))
-MAIN_SRC := user/service/main.c
+# The program itself: main.c and the files that share its state (app.h).
+MAIN_SRC := $(shell grep -l '\#include "app.h"' user/service/*.c)
 obj = $(patsubst user/%.c,$(1)/user/%.o,$(2))
 layer_src = $(filter-out $(LOADER_SRC) $(MAIN_SRC),$(wildcard user/$(1)/*.c))
 # Link order: a library before the ones it uses; libcapture.a is the loader.

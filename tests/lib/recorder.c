@@ -115,7 +115,7 @@ void rec_describe(const struct wst_event *ev, char *buf, size_t len)
 		if (ev->u.response.resp)
 			put(&l, " status=%d", ev->u.response.resp->status);
 		put(&l, " seen=%d accept=%s/%d deflate=%d", ev->u.response.request_seen,
-		    ev->u.response.accept ? ev->u.response.accept : "-", ev->u.response.accept_check,
+		    wst_accept_result_name(ev->u.response.accept), ev->u.response.accept_check,
 		    ev->u.response.deflate);
 		break;
 	case WST_EV_WS_FRAME:
@@ -147,22 +147,24 @@ void rec_describe(const struct wst_event *ev, char *buf, size_t len)
 			put(&l, " matched=%d", ev->u.control.rtt_us >= 0);
 		if (ev->type == WST_EV_WS_CLOSE)
 			put(&l, " code=%u parsed=%d valid=%d initiator=%s", c->close_code, c->close_parsed,
-			    c->close_valid, ev->u.control.initiator ? ev->u.control.initiator : "-");
+			    c->close_valid, ev->u.control.initiator ? wst_initiator_name(ev->u.control.initiator) : "-");
 		break;
 	}
 	case WST_EV_WS_SESSION_END:
 		put(&l, " how=%s code=%u initiator=%s frames=%" PRIu64 "/%" PRIu64 " messages=%" PRIu64 "/%" PRIu64
 		    " bytes=%" PRIu64 "/%" PRIu64,
-		    ev->u.session.how, ev->u.session.code, ev->u.session.initiator ? ev->u.session.initiator : "-",
+		    wst_session_end_name(ev->u.session.how), ev->u.session.code,
+		    ev->u.session.initiator ? wst_initiator_name(ev->u.session.initiator) : "-",
 		    ev->u.session.frames[0], ev->u.session.frames[1], ev->u.session.messages[0],
 		    ev->u.session.messages[1], ev->u.session.bytes[0], ev->u.session.bytes[1]);
 		break;
 	case WST_EV_WS_VIOLATION:
-		put(&l, " kind=%s detail=%" PRIu64, ev->u.violation.kind, ev->u.violation.detail);
+		put(&l, " kind=%s detail=%" PRIu64, ws_violation_name(ev->u.violation.kind), ev->u.violation.detail);
 		break;
 	case WST_EV_WS_GAP:
 	case WST_EV_WS_RESYNC:
-		put(&l, " kind=%s bytes=%" PRIu64 "%s", ev->u.loss.kind ? ev->u.loss.kind : "-", ev->u.loss.bytes,
+		put(&l, " kind=%s bytes=%" PRIu64 "%s",
+		    ev->type == WST_EV_WS_GAP ? wst_gap_kind_name(ev->u.loss.kind) : "-", ev->u.loss.bytes,
 		    ev->u.loss.boundary_lost ? " boundary-lost" : "");
 		break;
 	case WST_EV_EVENTS_SUPPRESSED:

@@ -50,7 +50,7 @@ static void record(void *ctx, const struct wst_event *ev)
 	s->ts = ev->ts_ns;
 	s->decode = ev->decode;
 	if (ev->type == WST_EV_WS_SESSION_END) {
-		s->how = ev->u.session.how;
+		s->how = wst_session_end_name(ev->u.session.how);
 		s->code = ev->u.session.code;
 		s->duration_us = ev->u.session.duration_us;
 		memcpy(s->frames, ev->u.session.frames, sizeof(s->frames));

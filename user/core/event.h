@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kinds.h"
 #include "packet.h"
 
 struct wst_flow;
@@ -28,38 +29,46 @@ enum wst_flow_dir {
 	WST_S2C = 1,
 };
 
+/*
+ * Event types, in the order the helpers below rely on: rows
+ * X(ENUM_CONSTANT, "label", "documentation") as in kinds.h; the label is the
+ * JSON `event` and the `event` label of wstrace_events_suppressed_total.
+ */
+#define WST_EVENT_TYPES(X) \
+	/* One per packet: exactly one of these for each captured packet. */ \
+	X(WST_EV_TCP_SYN, "tcp_syn", "a SYN") \
+	X(WST_EV_TCP_SYNACK, "tcp_synack", "a SYN-ACK") \
+	X(WST_EV_TCP_ACK, "tcp_ack", "no payload, no SYN/FIN/RST") \
+	X(WST_EV_TCP_DATA, "tcp_data", "new payload bytes, in order") \
+	X(WST_EV_TCP_RETRANSMIT, "tcp_retransmit", "payload or SYN/FIN already seen") \
+	X(WST_EV_TCP_OUT_OF_ORDER, "tcp_out_of_order", "payload beyond the next expected byte") \
+	X(WST_EV_TCP_FIN, "tcp_fin", "a FIN") \
+	X(WST_EV_TCP_RST, "tcp_rst", "a reset") \
+	/* Connection facts, derived from the packets. */ \
+	X(WST_EV_TCP_ESTABLISHED, "tcp_established", "the handshake completed") \
+	X(WST_EV_TCP_REFUSED, "tcp_refused", "the SYN was answered by a reset") \
+	X(WST_EV_TCP_HANDSHAKE_TIMEOUT, "tcp_handshake_timeout", "the handshake never completed") \
+	X(WST_EV_TCP_CLOSED, "tcp_closed", "the connection ended") \
+	/* HTTP and WebSocket, from the reassembled streams (session/). */ \
+	X(WST_EV_HTTP_REQUEST, "http_request", "a plain HTTP request: reported, then ignored") \
+	X(WST_EV_WS_UPGRADE, "ws_upgrade", "the upgrade request") \
+	X(WST_EV_WS_ESTABLISHED, "ws_established", "the 101 response") \
+	X(WST_EV_WS_UPGRADE_FAILED, "ws_upgrade_failed", "any other response") \
+	X(WST_EV_WS_FRAME, "ws_frame", "a frame") \
+	X(WST_EV_WS_MESSAGE, "ws_message", "a message, assembled (and inflated)") \
+	X(WST_EV_WS_PING, "ws_ping", "a ping") \
+	X(WST_EV_WS_PONG, "ws_pong", "a pong") \
+	X(WST_EV_WS_CLOSE, "ws_close", "a close frame") \
+	X(WST_EV_WS_SESSION_END, "ws_session_end", "the session ended") \
+	X(WST_EV_WS_VIOLATION, "ws_violation", "a protocol violation") \
+	X(WST_EV_WS_GAP, "ws_gap", "bytes that could not be decoded") \
+	X(WST_EV_WS_RESYNC, "ws_resync", "frame boundaries found again") \
+	/* From the output path (event_limit.c): events of one kind on one \
+	 * connection that were counted but not printed. */ \
+	X(WST_EV_EVENTS_SUPPRESSED, "events_suppressed", "events counted but not printed")
+
 enum wst_event_type {
-	/* One per packet: exactly one of these for each captured packet. */
-	WST_EV_TCP_SYN,
-	WST_EV_TCP_SYNACK,
-	WST_EV_TCP_ACK,          /* no payload, no SYN/FIN/RST */
-	WST_EV_TCP_DATA,         /* new payload bytes, in order */
-	WST_EV_TCP_RETRANSMIT,   /* payload or SYN/FIN already seen */
-	WST_EV_TCP_OUT_OF_ORDER, /* payload beyond the next expected byte */
-	WST_EV_TCP_FIN,
-	WST_EV_TCP_RST,
-	/* Connection facts, derived from the packets. */
-	WST_EV_TCP_ESTABLISHED,
-	WST_EV_TCP_REFUSED,
-	WST_EV_TCP_HANDSHAKE_TIMEOUT,
-	WST_EV_TCP_CLOSED,
-	/* HTTP and WebSocket, from the reassembled streams (ws_session.c). */
-	WST_EV_HTTP_REQUEST,         /* a plain HTTP request: reported, then ignored */
-	WST_EV_WS_UPGRADE,           /* the upgrade request */
-	WST_EV_WS_ESTABLISHED,       /* 101 response */
-	WST_EV_WS_UPGRADE_FAILED,    /* any other response */
-	WST_EV_WS_FRAME,
-	WST_EV_WS_MESSAGE,           /* assembled (and inflated) */
-	WST_EV_WS_PING,
-	WST_EV_WS_PONG,
-	WST_EV_WS_CLOSE,
-	WST_EV_WS_SESSION_END,
-	WST_EV_WS_VIOLATION,
-	WST_EV_WS_GAP,
-	WST_EV_WS_RESYNC,
-	/* From the output path (event_limit.c): events of one kind on one
-	 * connection that were counted but not printed. */
-	WST_EV_EVENTS_SUPPRESSED,
+	WST_EVENT_TYPES(WST_KIND_ENUM)
 	WST_EV_MAX,
 };
 
@@ -72,15 +81,6 @@ static inline bool wst_event_is_ws(enum wst_event_type t)
 {
 	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_RESYNC;
 }
-
-/* How a connection ended, for WST_EV_TCP_CLOSED. */
-enum wst_close_reason {
-	WST_CLOSE_FIN,     /* both sides sent FIN */
-	WST_CLOSE_RST,     /* reset */
-	WST_CLOSE_IDLE,    /* idle timeout */
-	WST_CLOSE_EVICTED, /* flow table full */
-	WST_CLOSE_END,     /* capture ended with the connection open */
-};
 
 struct wst_event {
 	enum wst_event_type type;
@@ -124,7 +124,7 @@ struct wst_event {
 			const struct http_response *resp;
 			bool request_seen;     /* the upgrade request was captured */
 			uint64_t latency_us;   /* request to response */
-			const char *accept;    /* "ok", "mismatch", "missing", "unchecked" */
+			enum wst_accept_result accept;
 			int accept_check;      /* enum ws_accept_check */
 			const char *why;
 			bool deflate;          /* permessage-deflate in force */
@@ -143,21 +143,21 @@ struct wst_event {
 		struct {
 			const struct ws_control_info *c;
 			int64_t rtt_us;        /* pong: ping round trip, -1 if unmatched */
-			const char *initiator; /* close: "client" or "server" closed first */
+			enum wst_initiator initiator; /* close: who closed first */
 		} control;                     /* PING, PONG, CLOSE */
 		struct {
 			uint64_t duration_us;
 			uint64_t frames[2], messages[2], bytes[2]; /* payload bytes */
-			const char *how;       /* "close", "abnormal", "reset", "end" */
+			enum wst_session_end how;
 			uint16_t code;         /* close code, 1006 when abnormal, 0 none */
-			const char *initiator; /* who sent the first close, or NULL */
+			enum wst_initiator initiator; /* who sent the first close, or NONE */
 		} session;
 		struct {
-			const char *kind;
+			enum ws_violation kind;
 			uint64_t detail;
 		} violation;
 		struct {
-			const char *kind;      /* "stream", "in_frame", "deflate_context", ... */
+			enum wst_gap_kind kind; /* WS_GAP only */
 			uint64_t bytes;        /* missing (0 = unknown) or skipped */
 			bool boundary_lost;    /* frame boundaries no longer known */
 		} loss;                        /* WS_GAP, WS_RESYNC */
@@ -168,8 +168,14 @@ struct wst_event {
 	} u;
 };
 
-const char *wst_event_name(enum wst_event_type type); /* "tcp_syn", ... */
-const char *wst_close_reason_name(enum wst_close_reason reason);
+/* "tcp_syn", ...; "unknown" out of range. */
+const char *wst_event_name(enum wst_event_type type);
+
+/* Who closed first, from the direction of the first close frame. */
+static inline enum wst_initiator wst_initiator_of(enum wst_flow_dir dir)
+{
+	return dir == WST_C2S ? WST_INITIATOR_CLIENT : WST_INITIATOR_SERVER;
+}
 
 /* An output: receives every event in order. */
 struct wst_sink {

@@ -512,24 +512,23 @@ int http_check_upgrade(const struct http_request *req, const char **why)
 	return check_result(HTTP_UPG_OK, "valid upgrade request", why);
 }
 
-const char *http_upgrade_check_name(int check)
+enum ws_violation http_upgrade_check_violation(int check)
 {
 	switch (check) {
-	case HTTP_UPG_OK:
-		return "ok";
-	case HTTP_UPG_NOT_UPGRADE:
-		return "not_upgrade";
-	case HTTP_UPG_METHOD:
-		return "method";
-	case HTTP_UPG_HTTP_VERSION:
-		return "http_version";
-	case HTTP_UPG_NO_HOST:
-		return "no_host";
-	case HTTP_UPG_KEY:
-		return "key";
-	case HTTP_UPG_WS_VERSION:
-		return "ws_version";
-	default:
-		return "unknown";
+	case HTTP_UPG_METHOD: return WS_VIOL_METHOD;
+	case HTTP_UPG_HTTP_VERSION: return WS_VIOL_HTTP_VERSION;
+	case HTTP_UPG_NO_HOST: return WS_VIOL_NO_HOST;
+	case HTTP_UPG_KEY: return WS_VIOL_KEY;
+	case HTTP_UPG_WS_VERSION: return WS_VIOL_WS_VERSION;
+	default: return WS_VIOL_NONE; /* ok, or not an upgrade attempt */
+	}
+}
+
+enum ws_violation http_error_violation(int err)
+{
+	switch (err) {
+	case HTTP_ERR_TOO_LONG: return WS_VIOL_HTTP_TOO_LONG;
+	case HTTP_ERR_VERSION: return WS_VIOL_HTTP_VERSION;
+	default: return WS_VIOL_HTTP_SYNTAX;
 	}
 }

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kinds.h"
+
 #define HTTP_MAX_HEAD 16384 /* bytes, start line to blank line inclusive */
 #define HTTP_MAX_HEADERS 64
 
@@ -137,8 +139,13 @@ enum http_upgrade_check {
  * NULL) gets a human-readable sentence.
  */
 int http_check_upgrade(const struct http_request *req, const char **why);
-/* Short label for counters: "ok", "not_upgrade", "method", ... */
-const char *http_upgrade_check_name(int check);
+/*
+ * The violation a failed check is counted as: WS_VIOL_NONE for HTTP_UPG_OK
+ * and HTTP_UPG_NOT_UPGRADE (a plain request, reported as http_request).
+ */
+enum ws_violation http_upgrade_check_violation(int check);
+/* The violation an unparsable head is counted as (an enum http_error). */
+enum ws_violation http_error_violation(int err);
 
 /* Whether s is exactly the base64 encoding of 16 bytes (RFC 6455 4.1). */
 bool http_ws_key_valid(struct http_str s);

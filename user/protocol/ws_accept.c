@@ -90,22 +90,13 @@ int ws_accept_check_response(const struct http_response *resp,
 	return check_result(WS_ACC_OK, "valid 101 response", why);
 }
 
-const char *ws_accept_check_name(int check)
+enum ws_violation ws_accept_check_violation(int check)
 {
 	switch (check) {
-	case WS_ACC_OK:
-		return "ok";
-	case WS_ACC_NOT_101:
-		return "not_101";
-	case WS_ACC_UPGRADE:
-		return "upgrade";
-	case WS_ACC_CONNECTION:
-		return "connection";
-	case WS_ACC_ACCEPT:
-		return "accept";
-	case WS_ACC_DUPLICATE:
-		return "duplicate";
-	default:
-		return "unknown";
+	case WS_ACC_UPGRADE: return WS_VIOL_UPGRADE;
+	case WS_ACC_CONNECTION: return WS_VIOL_CONNECTION;
+	case WS_ACC_ACCEPT: return WS_VIOL_ACCEPT;
+	case WS_ACC_DUPLICATE: return WS_VIOL_DUPLICATE;
+	default: return WS_VIOL_NONE; /* ok, or not a 101 */
 	}
 }

@@ -40,7 +40,10 @@ enum ws_accept_check {
  */
 int ws_accept_check_response(const struct http_response *resp,
 			     struct http_str key, const char **why);
-/* Short label for counters: "ok", "not_101", "upgrade", ... */
-const char *ws_accept_check_name(int check);
+/*
+ * The violation a failed check is counted as: WS_VIOL_NONE for WS_ACC_OK
+ * and WS_ACC_NOT_101 (a refused upgrade, reported as ws_upgrade_failed).
+ */
+enum ws_violation ws_accept_check_violation(int check);
 
 #endif /* WST_WS_ACCEPT_H */

@@ -10,47 +10,20 @@
 
 const char *ws_opcode_name(uint8_t op)
 {
-	switch (op) {
-	case WS_OP_CONT: return "cont";
-	case WS_OP_TEXT: return "text";
-	case WS_OP_BINARY: return "binary";
-	case WS_OP_CLOSE: return "close";
-	case WS_OP_PING: return "ping";
-	case WS_OP_PONG: return "pong";
-	}
-	return "reserved";
+	static const char *const names[] = { WS_OPCODES(WS_OPCODE_LABEL) };
+	enum ws_opcode_index i = ws_opcode_index(op);
+
+	return i == WS_OPI_RESERVED ? NULL : names[i];
 }
 
-const char *ws_violation_name(enum ws_violation v)
+enum ws_opcode_index ws_opcode_index(uint8_t op)
 {
-	static const char *const names[WS_VIOL_MAX] = {
-		[WS_VIOL_NONE] = "none",
-		[WS_VIOL_UNMASKED_CLIENT_FRAME] = "unmasked_client_frame",
-		[WS_VIOL_MASKED_SERVER_FRAME] = "masked_server_frame",
-		[WS_VIOL_CONTROL_TOO_LONG] = "control_too_long",
-		[WS_VIOL_CONTROL_FRAGMENTED] = "control_fragmented",
-		[WS_VIOL_RESERVED_OPCODE] = "reserved_opcode",
-		[WS_VIOL_RSV_WITHOUT_EXTENSION] = "rsv_without_extension",
-		[WS_VIOL_RSV1_ON_CONTROL] = "rsv1_on_control",
-		[WS_VIOL_RSV1_ON_CONTINUATION] = "rsv1_on_continuation",
-		[WS_VIOL_NON_MINIMAL_LENGTH] = "non_minimal_length",
-		[WS_VIOL_LENGTH_TOP_BIT] = "length_top_bit",
-		[WS_VIOL_INVALID_UTF8] = "invalid_utf8",
-		[WS_VIOL_INVALID_CLOSE_CODE] = "invalid_close_code",
-		[WS_VIOL_CLOSE_PAYLOAD_1_BYTE] = "close_payload_1_byte",
-		[WS_VIOL_CLOSE_REASON_UTF8] = "close_reason_invalid_utf8",
-		[WS_VIOL_CONTINUATION_WITHOUT_START] = "continuation_without_start",
-		[WS_VIOL_DATA_FRAME_IN_FRAGMENTED_MESSAGE] =
-			"data_frame_in_fragmented_message",
-		[WS_VIOL_DATA_AFTER_CLOSE] = "data_after_close",
-		[WS_VIOL_MESSAGE_TOO_BIG] = "message_too_big",
-		[WS_VIOL_INFLATE_ERROR] = "inflate_error",
-		[WS_VIOL_INFLATE_TOO_BIG] = "inflate_too_big",
-	};
-
-	if ((unsigned)v >= WS_VIOL_MAX || !names[v])
-		return "unknown";
-	return names[v];
+	switch (op) {
+#define X(n, v, l, d) case v: return WS_OPI_##n;
+	WS_OPCODES(X)
+#undef X
+	}
+	return WS_OPI_RESERVED;
 }
 
 int ws_frame_header_parse(const uint8_t *buf, size_t len,

@@ -13,15 +13,36 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Opcodes, RFC 6455 5.2 and 11.8. */
+#include "core/kinds.h"
+
+/*
+ * Opcodes, RFC 6455 5.2 and 11.8: X(NAME, value, "label", "documentation").
+ * The label is the JSON `opcode`, the text output's word and the `opcode`
+ * label of wstrace_ws_frames_total (then `reserved` for the others).
+ */
+#define WS_OPCODES(X) \
+	X(CONT, 0x0, "continuation", "continues a fragmented message") \
+	X(TEXT, 0x1, "text", "starts a text message") \
+	X(BINARY, 0x2, "binary", "starts a binary message") \
+	X(CLOSE, 0x8, "close", "the closing handshake") \
+	X(PING, 0x9, "ping", "a ping") \
+	X(PONG, 0xa, "pong", "a pong")
+
 enum ws_opcode {
-	WS_OP_CONT = 0x0,
-	WS_OP_TEXT = 0x1,
-	WS_OP_BINARY = 0x2,
-	WS_OP_CLOSE = 0x8,
-	WS_OP_PING = 0x9,
-	WS_OP_PONG = 0xa,
+#define X(n, v, l, d) WS_OP_##n = v,
+	WS_OPCODES(X)
+#undef X
 };
+
+/* An opcode's row in WS_OPCODES; WS_OPI_RESERVED for the others. */
+enum ws_opcode_index {
+#define X(n, v, l, d) WS_OPI_##n,
+	WS_OPCODES(X)
+#undef X
+	WS_OPI_RESERVED,
+};
+
+#define WS_OPCODE_LABEL(n, v, l, d) l,
 
 static inline bool ws_opcode_is_control(uint8_t op)
 {
@@ -33,41 +54,16 @@ static inline bool ws_opcode_is_reserved(uint8_t op)
 	return (op >= 0x3 && op <= 0x7) || op >= 0xb;
 }
 
-/* "cont", "text", "binary", "close", "ping", "pong", "reserved". */
+/* "continuation", "text", ...; NULL for a reserved opcode. */
 const char *ws_opcode_name(uint8_t op);
+enum ws_opcode_index ws_opcode_index(uint8_t op);
 
 /*
- * Protocol violations and limits, reported through on_violation callbacks
- * with a detail value (stated per kind). Named errors returned by parsers
- * in this module are the negated values; WS_VIOL_NONE is 0.
+ * Protocol violations and limits (enum ws_violation, core/kinds.h),
+ * reported through on_violation callbacks with a detail value (stated per
+ * kind in README.md). Named errors returned by parsers in this module are
+ * the negated values.
  */
-enum ws_violation {
-	WS_VIOL_NONE = 0,
-	WS_VIOL_UNMASKED_CLIENT_FRAME,  /* 5.1; detail: opcode */
-	WS_VIOL_MASKED_SERVER_FRAME,    /* 5.1; detail: opcode */
-	WS_VIOL_CONTROL_TOO_LONG,       /* 5.5; detail: payload length */
-	WS_VIOL_CONTROL_FRAGMENTED,     /* 5.5; detail: opcode */
-	WS_VIOL_RESERVED_OPCODE,        /* 5.2; detail: opcode */
-	WS_VIOL_RSV_WITHOUT_EXTENSION,  /* 5.2; detail: the RSV bits (0x70 mask) */
-	WS_VIOL_RSV1_ON_CONTROL,        /* RFC 7692 6.1; detail: opcode */
-	WS_VIOL_RSV1_ON_CONTINUATION,   /* RFC 7692 6.1; detail: 0 */
-	WS_VIOL_NON_MINIMAL_LENGTH,     /* 5.2; detail: payload length */
-	WS_VIOL_LENGTH_TOP_BIT,         /* 5.2; stream lost; detail: 0 */
-	WS_VIOL_INVALID_UTF8,           /* 8.1; detail: offset in the message */
-	WS_VIOL_INVALID_CLOSE_CODE,     /* 7.4; detail: the code */
-	WS_VIOL_CLOSE_PAYLOAD_1_BYTE,   /* 5.5.1; detail: 1 */
-	WS_VIOL_CLOSE_REASON_UTF8,      /* 5.5.1; detail: offset in the reason */
-	WS_VIOL_CONTINUATION_WITHOUT_START, /* 5.4; detail: 0 */
-	WS_VIOL_DATA_FRAME_IN_FRAGMENTED_MESSAGE, /* 5.4; detail: opcode */
-	WS_VIOL_DATA_AFTER_CLOSE,       /* 5.5.1; detail: opcode */
-	WS_VIOL_MESSAGE_TOO_BIG,        /* limit; detail: the limit */
-	WS_VIOL_INFLATE_ERROR,          /* RFC 7692 bad DEFLATE data; detail: 0 */
-	WS_VIOL_INFLATE_TOO_BIG,        /* limit; detail: the limit */
-	WS_VIOL_MAX,
-};
-
-/* "unmasked_client_frame", ...; "unknown" out of range. */
-const char *ws_violation_name(enum ws_violation v);
 
 struct ws_frame_header {
 	bool fin, rsv1, rsv2, rsv3, masked;

@@ -117,7 +117,7 @@ static void on_control(void *ctx, const struct ws_control_info *c)
 			s->close_code = c->close_code;
 		}
 		s->close_seen[d->dir] = true;
-		ev.u.control.initiator = s->close_first == WST_C2S ? "client" : "server";
+		ev.u.control.initiator = wst_initiator_of(s->close_first);
 		s->layer->stats.closes++;
 		ws_session_emit(s, &ev, WST_EV_WS_CLOSE, d->dir);
 		return;
@@ -128,7 +128,7 @@ static void on_violation(void *ctx, enum ws_violation v, uint64_t detail)
 {
 	struct ws_dir *d = ctx;
 
-	ws_session_violation(d->s, d->dir, ws_violation_name(v), detail);
+	ws_session_violation(d->s, d->dir, v, detail);
 }
 
 static void on_loss(void *ctx, enum ws_loss l, uint64_t detail)
@@ -137,11 +137,13 @@ static void on_loss(void *ctx, enum ws_loss l, uint64_t detail)
 
 	switch (l) {
 	case WS_LOSS_RESYNC:
-		ws_session_loss(d->s, d->dir, WST_EV_WS_RESYNC, "resync", detail, false);
+		ws_session_resync(d->s, d->dir, detail);
 		break;
 	case WS_LOSS_DEFLATE_CONTEXT:
+		ws_session_gap(d->s, d->dir, WST_GAP_DEFLATE_CONTEXT_LOST, detail, false);
+		break;
 	case WS_LOSS_NOT_INFLATED:
-		ws_session_loss(d->s, d->dir, WST_EV_WS_GAP, ws_loss_name(l), detail, false);
+		ws_session_gap(d->s, d->dir, WST_GAP_NOT_INFLATED, detail, false);
 		break;
 	default:
 		/* Stream gaps are reported where the stream reports them. */
@@ -271,7 +273,7 @@ void ws_frames_end(struct ws_session *s, struct ws_dir *d)
 	ws_message_decoder_end(d->dec);
 	/* Bytes skipped while looking for frames, never confirmed: say so. */
 	if (ws_message_decoder_pending_skip(d->dec))
-		ws_session_loss(s, d->dir, WST_EV_WS_GAP, "unsynced_at_end",
+		ws_session_gap(s, d->dir, WST_GAP_UNSYNCED_AT_END,
 				ws_message_decoder_pending_skip(d->dec), true);
 }
 

@@ -68,15 +68,6 @@ static bool head_append(struct ws_dir *d, const uint8_t *p, size_t len)
 	return true;
 }
 
-static const char *http_error_kind(int err)
-{
-	switch (err) {
-	case HTTP_ERR_TOO_LONG: return "http_too_long";
-	case HTTP_ERR_VERSION: return "http_version";
-	default: return "http_syntax";
-	}
-}
-
 static void parse_request(struct ws_session *s)
 {
 	struct ws_dir *d = &s->d[WST_C2S];
@@ -91,7 +82,7 @@ static void parse_request(struct ws_session *s)
 		goto out;
 	if (n < 0) {
 		s->layer->stats.not_http++;
-		ws_session_violation(s, WST_C2S, http_error_kind(n), (uint64_t)d->head_len);
+		ws_session_violation(s, WST_C2S, http_error_violation(n), (uint64_t)d->head_len);
 		ws_handshake_ignore(s);
 		goto out;
 	}
@@ -116,7 +107,7 @@ static void parse_request(struct ws_session *s)
 	}
 	ws_session_emit(s, &ev, WST_EV_WS_UPGRADE, WST_C2S);
 	if (ev.u.upgrade.check != HTTP_UPG_OK)
-		ws_session_violation(s, WST_C2S, http_upgrade_check_name(ev.u.upgrade.check), 0);
+		ws_session_violation(s, WST_C2S, http_upgrade_check_violation(ev.u.upgrade.check), 0);
 	/* Bytes after the head wait in the buffer for the 101. */
 	memmove(d->head, d->head + n, d->head_len - (size_t)n);
 	d->head_len -= (size_t)n;
@@ -140,7 +131,7 @@ static void parse_response(struct ws_session *s)
 		goto out;
 	if (n < 0) {
 		s->layer->stats.not_http++;
-		ws_session_violation(s, WST_S2C, http_error_kind(n), (uint64_t)d->head_len);
+		ws_session_violation(s, WST_S2C, http_error_violation(n), (uint64_t)d->head_len);
 		ws_handshake_ignore(s);
 		goto out;
 	}
@@ -150,7 +141,7 @@ static void parse_response(struct ws_session *s)
 				   (s->ts_ns - s->hs->request_ns) / 1000 : 0;
 	if (resp->status != 101) {
 		s->layer->stats.upgrade_failed++;
-		ev.u.response.accept = "unchecked";
+		ev.u.response.accept = WST_ACCEPT_UNCHECKED;
 		ev.u.response.accept_check = WS_ACC_NOT_101;
 		ws_session_emit(s, &ev, WST_EV_WS_UPGRADE_FAILED, WST_S2C);
 		ws_handshake_ignore(s);
@@ -159,10 +150,10 @@ static void parse_response(struct ws_session *s)
 	if (s->hs && s->hs->key_len) {
 		ev.u.response.accept_check = ws_accept_check_response(resp,
 			(struct http_str){ s->hs->key, s->hs->key_len }, &ev.u.response.why);
-		ev.u.response.accept = ev.u.response.accept_check == WS_ACC_OK ? "ok"
-				       : resp->ws_accept.len ? "mismatch" : "missing";
+		ev.u.response.accept = ev.u.response.accept_check == WS_ACC_OK ? WST_ACCEPT_OK
+				       : resp->ws_accept.len ? WST_ACCEPT_MISMATCH : WST_ACCEPT_MISSING;
 	} else {
-		ev.u.response.accept = "unchecked"; /* the request was not seen */
+		ev.u.response.accept = WST_ACCEPT_UNCHECKED; /* the request was not seen */
 	}
 	ext = ws_extensions_parse_response(resp->ws_extensions, &dp, &why);
 	ev.u.response.deflate = dp.enabled;
@@ -172,9 +163,10 @@ static void parse_response(struct ws_session *s)
 	s->layer->stats.active++;
 	ws_session_emit(s, &ev, WST_EV_WS_ESTABLISHED, WST_S2C);
 	if (s->hs && s->hs->key_len && ev.u.response.accept_check != WS_ACC_OK)
-		ws_session_violation(s, WST_S2C, ws_accept_check_name(ev.u.response.accept_check), 0);
+		ws_session_violation(s, WST_S2C, ws_accept_check_violation(ev.u.response.accept_check), 0);
 	if (ext < 0 || ext == WS_EXT_UNKNOWN)
-		ws_session_violation(s, WST_S2C, ext == WS_EXT_UNKNOWN ? "extension_unknown" : "extension_invalid", 0);
+		ws_session_violation(s, WST_S2C, ext == WS_EXT_UNKNOWN ? WS_VIOL_EXTENSION_UNKNOWN
+									     : WS_VIOL_EXTENSION_INVALID, 0);
 	hs_free(s);
 	ws_frames_init(s, &dp);
 	/* What followed each head is the first frame data. */
@@ -222,7 +214,7 @@ static void start_midstream(struct ws_session *s)
 	for (int dir = 0; dir < 2; dir++) {
 		/* Set when the direction's first bytes make its decoder. */
 		s->d[dir].lost_pending = true;
-		ws_session_loss(s, dir, WST_EV_WS_GAP, "stream", 0, true);
+		ws_session_gap(s, dir, WST_GAP_STREAM, 0, true);
 	}
 }
 
@@ -239,7 +231,7 @@ void ws_handshake_data(struct ws_session *s, struct ws_dir *d, const uint8_t *p,
 	if (d->dir == WST_S2C && !s->d[WST_C2S].head_len && !s->upgrade_seen && !s->midstream) {
 		/* The server spoke first: not an HTTP upgrade. */
 		s->layer->stats.not_http++;
-		ws_session_violation(s, WST_S2C, "server_spoke_first", len);
+		ws_session_violation(s, WST_S2C, WS_VIOL_SERVER_SPOKE_FIRST, len);
 		ws_handshake_ignore(s);
 		return;
 	}
@@ -260,7 +252,7 @@ void ws_handshake_end(struct ws_session *s)
 	if (s->phase == WS_PHASE_HTTP && (s->d[WST_C2S].head_len || s->d[WST_S2C].head_len)) {
 		/* Bytes that never made a whole HTTP head: not decoded, and said so. */
 		s->layer->stats.not_http++;
-		ws_session_violation(s, s->d[WST_C2S].head_len ? WST_C2S : WST_S2C, "http_incomplete",
+		ws_session_violation(s, s->d[WST_C2S].head_len ? WST_C2S : WST_S2C, WS_VIOL_HTTP_INCOMPLETE,
 				     s->d[WST_C2S].head_len + s->d[WST_S2C].head_len);
 	}
 }

@@ -61,7 +61,7 @@ void ws_session_emit(struct ws_session *s, struct wst_event *ev, enum wst_event_
 		s->layer->next.on_event(s->layer->next.ctx, ev);
 }
 
-void ws_session_violation(struct ws_session *s, enum wst_flow_dir dir, const char *kind, uint64_t detail)
+void ws_session_violation(struct ws_session *s, enum wst_flow_dir dir, enum ws_violation kind, uint64_t detail)
 {
 	struct wst_event ev = { .u.violation = { .kind = kind, .detail = detail } };
 
@@ -69,21 +69,27 @@ void ws_session_violation(struct ws_session *s, enum wst_flow_dir dir, const cha
 	ws_session_emit(s, &ev, WST_EV_WS_VIOLATION, dir);
 }
 
-void ws_session_loss(struct ws_session *s, enum wst_flow_dir dir, enum wst_event_type type,
-		      const char *kind, uint64_t bytes, bool lost)
+void ws_session_gap(struct ws_session *s, enum wst_flow_dir dir, enum wst_gap_kind kind, uint64_t bytes,
+		    bool lost)
 {
 	struct wst_event ev = { .u.loss = { .kind = kind, .bytes = bytes, .boundary_lost = lost } };
 
-	if (type == WST_EV_WS_GAP && !strcmp(kind, "stream")) {
+	if (kind == WST_GAP_STREAM) {
 		s->layer->stats.gaps++;
 		s->layer->stats.gap_bytes += bytes;
-	} else if (type == WST_EV_WS_GAP) {
-		s->layer->stats.decode_losses++;
 	} else {
-		s->layer->stats.resyncs++;
-		s->layer->stats.resync_bytes += bytes;
+		s->layer->stats.decode_losses++;
 	}
-	ws_session_emit(s, &ev, type, dir);
+	ws_session_emit(s, &ev, WST_EV_WS_GAP, dir);
+}
+
+void ws_session_resync(struct ws_session *s, enum wst_flow_dir dir, uint64_t skipped)
+{
+	struct wst_event ev = { .u.loss = { .bytes = skipped } };
+
+	s->layer->stats.resyncs++;
+	s->layer->stats.resync_bytes += skipped;
+	ws_session_emit(s, &ev, WST_EV_WS_RESYNC, dir);
 }
 
 /* Ordered bytes of one direction, wherever they come from. */
@@ -124,7 +130,7 @@ static void session_gap(struct ws_dir *d, uint64_t missing)
 		return;
 	if (s->phase == WS_PHASE_WS)
 		lost = ws_frames_gap(s, d, missing);
-	ws_session_loss(s, d->dir, WST_EV_WS_GAP, "stream", missing, lost);
+	ws_session_gap(s, d->dir, WST_GAP_STREAM, missing, lost);
 	if (s->phase == WS_PHASE_HTTP)
 		ws_handshake_ignore(s); /* an HTTP head with a hole cannot be parsed */
 }
@@ -183,17 +189,17 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 			ev.u.session.bytes[dir] = s->bytes[dir];
 		}
 		if (closed) {
-			ev.u.session.how = "close";
+			ev.u.session.how = WST_END_CLOSE;
 			ev.u.session.code = s->close_code;
-			ev.u.session.initiator = s->close_first == WST_C2S ? "client" : "server";
+			ev.u.session.initiator = wst_initiator_of(s->close_first);
 		} else if (tcp->u.closed.reason == WST_CLOSE_RST) {
-			ev.u.session.how = "reset";
+			ev.u.session.how = WST_END_RESET;
 			ev.u.session.code = 1006;
 		} else if (tcp->u.closed.reason == WST_CLOSE_FIN) {
-			ev.u.session.how = "abnormal"; /* TCP closed without a close frame: 1006 */
+			ev.u.session.how = WST_END_ABNORMAL; /* TCP closed without a close frame: 1006 */
 			ev.u.session.code = 1006;
 		} else {
-			ev.u.session.how = "end";
+			ev.u.session.how = WST_END_END;
 		}
 		l->stats.active--;
 		ws_session_emit(s, &ev, WST_EV_WS_SESSION_END, WST_C2S);

@@ -91,13 +91,14 @@ struct ws_layer {
 	struct ws_stats stats;
 };
 
-/* ws_session.c: an event of the session to the next sink, and the two
+/* ws_session.c: an event of the session to the next sink, and the
  * kinds the layer counts on the way. */
 void ws_session_emit(struct ws_session *s, struct wst_event *ev, enum wst_event_type type,
 		     enum wst_flow_dir dir);
-void ws_session_violation(struct ws_session *s, enum wst_flow_dir dir, const char *kind, uint64_t detail);
-void ws_session_loss(struct ws_session *s, enum wst_flow_dir dir, enum wst_event_type type,
-		     const char *kind, uint64_t bytes, bool lost);
+void ws_session_violation(struct ws_session *s, enum wst_flow_dir dir, enum ws_violation kind, uint64_t detail);
+void ws_session_gap(struct ws_session *s, enum wst_flow_dir dir, enum wst_gap_kind kind, uint64_t bytes,
+		    bool lost);
+void ws_session_resync(struct ws_session *s, enum wst_flow_dir dir, uint64_t skipped);
 
 /* ws_handshake.c: bytes of a direction before the upgrade is decided. */
 void ws_handshake_data(struct ws_session *s, struct ws_dir *d, const uint8_t *p, size_t len);

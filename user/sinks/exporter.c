@@ -11,7 +11,6 @@
 
 #include "protocol/http_upgrade.h"
 #include "protocol/json_scan.h"
-#include "protocol/ws_accept.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
 #include "exporter.h"
@@ -23,15 +22,14 @@ static const char *const dirs[] = { "c2s", "s2c" }; /* enum wst_flow_dir */
 static const char *const flags[] = { "syn", "synack", "fin", "rst" };
 /* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
 static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };
-static const char *const reasons[] = { "fin", "rst", "idle", "evicted", "end", "other" };
+/* `other`: a value outside the kind's table, never expected (the array's last). */
+static const char *const reasons[] = { WST_CLOSE_REASONS(WST_KIND_LABEL) "other" };
 static const char *const statuses[] = {
 	"101", "400", "401", "403", "404", "426", "500", "502", "503", "other",
 };
 static const int status_codes[] = { 101, 400, 401, 403, 404, 426, 500, 502, 503 };
-static const char *const opcodes[] = {
-	"continuation", "text", "binary", "close", "ping", "pong", "reserved",
-};
-enum { OPC_CONT, OPC_TEXT, OPC_BINARY, OPC_CLOSE, OPC_PING, OPC_PONG, OPC_RESERVED };
+/* enum ws_opcode_index */
+static const char *const opcodes[] = { WS_OPCODES(WS_OPCODE_LABEL) "reserved" };
 /* "unknown": the message's first frame was not seen (picked up mid-way). */
 static const char *const msg_types[] = { "text", "binary", "unknown" };
 static const char *const close_codes[] = {
@@ -40,23 +38,16 @@ static const char *const close_codes[] = {
 	"application", "invalid", "none", "unknown",
 };
 enum { CC_APPLICATION = 16, CC_INVALID, CC_NONE, CC_UNKNOWN };
-static const char *const initiators[] = { "client", "server" };
-static const char *const hows[] = { "close", "abnormal", "reset", "end", "other" };
-static const char *const loss_kinds[] = {
-	"deflate_context_lost", "not_inflated", "unsynced_at_end", "other",
-};
+static const char *const initiators[] = { WST_INITIATORS(WST_KIND_LABEL) }; /* from WST_INITIATOR_CLIENT */
+static const char *const hows[] = { WST_SESSION_ENDS(WST_KIND_LABEL) "other" };
+/* The gap kinds from WST_GAP_FIRST_DECODE_LOSS. */
+static const char *const loss_kinds[] = { WST_DECODE_LOSSES(WST_KIND_LABEL) "other" };
+/* From WS_VIOL_NONE + 1. */
+static const char *const violation_kinds[] = { WS_VIOLATIONS(WST_KIND_LABEL) "other" };
 static const char *const unmatched[] = {
 	"not_object", "no_key", "not_string", "invalid_json", "not_decoded",
 };
 enum { UM_NOT_OBJECT, UM_NO_KEY, UM_NOT_STRING, UM_INVALID_JSON, UM_NOT_DECODED };
-
-/* HTTP-level violation kinds emitted by the WebSocket layer itself. */
-static const char *const http_kinds[] = {
-	"http_syntax", "http_too_long", "http_version", "http_incomplete",
-	"server_spoke_first", "extension_unknown", "extension_invalid",
-};
-
-#define MAX_KINDS 80
 
 static const double duration_buckets[] = {
 	0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400,
@@ -69,8 +60,6 @@ struct exporter {
 	exporter_collect_fn collect;
 	void *collect_ctx;
 	const struct wst_flow *refused; /* tcp_refused just seen for this flow */
-	const char *kinds[MAX_KINDS];   /* violation kinds, "other" last */
-	int n_kinds;
 	/* event kinds the output may suppress (event_limit.h) */
 	const char *limited[WST_EV_MAX];
 	enum wst_event_type limited_type[WST_EV_MAX];
@@ -90,61 +79,23 @@ struct exporter {
 	int app, app_unmatched;
 };
 
-/* Adds name to the kind table unless present; false when full. */
-static bool kind_add(struct exporter *e, const char *name)
-{
-	for (int i = 0; i < e->n_kinds; i++)
-		if (strcmp(e->kinds[i], name) == 0)
-			return true;
-	if (e->n_kinds >= MAX_KINDS)
-		return false;
-	e->kinds[e->n_kinds++] = name;
-	return true;
-}
-
 /*
- * Every kind ws_session.c can emit: the frame/message decoder's violations,
- * its own HTTP-level kinds, and the failed upgrade and accept checks.
+ * The label index of an enum value v whose table starts at `first` and has
+ * `n` rows; n (the `other` label, last) for a value outside it.
  */
-static int kinds_init(struct exporter *e)
+static uint32_t kind_index(int v, int first, int n)
 {
-	const char *n;
-	int v;
-
-	for (v = WS_VIOL_NONE + 1; v < WS_VIOL_MAX; v++)
-		if (!kind_add(e, ws_violation_name(v)))
-			return -E2BIG;
-	for (size_t i = 0; i < ARRAY_SIZE(http_kinds); i++)
-		if (!kind_add(e, http_kinds[i]))
-			return -E2BIG;
-	/* Both check enums count down from -1; "unknown" past their end. */
-	for (v = -1; v > -32 && strcmp(n = http_upgrade_check_name(v), "unknown"); v--)
-		if (!kind_add(e, n))
-			return -E2BIG;
-	for (v = -1; v > -32 && strcmp(n = ws_accept_check_name(v), "unknown"); v--)
-		if (!kind_add(e, n))
-			return -E2BIG;
-	if (!kind_add(e, "other"))
-		return -E2BIG;
-	return 0;
+	return v >= first && v - first < n ? (uint32_t)(v - first) : (uint32_t)n;
 }
 
-/* Index of s in a fixed name table, or `other`. Pointers first: the layers
- * pass the very strings the name functions return. */
-static int name_index(const char *const *names, int n, const char *s, int other)
-{
-	int i;
+#define LAST(a) ((int)ARRAY_SIZE(a) - 1)
 
-	if (!s)
-		return other;
-	for (i = 0; i < n; i++)
-		if (names[i] == s)
-			return i;
-	for (i = 0; i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	return other;
-}
+_Static_assert(LAST(reasons) == WST_CLOSE_MAX, "a reason label per close reason");
+_Static_assert(LAST(hows) == WST_END_MAX, "a how label per session end");
+_Static_assert(LAST(loss_kinds) == WST_N_DECODE_LOSSES, "a kind label per decode loss");
+_Static_assert(LAST(violation_kinds) == WS_VIOL_MAX - 1, "a kind label per violation");
+_Static_assert(LAST(opcodes) == WS_OPI_RESERVED, "an opcode label per opcode row");
+_Static_assert(ARRAY_SIZE(initiators) == WST_INITIATOR_MAX - 1, "an initiator label per initiator");
 
 static int declare_kernel(struct exporter *e);
 
@@ -246,7 +197,7 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
 	CHK(e->violations = metrics_counter(m, "wstrace_ws_violations_total",
 		"Protocol violations (HTTP upgrade, RFC 6455, RFC 7692) by kind.",
-		"kind", e->kinds, e->n_kinds));
+		"kind", violation_kinds, ARRAY_SIZE(violation_kinds)));
 	CHK(e->session_s = metrics_histogram(m, "wstrace_ws_session_duration_seconds",
 		"Duration of WebSocket sessions, from the 101 response to their end.",
 		duration_buckets, ARRAY_SIZE(duration_buckets), NULL, NULL, 0));
@@ -360,9 +311,6 @@ int exporter_new(struct exporter **out, const struct exporter_opts *o)
 	err = metrics_new(&e->m);
 	if (err)
 		goto fail;
-	err = kinds_init(e);
-	if (err)
-		goto fail;
 	err = declare(e, o);
 	if (err)
 		goto fail;
@@ -396,19 +344,6 @@ void exporter_set_collect(struct exporter *e, exporter_collect_fn fn, void *ctx)
 static unsigned int dir_of(const struct wst_event *ev)
 {
 	return ev->dir == WST_S2C ? 1 : 0;
-}
-
-static int opcode_index(uint8_t op)
-{
-	switch (op) {
-	case WS_OP_CONT: return OPC_CONT;
-	case WS_OP_TEXT: return OPC_TEXT;
-	case WS_OP_BINARY: return OPC_BINARY;
-	case WS_OP_CLOSE: return OPC_CLOSE;
-	case WS_OP_PING: return OPC_PING;
-	case WS_OP_PONG: return OPC_PONG;
-	default: return OPC_RESERVED;
-	}
 }
 
 static int status_index(const struct http_response *resp)
@@ -519,8 +454,7 @@ static void on_tcp(struct exporter *e, const struct wst_event *ev)
 	case WST_EV_TCP_CLOSED: {
 		enum wst_close_reason r = ev->u.closed.reason;
 
-		metrics_inc(m, e->closed, (unsigned int)r <= WST_CLOSE_END ? (uint32_t)r
-					  : ARRAY_SIZE(reasons) - 1);
+		metrics_inc(m, e->closed, kind_index((int)r, 0, LAST(reasons)));
 		if (r == WST_CLOSE_RST && (!ev->flow || ev->flow != e->refused))
 			metrics_inc(m, e->resets, 0);
 		if (r == WST_CLOSE_EVICTED)
@@ -567,7 +501,7 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		if (!ev->u.frame.h)
 			break;
 		metrics_inc(m, e->frames, metrics_index2(m, e->frames, dir,
-							  opcode_index(ev->u.frame.h->opcode)));
+							  ws_opcode_index(ev->u.frame.h->opcode)));
 		/* A frame cut by the connection's end: the bytes that went by. */
 		metrics_add(m, e->frame_bytes, dir, ev->u.frame.incomplete ? ev->u.frame.seen
 							       : ev->u.frame.h->payload_len);
@@ -580,12 +514,12 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 			observe_us(e, e->rtt, 0, (uint64_t)ev->u.control.rtt_us);
 		break;
 	case WST_EV_WS_CLOSE: {
-		const char *ini = ev->u.control.initiator;
+		enum wst_initiator ini = ev->u.control.initiator;
 		unsigned int who;
 
-		if (!ev->u.control.c || !ini)
+		if (!ev->u.control.c || ini == WST_INITIATOR_NONE)
 			break;
-		who = strcmp(ini, "client") == 0 ? 0 : 1;
+		who = ini == WST_INITIATOR_CLIENT ? 0 : 1;
 		/* Once per session: the first close frame, sent by the initiator. */
 		if (who != dir)
 			break;
@@ -594,23 +528,22 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		break;
 	}
 	case WST_EV_WS_SESSION_END:
-		metrics_inc(m, e->session_ends, name_index(hows, ARRAY_SIZE(hows) - 1,
-					ev->u.session.how, ARRAY_SIZE(hows) - 1));
+		metrics_inc(m, e->session_ends, kind_index((int)ev->u.session.how, 0, LAST(hows)));
 		observe_us(e, e->session_s, 0, ev->u.session.duration_us);
 		break;
 	case WST_EV_WS_VIOLATION:
-		metrics_inc(m, e->violations, name_index(e->kinds, e->n_kinds - 1,
-					ev->u.violation.kind, e->n_kinds - 1));
+		metrics_inc(m, e->violations, kind_index((int)ev->u.violation.kind, WS_VIOL_NONE + 1,
+							  LAST(violation_kinds)));
 		break;
 	case WST_EV_WS_GAP:
-		if (ev->u.loss.kind && strcmp(ev->u.loss.kind, "stream") == 0) {
+		if (ev->u.loss.kind == WST_GAP_STREAM) {
 			metrics_inc(m, e->gaps, 0);
 			metrics_add(m, e->gap_bytes, 0, ev->u.loss.bytes);
 			if (ev->u.loss.boundary_lost)
 				metrics_inc(m, e->sync_lost, 0);
 		} else {
-			metrics_inc(m, e->losses, name_index(loss_kinds, ARRAY_SIZE(loss_kinds) - 1,
-					ev->u.loss.kind, ARRAY_SIZE(loss_kinds) - 1));
+			metrics_inc(m, e->losses, kind_index((int)ev->u.loss.kind, WST_GAP_FIRST_DECODE_LOSS,
+							      LAST(loss_kinds)));
 		}
 		break;
 	case WST_EV_WS_RESYNC:

@@ -126,7 +126,7 @@ static void json_payload(struct output *o, const uint8_t *p, size_t kept, bool t
 
 static void json_opcode(struct output *o, uint8_t opcode)
 {
-	const char *name = output_opcode_name(opcode);
+	const char *name = ws_opcode_name(opcode);
 
 	if (name)
 		json_plain(o, "opcode", name);
@@ -190,7 +190,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		json_http_field(o, "reason", r->reason);
 		output_printf(o, ",\"upgrade_us\":%" PRIu64, ev->u.response.latency_us);
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
-			output_printf(o, ",\"accept\":\"%s\",\"deflate\":%s", ev->u.response.accept,
+			output_printf(o, ",\"accept\":\"%s\",\"deflate\":%s", wst_accept_result_name(ev->u.response.accept),
 				ev->u.response.deflate ? "true" : "false");
 			json_protocol(o, "protocol", r->ws_protocol);
 			json_http_field(o, "extensions", r->ws_extensions);
@@ -212,7 +212,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_MESSAGE: {
 		const struct ws_message_info *m = ev->u.message;
 
-		json_plain(o, "type", output_opcode_name(m->opcode) ? output_opcode_name(m->opcode) : "reserved");
+		json_plain(o, "type", ws_opcode_name(m->opcode) ? ws_opcode_name(m->opcode) : "reserved");
 		json_u64(o, "len", m->total_len);
 		json_u64(o, "wire_len", m->wire_len);
 		json_u64(o, "frames", m->frames);
@@ -241,7 +241,7 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 				output_puts(o, ",\"code\":null");
 			output_puts(o, ",\"reason\":");
 			output_buf_json_string(o, c->reason ? c->reason : (const uint8_t *)"", c->reason_len);
-			output_printf(o, ",\"initiator\":\"%s\",\"valid\":%s", ev->u.control.initiator,
+			output_printf(o, ",\"initiator\":\"%s\",\"valid\":%s", wst_initiator_name(ev->u.control.initiator),
 				c->close_valid ? "true" : "false");
 		} else {
 			json_payload(o, c->payload, c->len, c->truncated);
@@ -249,12 +249,12 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 		break;
 	}
 	case WST_EV_WS_SESSION_END:
-		output_printf(o, ",\"how\":\"%s\",\"duration_us\":%" PRIu64, ev->u.session.how,
+		output_printf(o, ",\"how\":\"%s\",\"duration_us\":%" PRIu64, wst_session_end_name(ev->u.session.how),
 			ev->u.session.duration_us);
 		if (ev->u.session.code)
 			output_printf(o, ",\"code\":%u", ev->u.session.code);
 		if (ev->u.session.initiator)
-			output_printf(o, ",\"initiator\":\"%s\"", ev->u.session.initiator);
+			output_printf(o, ",\"initiator\":\"%s\"", wst_initiator_name(ev->u.session.initiator));
 		output_printf(o, ",\"frames_c2s\":%" PRIu64 ",\"frames_s2c\":%" PRIu64
 			",\"messages_c2s\":%" PRIu64 ",\"messages_s2c\":%" PRIu64
 			",\"bytes_c2s\":%" PRIu64 ",\"bytes_s2c\":%" PRIu64,
@@ -262,11 +262,12 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 			ev->u.session.messages[1], ev->u.session.bytes[0], ev->u.session.bytes[1]);
 		break;
 	case WST_EV_WS_VIOLATION:
-		output_printf(o, ",\"kind\":\"%s\",\"detail\":%" PRIu64, ev->u.violation.kind, ev->u.violation.detail);
+		output_printf(o, ",\"kind\":\"%s\",\"detail\":%" PRIu64, ws_violation_name(ev->u.violation.kind),
+			      ev->u.violation.detail);
 		break;
 	case WST_EV_WS_GAP:
-		output_printf(o, ",\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"boundary_lost\":%s", ev->u.loss.kind,
-			ev->u.loss.bytes, ev->u.loss.boundary_lost ? "true" : "false");
+		output_printf(o, ",\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"boundary_lost\":%s",
+			wst_gap_kind_name(ev->u.loss.kind), ev->u.loss.bytes, ev->u.loss.boundary_lost ? "true" : "false");
 		break;
 	case WST_EV_WS_RESYNC:
 		output_printf(o, ",\"skipped\":%" PRIu64, ev->u.loss.bytes);

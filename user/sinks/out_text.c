@@ -32,7 +32,7 @@ static void text_protocol(struct output *o, struct http_str v)
 /* "text fin rsv1 masked 52B": what tcpdump users read first. */
 static void text_frame_header(struct output *o, const struct ws_frame_header *h)
 {
-	const char *name = output_opcode_name(h->opcode);
+	const char *name = ws_opcode_name(h->opcode);
 
 	if (name)
 		output_write(o, name, strlen(name));
@@ -130,7 +130,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 
 		output_printf(o, "WS %d", r->status);
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
-			output_printf(o, " accept=%s", ev->u.response.accept);
+			output_printf(o, " accept=%s", wst_accept_result_name(ev->u.response.accept));
 			text_protocol(o, r->ws_protocol);
 			text_http(o, "ext", r->ws_extensions);
 			output_printf(o, " ws-established %" PRIu64 "us\n", ev->u.response.latency_us);
@@ -160,7 +160,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	}
 	case WST_EV_WS_MESSAGE: {
 		const struct ws_message_info *m = ev->u.message;
-		const char *name = output_opcode_name(m->opcode);
+		const char *name = ws_opcode_name(m->opcode);
 
 		output_printf(o, "WS message %s %" PRIu64 "B (%u frame%s%s%s%s)", name ? name : "reserved",
 			m->total_len, m->frames, m->frames == 1 ? "" : "s", m->compressed ? (m->inflated ? ", inflated" : ", not inflated") : "",
@@ -194,15 +194,15 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 			output_puts(o, " no-code");
 		output_putc(o, ' ');
 		output_buf_json_string(o, c->reason ? c->reason : (const uint8_t *)"", c->reason_len);
-		output_printf(o, " (%s closed first)\n", ev->u.control.initiator);
+		output_printf(o, " (%s closed first)\n", wst_initiator_name(ev->u.control.initiator));
 		return;
 	}
 	case WST_EV_WS_SESSION_END:
-		output_printf(o, "WS session-end %s", ev->u.session.how);
+		output_printf(o, "WS session-end %s", wst_session_end_name(ev->u.session.how));
 		if (ev->u.session.code)
 			output_printf(o, " %u", ev->u.session.code);
 		if (ev->u.session.initiator)
-			output_printf(o, " by %s", ev->u.session.initiator);
+			output_printf(o, " by %s", wst_initiator_name(ev->u.session.initiator));
 		output_printf(o, " %.6fs c2s %" PRIu64 " frames %" PRIu64 " msgs %" PRIu64 "B s2c %" PRIu64
 			" frames %" PRIu64 " msgs %" PRIu64 "B\n",
 			ev->u.session.duration_us / 1e6, ev->u.session.frames[0], ev->u.session.messages[0],
@@ -210,14 +210,16 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 			ev->u.session.bytes[1]);
 		return;
 	case WST_EV_WS_VIOLATION:
-		output_printf(o, "WS violation %s (%" PRIu64 ")\n", ev->u.violation.kind, ev->u.violation.detail);
+		output_printf(o, "WS violation %s (%" PRIu64 ")\n", ws_violation_name(ev->u.violation.kind),
+			ev->u.violation.detail);
 		return;
 	case WST_EV_WS_GAP:
 		if (ev->u.loss.bytes)
-			output_printf(o, "WS gap %s %" PRIu64 "B missing%s\n", ev->u.loss.kind, ev->u.loss.bytes,
+			output_printf(o, "WS gap %s %" PRIu64 "B missing%s\n", wst_gap_kind_name(ev->u.loss.kind),
+				ev->u.loss.bytes,
 				ev->u.loss.boundary_lost ? ", frame boundary lost" : "");
 		else
-			output_printf(o, "WS gap %s (started mid-stream)%s\n", ev->u.loss.kind,
+			output_printf(o, "WS gap %s (started mid-stream)%s\n", wst_gap_kind_name(ev->u.loss.kind),
 				ev->u.loss.boundary_lost ? ", frame boundary lost" : "");
 		return;
 	case WST_EV_WS_RESYNC:

@@ -72,19 +72,6 @@ void output_buf_endpoints(struct output *o, const struct wst_event *ev, const ch
 		*dst = e->c, *dlen = e->clen;
 	}
 }
-const char *output_opcode_name(uint8_t opcode)
-{
-	switch (opcode) {
-	case 0x0: return "continuation";
-	case 0x1: return "text";
-	case 0x2: return "binary";
-	case 0x8: return "close";
-	case 0x9: return "ping";
-	case 0xa: return "pong";
-	}
-	return NULL;
-}
-
 /* v through a redact function, in a buffer of max bytes the caller frees. */
 static struct http_str shown_redacted(struct http_str v, size_t max, size_t (*redact)(struct http_str, char *),
 				      char **to_free)

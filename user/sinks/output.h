@@ -64,8 +64,6 @@ uint32_t output_rel_seq(const struct wst_flow *f, enum wst_flow_dir dir, uint32_
 bool output_is_text(const uint8_t *p, size_t len, bool truncated);
 /* len without a code point cut at the end (for truncated payloads). */
 size_t output_utf8_whole_len(const uint8_t *p, size_t len);
-/* "continuation", "text", ..., or NULL for a reserved opcode. */
-const char *output_opcode_name(uint8_t opcode);
 
 /* Buffer writers (output_buf.c): what the formats print with. */
 void output_drain(struct output *o); /* hands buf to stdio */

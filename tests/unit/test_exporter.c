@@ -697,64 +697,6 @@ static void test_events_suppressed(void **state)
 	event_limit_free(l);
 }
 
-/* README.md of the tree (the tests run from its top), whole. */
-static char *read_readme(void)
-{
-	FILE *f = fopen("README.md", "r");
-	char *text = NULL;
-	size_t len = 0, n;
-
-	if (!f)
-		fail_msg("README.md not found: run from the top of the tree");
-	text = malloc(1 << 20);
-	assert_non_null(text);
-	while ((n = fread(text + len, 1, (1 << 20) - 1 - len, f)) > 0)
-		len += n;
-	fclose(f);
-	text[len] = '\0';
-	return text;
-}
-
-/*
- * Every label value a family can take is documented: the exposition holds
- * every series of the fixed label sets, and README must name each value
- * as `value` (the close codes 1000-1015 as the range `1000`…`1015`).
- */
-static void test_labels_documented(void **state)
-{
-	struct exporter *e = new_exporter("type", 0, false);
-	char *t = NULL, *readme = read_readme(), *p;
-	int checked = 0;
-	size_t len;
-
-	(void)state;
-	assert_int_equal(exporter_render(e, &t, &len), 0);
-	for (p = strstr(t, "=\""); p; p = strstr(p, "=\"")) {
-		char value[160], want[164], *end;
-		/* histogram buckets are not a label set of ours */
-		bool le = p - t >= 3 && (!strncmp(p - 3, "{le", 3) || !strncmp(p - 3, ",le", 3));
-
-		p += 2;
-		end = strchr(p, '"');
-		assert_non_null(end);
-		assert_true((size_t)(end - p) < sizeof(value));
-		memcpy(value, p, (size_t)(end - p));
-		value[end - p] = '\0';
-		p = end;
-		if (le || !strcmp(value, "1.2.3") || (strlen(value) == 4 && !strncmp(value, "10", 2) &&
-						 strcmp(value, "1000") && strcmp(value, "1015")))
-			continue; /* the build version; close codes inside the documented range */
-		snprintf(want, sizeof(want), "`%s`", value);
-		if (!strstr(readme, want))
-			fail_msg("label value %s is not documented in README.md", want);
-		checked++;
-	}
-	assert_true(checked > 100);
-	free(readme);
-	free(t);
-	exporter_free(e);
-}
-
 struct collect_state {
 	struct exporter_sources src;
 	struct wst_counters k;
@@ -1137,7 +1079,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_losses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_suppressed, setup, teardown),
-		cmocka_unit_test(test_labels_documented),
 		cmocka_unit_test_setup_teardown(test_collect_callback, setup, teardown),
 		cmocka_unit_test(test_no_kernel),
 		cmocka_unit_test(test_json_key_chat),

@@ -4,7 +4,7 @@
  * X-macro of rows X(ENUM_CONSTANT, "label", "one-line documentation"): the
  * label is the JSON value, the text output's word and the metric label
  * value; the documentation says in short what README.md says of it
- * (tests/unit/test_kinds_documented.c holds README.md to the labels).
+ * (tests/unit/test_readme.c holds README.md to the labels).
  *
  * Events carry the enums; the sinks make the strings (wst_*_name() here)
  * and index their label arrays by the enum (the exporter spells those

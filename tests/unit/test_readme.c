@@ -184,6 +184,49 @@ static struct labels first_cells(const char *readme, const char *heading, const 
 	return all;
 }
 
+/* Labels are metric label values and JSON words: distinct, lower case,
+ * documented. */
+static void test_tables_well_formed(void **state)
+{
+	(void)state;
+	assert_true(wst_n_kind_tables >= 8);
+	for (int t = 0; t < wst_n_kind_tables; t++) {
+		const struct wst_kind_table *k = &wst_kind_tables[t];
+
+		assert_true(k->n > 0);
+		for (int i = 0; i < k->n; i++) {
+			const char *l = k->rows[i].label;
+
+			if (!*l || strspn(l, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(l))
+				fail_msg("%s label \"%s\" is not a lower-case word", k->what, l);
+			if (!k->rows[i].doc || strlen(k->rows[i].doc) < 5)
+				fail_msg("%s %s has no documentation", k->what, l);
+			if (!strcmp(l, "other"))
+				fail_msg("%s: `other` is the label of values outside a table", k->what);
+			for (int j = 0; j < i; j++)
+				if (!strcmp(l, k->rows[j].label))
+					fail_msg("%s label %s twice", k->what, l);
+		}
+	}
+	/* The name functions read the same rows. */
+	assert_string_equal(wst_event_name(WST_EV_WS_RESYNC), "ws_resync");
+	assert_string_equal(wst_event_name(WST_EV_MAX), "unknown");
+	assert_string_equal(wst_flow_dir_name(WST_S2C), "s2c");
+	assert_string_equal(wst_close_reason_name(WST_CLOSE_EVICTED), "evicted");
+	assert_string_equal(wst_close_reason_name(WST_CLOSE_MAX), "unknown");
+	assert_string_equal(wst_session_end_name(WST_END_ABNORMAL), "abnormal");
+	assert_null(wst_initiator_name(WST_INITIATOR_NONE));
+	assert_string_equal(wst_initiator_name(WST_INITIATOR_SERVER), "server");
+	assert_string_equal(wst_accept_result_name(WST_ACCEPT_UNCHECKED), "unchecked");
+	assert_string_equal(wst_gap_kind_name(WST_GAP_UNSYNCED_AT_END), "unsynced_at_end");
+	assert_string_equal(ws_violation_name(WS_VIOL_DUPLICATE), "duplicate");
+	assert_string_equal(ws_violation_name(WS_VIOL_NONE), "none");
+	assert_string_equal(ws_opcode_name(WS_OP_CONT), "continuation");
+	assert_null(ws_opcode_name(0x3));
+	assert_int_equal(ws_opcode_index(0xb), WS_OPI_RESERVED);
+	assert_int_equal(ws_opcode_index(WS_OP_PONG), WS_OPI_PONG);
+}
+
 /* The event tables of "JSON lines": every event, in the enum's order. */
 static void test_events_documented(void **state)
 {
@@ -328,6 +371,7 @@ static void test_config_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tables_well_formed),
 		cmocka_unit_test(test_events_documented),
 		cmocka_unit_test(test_violations_documented),
 		cmocka_unit_test(test_kind_values_documented),

@@ -23,10 +23,13 @@ struct ws_frame_header;
 struct ws_message_info;
 struct ws_control_info;
 
-/* Direction within a connection, decided by the watched ports. */
+/* Direction within a connection, decided by the watched ports: `dir`. */
+#define WST_FLOW_DIRS(X) \
+	X(WST_C2S, "c2s", "client to server (towards a watched port)") \
+	X(WST_S2C, "s2c", "server to client")
+
 enum wst_flow_dir {
-	WST_C2S = 0, /* client to server (towards a watched port) */
-	WST_S2C = 1,
+	WST_FLOW_DIRS(WST_KIND_ENUM)
 };
 
 /*
@@ -170,6 +173,8 @@ struct wst_event {
 
 /* "tcp_syn", ...; "unknown" out of range. */
 const char *wst_event_name(enum wst_event_type type);
+/* "c2s", "s2c". */
+const char *wst_flow_dir_name(enum wst_flow_dir dir);
 
 /* Who closed first, from the direction of the first close frame. */
 static inline enum wst_initiator wst_initiator_of(enum wst_flow_dir dir)

@@ -7,6 +7,7 @@
 #define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const struct wst_kind_row event_rows[] = { WST_EVENT_TYPES(ROW) };
+static const struct wst_kind_row dir_rows[] = { WST_FLOW_DIRS(ROW) };
 static const struct wst_kind_row reason_rows[] = { WST_CLOSE_REASONS(ROW) };
 static const struct wst_kind_row end_rows[] = { WST_SESSION_ENDS(ROW) };
 static const struct wst_kind_row initiator_rows[] = { WST_INITIATORS(ROW) };
@@ -21,6 +22,7 @@ _Static_assert(ARRAY_SIZE(violation_rows) == WS_VIOL_MAX - 1, "one row per viola
 
 const struct wst_kind_table wst_kind_tables[] = {
 	TABLE("event", event_rows, 0),
+	TABLE("direction", dir_rows, 0),
 	TABLE("close reason", reason_rows, 0),
 	TABLE("session end", end_rows, 0),
 	TABLE("initiator", initiator_rows, WST_INITIATOR_CLIENT),
@@ -40,6 +42,11 @@ static const char *label(const struct wst_kind_row *rows, int n, int first, int 
 const char *wst_event_name(enum wst_event_type type)
 {
 	return label(event_rows, ARRAY_SIZE(event_rows), 0, (int)type);
+}
+
+const char *wst_flow_dir_name(enum wst_flow_dir dir)
+{
+	return label(dir_rows, ARRAY_SIZE(dir_rows), 0, (int)dir);
 }
 
 const char *wst_close_reason_name(enum wst_close_reason r)

@@ -18,7 +18,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const kdirs[] = { "ingress", "egress" };
-static const char *const dirs[] = { "c2s", "s2c" }; /* enum wst_flow_dir */
+static const char *const dirs[] = { WST_FLOW_DIRS(WST_KIND_LABEL) }; /* enum wst_flow_dir */
 static const char *const flags[] = { "syn", "synack", "fin", "rst" };
 /* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
 static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };

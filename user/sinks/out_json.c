@@ -154,7 +154,7 @@ static void json_frame_header(struct output *o, const struct ws_frame_header *h)
 static void print_ws_fields(struct output *o, const struct wst_event *ev)
 {
 		if (ev->type != WST_EV_WS_SESSION_END)
-		json_plain(o, "dir", ev->dir == WST_C2S ? "c2s" : "s2c");
+		json_plain(o, "dir", wst_flow_dir_name(ev->dir));
 	switch (ev->type) {
 	case WST_EV_HTTP_REQUEST:
 	case WST_EV_WS_UPGRADE: {
@@ -283,7 +283,7 @@ static void print_packet_fields(struct output *o, const struct wst_event *ev)
 	char flags[12];
 
 	pkt_format_flags(flags, sizeof(flags), r->tcp_flags);
-	json_plain(o, "dir", ev->dir == WST_C2S ? "c2s" : "s2c");
+	json_plain(o, "dir", wst_flow_dir_name(ev->dir));
 	json_plain(o, "flags", flags);
 	json_u64(o, "seq", r->seq);
 	json_u64(o, "ack", r->ack);

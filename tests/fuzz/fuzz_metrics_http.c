@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "metrics_http.h"
+#include "service/metrics_http.h"
 
 #define CHECK(cond)                \
 	do {                       \

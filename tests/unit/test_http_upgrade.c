@@ -12,9 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "protocol/http_redact.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/ws_accept.h"
 #include "guard_page.h"
-#include "http_upgrade.h"
-#include "ws_accept.h"
 
 #define S(lit) (struct http_str){ (lit), sizeof(lit) - 1 }
 
@@ -381,7 +382,9 @@ static void test_responses(void **state)
 	/* The answer to another key. */
 	assert_int_equal(ws_accept_check_response(&resp, S("x3JJHMbDL1EzLkh9GBhXDw=="), &why),
 			 WS_ACC_ACCEPT);
-	assert_string_equal(ws_accept_check_name(WS_ACC_ACCEPT), "accept");
+	assert_int_equal(ws_accept_check_violation(WS_ACC_ACCEPT), WS_VIOL_ACCEPT);
+	assert_string_equal(ws_violation_name(ws_accept_check_violation(WS_ACC_ACCEPT)), "accept");
+	assert_int_equal(ws_accept_check_violation(WS_ACC_NOT_101), WS_VIOL_NONE); /* not a violation */
 	guard_free(&g);
 
 	len = sizeof(resp_101_workerman) - 1;
@@ -642,7 +645,9 @@ static void test_plain_get(void **state)
 	assert_false(req.upgrade_attempt);
 	assert_false(req.is_upgrade);
 	assert_int_equal(http_check_upgrade(&req, &why), HTTP_UPG_NOT_UPGRADE);
-	assert_string_equal(http_upgrade_check_name(HTTP_UPG_NOT_UPGRADE), "not_upgrade");
+	/* A plain request, not a violation. */
+	assert_int_equal(http_upgrade_check_violation(HTTP_UPG_NOT_UPGRADE), WS_VIOL_NONE);
+	assert_int_equal(http_upgrade_check_violation(HTTP_UPG_HTTP_VERSION), WS_VIOL_HTTP_VERSION);
 }
 
 static void test_connection_token_list(void **state)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "metrics_http.h"
+#include "service/metrics_http.h"
 
 struct fixture {
 	struct metrics_http *h;

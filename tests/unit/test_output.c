@@ -10,9 +10,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "http_upgrade.h"
-#include "output.h"
-#include "packet.h"
+#include "core/packet.h"
+#include "protocol/http_upgrade.h"
+#include "sinks/output.h"
 
 /* Output goes to a memory stream; mem_end() returns it (caller frees). */
 static char *mem_buf;
@@ -216,7 +216,7 @@ static char *print_upgrade(enum output_format fmt, bool show_secrets, const char
 	ev.type = WST_EV_WS_ESTABLISHED;
 	ev.dir = WST_S2C;
 	ev.u.response.resp = &resp;
-	ev.u.response.accept = "ok";
+	ev.u.response.accept = WST_ACCEPT_OK;
 	output_event(o, &ev);
 	return mem_end(o);
 }

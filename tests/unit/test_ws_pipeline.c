@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tracking/tcp_track.h"
+#include "protocol/ws_message.h"
+#include "session/ws_session.h"
 #include "pipeline.h"
-#include "tcp_track.h"
-#include "ws_message.h"
-#include "ws_session.h"
 
 #define RL TCP_TRACK_DEFAULT_RESET_LINGER_NS
 #define MAX_SEEN 256
@@ -50,7 +50,7 @@ static void record(void *ctx, const struct wst_event *ev)
 	s->ts = ev->ts_ns;
 	s->decode = ev->decode;
 	if (ev->type == WST_EV_WS_SESSION_END) {
-		s->how = ev->u.session.how;
+		s->how = wst_session_end_name(ev->u.session.how);
 		s->code = ev->u.session.code;
 		s->duration_us = ev->u.session.duration_us;
 		memcpy(s->frames, ev->u.session.frames, sizeof(s->frames));

@@ -87,11 +87,11 @@ FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
 	libssl-dev libcmocka-dev pkg-config
 DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
-	chromium libclang-rt-14-dev debootstrap systemd-container
+	chromium libclang-rt-14-dev debootstrap systemd-container groff-base
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \
-	test-systemd check-layers
+	test-systemd check-layers man
 .DELETE_ON_ERROR:
 # Built by pattern rules but kept: libraries and tests link them.
 .SECONDARY:
@@ -131,6 +131,13 @@ $(LAYERS_OK): tests/check_layers.sh ARCHITECTURE.md $(USER_SRC) $(USER_HDR)
 
 check-layers:
 	$(Q)tests/check_layers.sh && tests/check_layers.sh --self-test
+
+# The wstrace(8) man page, made by wstrace from its option table.
+man: $(BUILD)/wstrace.8
+
+$(BUILD)/wstrace.8: $(BUILD)/wstrace
+	$(call msg,MAN,$@)
+	$(Q)$< --help-man > $@
 
 $(BPF_OBJ): $(BPF_SRC) $(wildcard bpf/*.h) vmlinux/vmlinux.h
 	$(call msg,BPF,$@)

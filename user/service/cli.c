@@ -19,7 +19,7 @@ const char *argp_program_version = "wstrace " WSTRACE_VERSION;
 
 /* Keys of the options without a short flag: OPT_LONG + their row. */
 #define OPT_LONG 0x100
-#define OPT_HELP_MAN 0xff
+#define OPT_HELP_MAN 0x1ff /* past every row's */
 
 static struct argp_option argp_opts[64];
 

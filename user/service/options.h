@@ -99,8 +99,8 @@ const struct option_def *options_find(const char *name);
 
 /*
  * The help of a row with its default and limits, as --help and the man
- * page show it: "Payload bytes kept per packet (default 4096; 0 to 65536;
- * 0 = the whole packet)". Returns buf.
+ * page show it: "Payload bytes kept per packet (default 4096, 0 with
+ * --daemon; 0 to 65536; 0 = whole packet)". Returns buf.
  */
 char *options_help(const struct option_def *d, char *buf, size_t len);
 

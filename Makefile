@@ -73,12 +73,13 @@ TEST_CFLAGS := -Itests/lib -Itests/unit
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 # libFuzzer targets, built with FUZZ_CC, ASan and UBSan into build-fuzz/:
-# every layer but the loader and main.c, compiled once; each target links
-# it all and drops what it does not use.
+# every layer but the loader and main.c, compiled once into a library per
+# layer as for the unit tests; a target takes the members it uses (the
+# service loop, which needs the loader and main.c, is never one of them).
 FUZZ_BUILD := build-fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
-FUZZ_OBJ := $(call obj,$(FUZZ_BUILD),$(foreach l,$(LAYERS),$(call layer_src,$(l))))
+FUZZ_LIBS := $(foreach l,$(filter-out capture,$(LINK_ORDER)),$(FUZZ_BUILD)/lib$(l).a)
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf \
 	-ffunction-sections -fdata-sections
@@ -88,11 +89,11 @@ FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
 	libssl-dev libcmocka-dev pkg-config
 DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
-	chromium libclang-rt-14-dev debootstrap systemd-container
+	chromium libclang-rt-14-dev debootstrap systemd-container groff-base
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \
-	test-systemd check-layers
+	test-systemd check-layers man
 .DELETE_ON_ERROR:
 # Built by pattern rules but kept: libraries and tests link them.
 .SECONDARY:
@@ -132,6 +133,13 @@ $(LAYERS_OK): tests/check_layers.sh ARCHITECTURE.md $(USER_SRC) $(USER_HDR)
 
 check-layers:
 	$(Q)tests/check_layers.sh && tests/check_layers.sh --self-test
+
+# The wstrace(8) man page, made by wstrace from its option table.
+man: $(BUILD)/wstrace.8
+
+$(BUILD)/wstrace.8: $(BUILD)/wstrace
+	$(call msg,MAN,$@)
+	$(Q)$< --help-man > $@
 
 $(BPF_OBJ): $(BPF_SRC) $(wildcard bpf/*.h) vmlinux/vmlinux.h
 	$(call msg,BPF,$@)
@@ -205,10 +213,17 @@ $(FUZZ_BUILD)/user/%.o: user/%.c $(LAYERS_OK)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+define fuzz_lib
+$(FUZZ_BUILD)/lib$(1).a: $(call obj,$(FUZZ_BUILD),$(call layer_src,$(1)))
+	$$(call msg,AR,$$@)
+	$(Q)rm -f $$@ && $(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call fuzz_lib,$(l))))
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) $(FUZZ_LDLIBS) -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIBS) $(FUZZ_LDLIBS) -o $@
 
 # Needs no BPF skeleton, no libbpf: the fuzzed code is all user space.
 fuzz-build: $(FUZZ_BIN)

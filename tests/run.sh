@@ -7,10 +7,11 @@
 # AddressSanitizer and UndefinedBehaviorSanitizer). Golden outputs are checked
 # with both binaries. Unless --unit-only, each fuzz target in build-fuzz/ runs
 # FUZZ_SMOKE_SECONDS (3) from its seeds and counts as one test. The layer
-# check (tests/check_layers.sh) and its self-test count as two. Kernel tests
-# (BPF test runs, end-to-end scripts in tests/e2e/) need root and BPF:
-# elsewhere they skip with a message; the scripts in ASAN_E2E run a second
-# time with the sanitized binary.
+# check (tests/check_layers.sh) and its self-test count as two, the build
+# check (tests/check_build.sh: unit tests and fuzz targets need no BPF
+# toolchain) as one. Kernel tests (BPF test runs, end-to-end scripts in
+# tests/e2e/) need root and BPF: elsewhere they skip with a message; the
+# scripts in ASAN_E2E run a second time with the sanitized binary.
 #
 # What a run guarantees:
 # - every test binary and script runs under a time limit (UNIT_TIMEOUT,
@@ -239,6 +240,8 @@ kernel_ok() {
 # The layers of ARCHITECTURE.md: no upward include (and the check can fail).
 run_check "layers tests/check_layers.sh" tests/check_layers.sh
 run_check "layers tests/check_layers.sh --self-test" tests/check_layers.sh --self-test
+# Only the loader needs the BPF toolchain (and the check can fail).
+run_check "build tests/check_build.sh" tests/check_build.sh "$build"
 
 run_unit "$build" unit
 [ -n "$asan" ] && run_unit "$asan" asan

@@ -44,8 +44,8 @@ static int apply(void *ctx, const char *key, const char *value, unsigned int lin
 	CHECK(!strchr(value, '\n'));
 	CHECK(vl == 0 || (value[0] != ' ' && value[0] != '\t' &&
 			  value[vl - 1] != ' ' && value[vl - 1] != '\t'));
-	/* What main.c's config handler does. */
-	if (!strcmp(key, "config"))
+	/* What the service's config handler (cli.c) does. */
+	if (options_find(key) && (options_find(key)->flags & OPTION_CLI_ONLY))
 		return -ENOENT;
 	err[0] = '\0';
 	rc = options_apply(ctx, key, value, err, sizeof(err));

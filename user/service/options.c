@@ -1,40 +1,24 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* options.c - one place where every setting is parsed and checked. */
+/*
+ * options.c - every setting, declared once in options_table, and the one
+ * place where settings are parsed and checked.
+ */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "wstrace.h"
+#include "tracking/tcp_track.h"
 #include "session/ws_session.h"
+#include "config.h"
 #include "metrics_http.h"
 #include "options.h"
 
-void options_defaults(struct options *o, bool daemon)
-{
-	memset(o, 0, sizeof(*o));
-	o->snaplen = WST_DEFAULT_SNAPLEN;
-	/*
-	 * Batched ring buffer wakeups: a wakeup per record costs an interrupt
-	 * (an IPI from inside the BPF program) and a context switch per packet.
-	 */
-	o->wakeup_kb = OPTIONS_DEFAULT_WAKEUP_KB;
-	o->daemon = daemon;
-	o->show_payload = !daemon;
-	o->max_message = WS_LAYER_DEFAULT_MAX_MESSAGE;
-	o->event_limit = OPTIONS_DEFAULT_EVENT_LIMIT;
-	o->event_burst = OPTIONS_DEFAULT_EVENT_BURST;
-	/*
-	 * The service decodes every frame: with payloads cut at 4096 bytes, a
-	 * 64 KiB GSO packet full of small frames would lose most of them.
-	 * The command line keeps tcpdump's -s 4096.
-	 */
-	if (daemon)
-		o->snaplen = 0;
-	if (daemon)
-		snprintf(o->metrics, sizeof(o->metrics), "%s", METRICS_HTTP_DEFAULT_SPEC);
-}
+#define XSTR(x) #x
+#define STR(x) XSTR(x)
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -108,168 +92,324 @@ static int copy_str(char *dst, const char *value, const char *name, char *err, s
 	return 0;
 }
 
-struct bool_opt {
-	const char *name;
-	size_t off;
+
+/* How errors name an option: its short flag if it has one. */
+static const char *flag_of(const struct option_def *d, char *buf, size_t len)
+{
+	if (d->key > 0 && d->key < 0x100)
+		snprintf(buf, len, "-%c", d->key);
+	else
+		snprintf(buf, len, "--%s", d->name);
+	return buf;
+}
+
+/* "MIN to MAX", or the row's own words. */
+static const char *limits(const struct option_def *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64 " to %" PRIu64 "%s%s", d->min, d->max,
+		 d->unit ? " " : "", d->unit ? d->unit : "");
+	return buf;
+}
+
+static int bad_value(const struct option_def *d, const char *value, char *err, size_t errlen)
+{
+	char flag[48], lim[96];
+
+	snprintf(err, errlen, "%s: bad %s '%s': expected %s", flag_of(d, flag, sizeof(flag)),
+		 d->noun, value ? value : "", d->expect ? d->expect : limits(d, lim, sizeof(lim)));
+	return -EINVAL;
+}
+
+static void *field(struct options *o, const struct option_def *d)
+{
+	return (char *)o + d->off;
+}
+
+static void store_uint(struct options *o, const struct option_def *d, uint64_t v)
+{
+	if (d->size == sizeof(uint64_t)) {
+		memcpy(field(o, d), &v, sizeof(v));
+	} else if (d->size == sizeof(uint32_t)) {
+		uint32_t v32 = (uint32_t)v;
+
+		memcpy(field(o, d), &v32, sizeof(v32));
+	} else if (d->size == sizeof(bool)) {
+		*(bool *)field(o, d) = v != 0;
+	}
+}
+
+static int set_interface(struct options *o, const struct option_def *d, const char *value,
+			 char *err, size_t errlen)
+{
+	(void)d;
+	if (o->applying_cli && !o->ifaces_from_cli) {
+		o->n_ifaces = 0; /* the command line replaces the file's list */
+		o->ifaces_from_cli = true;
+	}
+	if (o->n_ifaces >= OPTIONS_MAX_IFACES) {
+		snprintf(err, errlen, "-i: too many interfaces: at most %d", OPTIONS_MAX_IFACES);
+		return -EINVAL;
+	}
+	if (!value || !*value || strlen(value) >= 16) {
+		snprintf(err, errlen, "-i: bad interface name '%s'", value ? value : "");
+		return -EINVAL;
+	}
+	snprintf(o->ifaces[o->n_ifaces++], OPTIONS_STR_MAX, "%s", value);
+	return 0;
+}
+
+static int set_port(struct options *o, const struct option_def *d, const char *value,
+		    char *err, size_t errlen)
+{
+	char perr[200];
+
+	(void)d;
+	if (!value || ports_parse(&o->ports, value, perr, sizeof(perr))) {
+		snprintf(err, errlen, "-p: %s", value ? perr : "missing ports");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_verbose(struct options *o, const struct option_def *d, const char *value,
+		       char *err, size_t errlen)
+{
+	bool on;
+
+	if (parse_bool(value, &on)) {
+		snprintf(err, errlen, "%s: expected true or false, not '%s'", d->name, value);
+		return -EINVAL;
+	}
+	if (on && o->verbose && !value)
+		o->debug = true; /* -vv */
+	o->verbose = on;
+	return 0;
+}
+
+/* Whatever the value: "no-payload = false" in the file, too, turns payloads off. */
+static int set_no_payload(struct options *o, const struct option_def *d, const char *value,
+			  char *err, size_t errlen)
+{
+	(void)d, (void)value, (void)err, (void)errlen;
+	o->show_payload = false;
+	return 0;
+}
+
+static int set_metrics(struct options *o, const struct option_def *d, const char *value,
+		       char *err, size_t errlen)
+{
+	if (value && !strcmp(value, "off")) {
+		o->metrics[0] = '\0';
+		return 0;
+	}
+	return copy_str(o->metrics, value, d->name, err, errlen);
+}
+
+#define AT(f) .off = offsetof(struct options, f), .size = sizeof(((struct options *)0)->f)
+
+/* In the order --help lists them. */
+const struct option_def options_table[] = {
+	{ .name = "interface", .key = 'i', .arg = "IFACE", .type = OPTION_CUSTOM, .set = set_interface,
+	  .max = OPTIONS_MAX_IFACES, .def_text = "any",
+	  .help = "Capture on IFACE (repeatable); 'any' is every interface that is up, and those that "
+		  "come up later" },
+	{ .name = "port", .key = 'p', .arg = "PORT[,PORT...]", .type = OPTION_CUSTOM, .set = set_port,
+	  .max = PORTS_MAX, .def = OPTIONS_DEFAULT_PORT,
+	  .help = "TCP ports of the WebSocket servers" },
+	{ .name = "snaplen", .key = 's', .arg = "SNAPLEN", .type = OPTION_UINT, AT(snaplen),
+	  .min = 0, .max = WST_MAX_SNAPLEN, .def = WST_DEFAULT_SNAPLEN, .def_text = "0 with --daemon",
+	  .zero = "whole packet", .noun = "snaplen", .expect = "0 (whole packet) to " STR(WST_MAX_SNAPLEN),
+	  .help = "Payload bytes kept per packet" },
+	{ .name = "count", .key = 'c', .arg = "COUNT", .type = OPTION_UINT, AT(count),
+	  .min = 1, .max = UINT64_MAX, .noun = "count", .expect = "a positive number",
+	  .help = "Exit after COUNT packets" },
+	{ .name = "read", .key = 'r', .arg = "FILE", .type = OPTION_STRING, AT(read_file),
+	  .help = "Read packets from a pcap or pcapng FILE ('-' for stdin) instead of capturing" },
+	{ .name = "write", .key = 'w', .arg = "FILE", .type = OPTION_STRING, AT(write_file),
+	  .help = "Also write the captured packets to a pcap FILE" },
+	{ .name = "json", .type = OPTION_FLAG, AT(json),
+	  .help = "One JSON object per line instead of text" },
+	{ .name = "hex", .key = 'X', .type = OPTION_FLAG, AT(hex),
+	  .help = "Print payloads as hex and ASCII (like tcpdump -X)" },
+	{ .name = "quiet", .key = 'q', .type = OPTION_FLAG, AT(quiet),
+	  .help = "Print no events, only the summary" },
+	{ .name = "verbose", .key = 'v', .type = OPTION_CUSTOM, .set = set_verbose,
+	  .help = "More detail and progress messages; -vv for debug messages" },
+	{ .name = "show-payload", .type = OPTION_FLAG, AT(show_payload), .def = 1,
+	  .def_text = "on, except with --daemon",
+	  .help = "Print payloads" },
+	{ .name = "no-payload", .type = OPTION_CUSTOM, .set = set_no_payload,
+	  .help = "Print no payload bytes, only metadata" },
+	{ .name = "show-secrets", .type = OPTION_FLAG, AT(show_secrets),
+	  .help = "Print Cookie, Authorization and similar header values, secret query parameters and "
+		  "tokens in Sec-WebSocket-Protocol (redacted by default)" },
+	{ .name = "metrics", .arg = "[ADDR:]PORT", .type = OPTION_CUSTOM, .set = set_metrics,
+	  .def_text = "off; " METRICS_HTTP_DEFAULT_SPEC " with --daemon",
+	  .help = "Serve Prometheus metrics at http://ADDR:PORT/metrics, on 127.0.0.1 when ADDR is "
+		  "not given; 'off' disables them" },
+	{ .name = "stats", .arg = "SECONDS", .type = OPTION_UINT, AT(stats_secs),
+	  .min = 1, .max = 86400, .unit = "seconds", .noun = "interval",
+	  .help = "Also print the summary (captured, lost, connections, frames, violations, gaps) "
+		  "on stderr every SECONDS" },
+	{ .name = "json-key", .arg = "NAME", .type = OPTION_STRING, AT(json_key),
+	  .help = "Count JSON text messages by the value of their top-level key NAME (e.g. type)" },
+	{ .name = "config", .arg = "FILE", .type = OPTION_STRING, AT(config), .flags = OPTION_CLI_ONLY,
+	  .def_text = "none; " CONFIG_DEFAULT_PATH " with --daemon",
+	  .help = "Read settings from FILE, key = value lines; the command line overrides them" },
+	{ .name = "daemon", .type = OPTION_FLAG, AT(daemon),
+	  .help = "Run as a service: no payloads, events only with --json, metrics on, sd_notify "
+		  "readiness and watchdog, SIGHUP reloads the config" },
+	{ .name = "clsact", .type = OPTION_FLAG, AT(force_clsact),
+	  .help = "Attach with clsact filters even where tcx links are available" },
+	/* 0: chosen after the command line, by the snaplen. */
+	{ .name = "ringbuf-kb", .arg = "KB", .type = OPTION_UINT, AT(ringbuf_kb),
+	  .min = 4, .max = 1u << 20, .noun = "size",
+	  .def_text = STR(OPTIONS_DEFAULT_RINGBUF_KB) ", or " STR(OPTIONS_WHOLE_PACKET_RINGBUF_KB)
+		      " with -s 0",
+	  .help = "Ring buffer size in KiB" },
+	/*
+	 * Batched ring buffer wakeups: a wakeup per record costs an interrupt
+	 * (an IPI from inside the BPF program) and a context switch per packet.
+	 */
+	{ .name = "wakeup-kb", .arg = "KB", .type = OPTION_UINT, AT(wakeup_kb),
+	  .min = 0, .max = 1u << 20, .def = OPTIONS_DEFAULT_WAKEUP_KB, .zero = "on every packet",
+	  .noun = "size",
+	  .help = "Wake user space when this much is queued (at most a quarter of the ring buffer); "
+		  "what stays below it is read within 50 ms" },
+	{ .name = "max-flows", .arg = "N", .type = OPTION_UINT, AT(max_flows),
+	  .min = 1, .max = 1u << 24, .def = TCP_TRACK_DEFAULT_MAX_FLOWS, .noun = "number",
+	  .help = "Connections tracked at most; the least recent is evicted" },
+	/* RFC 6455 5.2: a frame is at most 2^63 - 1 bytes. */
+	{ .name = "max-message", .arg = "BYTES", .type = OPTION_SIZE, AT(max_message),
+	  .max = INT64_MAX, .def = WS_LAYER_DEFAULT_MAX_MESSAGE, .zero = "no limit", .noun = "size",
+	  .expect = "bytes, optionally with K, M or G (0 = no limit)",
+	  .help = "Report a message_too_big violation for messages longer than BYTES, as soon as "
+		  "their frame headers say so" },
+	{ .name = "event-limit", .arg = "N", .type = OPTION_UINT, AT(event_limit),
+	  .min = 0, .max = 1000000000, .def = OPTIONS_DEFAULT_EVENT_LIMIT, .zero = "print all",
+	  .noun = "rate", .expect = "events a second (0 = print every event)",
+	  .help = "Print at most N events a second of one kind (ws_frame, tcp_data, ...) per "
+		  "connection, after a burst of --event-burst; the rest are counted and said in an "
+		  "events_suppressed line" },
+	{ .name = "event-burst", .arg = "N", .type = OPTION_UINT, AT(event_burst),
+	  .min = 1, .max = 1000000000, .def = OPTIONS_DEFAULT_EVENT_BURST, .noun = "number",
+	  .help = "Events of one kind per connection printed at once before --event-limit applies" },
 };
 
-#define BOOL_OPT(n, field) { n, offsetof(struct options, field) }
-static const struct bool_opt bool_opts[] = {
-	BOOL_OPT("json", json),
-	BOOL_OPT("hex", hex),
-	BOOL_OPT("quiet", quiet),
-	BOOL_OPT("show-payload", show_payload),
-	BOOL_OPT("show-secrets", show_secrets),
-	BOOL_OPT("clsact", force_clsact),
-	BOOL_OPT("daemon", daemon),
-};
+const size_t options_count = sizeof(options_table) / sizeof(options_table[0]);
+
+const struct option_def *options_find(const char *name)
+{
+	for (size_t i = 0; i < options_count; i++)
+		if (!strcmp(options_table[i].name, name))
+			return &options_table[i];
+	return NULL;
+}
+
+void options_defaults(struct options *o, bool daemon)
+{
+	memset(o, 0, sizeof(*o));
+	for (size_t i = 0; i < options_count; i++) {
+		const struct option_def *d = &options_table[i];
+
+		if (d->size && d->type != OPTION_STRING)
+			store_uint(o, d, d->def);
+	}
+	o->daemon = daemon;
+	if (!daemon)
+		return;
+	o->show_payload = false;
+	/*
+	 * The service decodes every frame: with payloads cut at 4096 bytes, a
+	 * 64 KiB GSO packet full of small frames would lose most of them.
+	 * The command line keeps tcpdump's -s 4096.
+	 */
+	o->snaplen = 0;
+	snprintf(o->metrics, sizeof(o->metrics), "%s", METRICS_HTTP_DEFAULT_SPEC);
+}
+
+/* A byte count as the options take it: 16M rather than 16777216. */
+static void size_text(uint64_t v, char *buf, size_t len)
+{
+	static const char suffix[] = "GMK";
+
+	for (int i = 0; i < 3; i++) {
+		unsigned int shift = 30 - 10 * i;
+
+		if (v && !(v & ((1ull << shift) - 1))) {
+			snprintf(buf, len, "%" PRIu64 "%c", v >> shift, suffix[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, v);
+}
+
+char *options_help(const struct option_def *d, char *buf, size_t len)
+{
+	char def[64] = "", lim[96] = "";
+	bool numeric = d->type == OPTION_UINT || d->type == OPTION_SIZE;
+
+	/* A default outside the limits means "not set" (count, stats). */
+	bool shown = numeric ? d->def >= d->min && d->def <= d->max : d->type == OPTION_CUSTOM && d->def;
+
+	if (shown && d->type == OPTION_SIZE)
+		size_text(d->def, def, sizeof(def));
+	else if (shown)
+		snprintf(def, sizeof(def), "%" PRIu64, d->def);
+	if (d->def_text)
+		snprintf(def + strlen(def), sizeof(def) - strlen(def), "%s%s", def[0] ? ", " : "", d->def_text);
+
+	if (d->type == OPTION_UINT && d->max == UINT64_MAX)
+		snprintf(lim, sizeof(lim), "at least %" PRIu64, d->min);
+	else if (d->type == OPTION_UINT)
+		limits(d, lim, sizeof(lim));
+	else if (d->type == OPTION_SIZE)
+		snprintf(lim, sizeof(lim), "up to %" PRIu64 " bytes; K, M, G suffixes", d->max);
+	else if (d->type == OPTION_CUSTOM && d->max)
+		snprintf(lim, sizeof(lim), "up to %" PRIu64, d->max);
+	if (d->zero)
+		snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "; 0 = %s", d->zero);
+
+	if (!def[0] && !lim[0])
+		snprintf(buf, len, "%s", d->help);
+	else
+		snprintf(buf, len, "%s (%s%s%s%s)", d->help, def[0] ? "default " : "", def,
+			 def[0] && lim[0] ? "; " : "", lim);
+	return buf;
+}
 
 int options_apply(struct options *o, const char *name, const char *value, char *err, size_t errlen)
 {
+	const struct option_def *d = options_find(name);
 	uint64_t v;
+	bool on;
 
-	for (size_t i = 0; i < sizeof(bool_opts) / sizeof(bool_opts[0]); i++) {
-		if (strcmp(name, bool_opts[i].name))
-			continue;
-		if (parse_bool(value, (bool *)((char *)o + bool_opts[i].off))) {
+	if (!d) {
+		snprintf(err, errlen, "unknown option \"%s\"", name);
+		return -ENOENT;
+	}
+	switch (d->type) {
+	case OPTION_FLAG:
+		if (parse_bool(value, &on)) {
 			snprintf(err, errlen, "%s: expected true or false, not '%s'", name, value);
 			return -EINVAL;
 		}
+		store_uint(o, d, on);
 		return 0;
-	}
-	if (!strcmp(name, "no-payload")) {
-		o->show_payload = false;
+	case OPTION_UINT:
+		if (parse_u64(value, d->min, d->max, &v))
+			return bad_value(d, value, err, errlen);
+		store_uint(o, d, v);
 		return 0;
-	}
-	if (!strcmp(name, "verbose")) {
-		bool on;
-
-		if (parse_bool(value, &on)) {
-			snprintf(err, errlen, "verbose: expected true or false, not '%s'", value);
-			return -EINVAL;
-		}
-		if (on && o->verbose && !value)
-			o->debug = true; /* -vv */
-		o->verbose = on;
+	case OPTION_SIZE:
+		if (parse_size(value, d->max, &v))
+			return bad_value(d, value, err, errlen);
+		store_uint(o, d, v);
 		return 0;
+	case OPTION_STRING:
+		return copy_str(field(o, d), value, name, err, errlen);
+	case OPTION_CUSTOM:
+		break;
 	}
-	if (!strcmp(name, "interface")) {
-		if (o->applying_cli && !o->ifaces_from_cli) {
-			o->n_ifaces = 0; /* the command line replaces the file's list */
-			o->ifaces_from_cli = true;
-		}
-		if (o->n_ifaces >= OPTIONS_MAX_IFACES) {
-			snprintf(err, errlen, "-i: too many interfaces: at most %d", OPTIONS_MAX_IFACES);
-			return -EINVAL;
-		}
-		if (!value || !*value || strlen(value) >= 16) {
-			snprintf(err, errlen, "-i: bad interface name '%s'", value ? value : "");
-			return -EINVAL;
-		}
-		snprintf(o->ifaces[o->n_ifaces++], OPTIONS_STR_MAX, "%s", value);
-		return 0;
-	}
-	if (!strcmp(name, "port")) {
-		char perr[200];
-
-		if (!value || ports_parse(&o->ports, value, perr, sizeof(perr))) {
-			snprintf(err, errlen, "-p: %s", value ? perr : "missing ports");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(name, "snaplen")) {
-		if (parse_u64(value, 0, WST_MAX_SNAPLEN, &v)) {
-			snprintf(err, errlen, "-s: bad snaplen '%s': expected 0 (whole packet) to %d",
-				 value ? value : "", WST_MAX_SNAPLEN);
-			return -EINVAL;
-		}
-		o->snaplen = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "count")) {
-		if (parse_u64(value, 1, UINT64_MAX, &v)) {
-			snprintf(err, errlen, "-c: bad count '%s': expected a positive number", value ? value : "");
-			return -EINVAL;
-		}
-		o->count = v;
-		return 0;
-	}
-	if (!strcmp(name, "ringbuf-kb")) {
-		if (parse_u64(value, 4, 1u << 20, &v)) {
-			snprintf(err, errlen, "--ringbuf-kb: bad size '%s': expected 4 to 1048576", value ? value : "");
-			return -EINVAL;
-		}
-		o->ringbuf_kb = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "wakeup-kb")) {
-		if (parse_u64(value, 0, 1u << 20, &v)) {
-			snprintf(err, errlen, "--wakeup-kb: bad size '%s': expected 0 to 1048576", value ? value : "");
-			return -EINVAL;
-		}
-		o->wakeup_kb = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "max-flows")) {
-		if (parse_u64(value, 1, 1u << 24, &v)) {
-			snprintf(err, errlen, "--max-flows: bad number '%s': expected 1 to 16777216", value ? value : "");
-			return -EINVAL;
-		}
-		o->max_flows = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "stats")) {
-		if (parse_u64(value, 1, 86400, &v)) {
-			snprintf(err, errlen, "--stats: bad interval '%s': expected 1 to 86400 seconds", value ? value : "");
-			return -EINVAL;
-		}
-		o->stats_secs = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "max-message")) {
-		/* RFC 6455 5.2: a frame is at most 2^63 - 1 bytes. */
-		if (parse_size(value, INT64_MAX, &v)) {
-			snprintf(err, errlen, "--max-message: bad size '%s': expected bytes, "
-				 "optionally with K, M or G (0 = no limit)", value ? value : "");
-			return -EINVAL;
-		}
-		o->max_message = v;
-		return 0;
-	}
-	if (!strcmp(name, "event-limit")) {
-		if (parse_u64(value, 0, 1000000000, &v)) {
-			snprintf(err, errlen, "--event-limit: bad rate '%s': expected events a second "
-				 "(0 = print every event)", value ? value : "");
-			return -EINVAL;
-		}
-		o->event_limit = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "event-burst")) {
-		if (parse_u64(value, 1, 1000000000, &v)) {
-			snprintf(err, errlen, "--event-burst: bad number '%s': expected 1 to 1000000000",
-				 value ? value : "");
-			return -EINVAL;
-		}
-		o->event_burst = (uint32_t)v;
-		return 0;
-	}
-	if (!strcmp(name, "metrics")) {
-		if (value && !strcmp(value, "off")) {
-			o->metrics[0] = '\0';
-			return 0;
-		}
-		return copy_str(o->metrics, value, name, err, errlen);
-	}
-	if (!strcmp(name, "read"))
-		return copy_str(o->read_file, value, name, err, errlen);
-	if (!strcmp(name, "write"))
-		return copy_str(o->write_file, value, name, err, errlen);
-	if (!strcmp(name, "config"))
-		return copy_str(o->config, value, name, err, errlen);
-	if (!strcmp(name, "json-key"))
-		return copy_str(o->json_key, value ? value : "", name, err, errlen);
-	snprintf(err, errlen, "unknown option \"%s\"", name);
-	return -ENOENT;
+	return d->set(o, d, value, err, errlen);
 }

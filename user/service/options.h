@@ -2,8 +2,11 @@
 /*
  * options.h - wstrace's settings, from the command line and the config file.
  *
- * Both go through options_apply() with the long option name, so every
- * command-line option is available in the file and means the same there.
+ * Every option is one row of options_table: its long name (also its key in
+ * the config file), short flag, argument, limits, default, where it is
+ * stored and its help. argp, the config file, --help and the man page are
+ * all made from that table; options_apply() applies a row by its name, so
+ * an option means the same on the command line and in the file.
  */
 #ifndef WST_OPTIONS_H
 #define WST_OPTIONS_H
@@ -45,6 +48,7 @@ struct options {
 	bool applying_cli;
 };
 
+#define OPTIONS_DEFAULT_PORT 7272
 #define OPTIONS_DEFAULT_RINGBUF_KB 8192
 #define OPTIONS_WHOLE_PACKET_RINGBUF_KB 32768 /* snaplen 0 */
 
@@ -55,6 +59,50 @@ struct options {
 
 /* 1/32 of the default ring buffer: wakes rarely, leaves room for bursts. */
 #define OPTIONS_DEFAULT_WAKEUP_KB 256
+
+enum option_type {
+	OPTION_FLAG,   /* bool; on the command line present = true */
+	OPTION_UINT,   /* an unsigned number between min and max */
+	OPTION_SIZE,   /* a byte count, K, M, G suffixes allowed, up to max */
+	OPTION_STRING, /* text of up to OPTIONS_STR_MAX - 1 bytes */
+	OPTION_CUSTOM, /* parsed by the row's set function */
+};
+
+/* Row flags. */
+#define OPTION_CLI_ONLY 0x1 /* not accepted in the config file */
+
+struct option_def {
+	const char *name;      /* long option and config-file key */
+	int key;               /* short flag, or 0 */
+	const char *arg;       /* argument name; NULL: a flag */
+	enum option_type type;
+	uint64_t min, max;     /* OPTION_UINT, OPTION_SIZE (min is 0) */
+	uint64_t def;          /* default of a FLAG, UINT or SIZE row */
+	const char *def_text;  /* the default in words when def does not say it */
+	const char *zero;      /* what 0 means, when it means something else */
+	size_t off, size;      /* the field in struct options; size 0: none */
+	/* OPTION_CUSTOM: parses and stores; 0 or -EINVAL with err set. */
+	int (*set)(struct options *o, const struct option_def *d, const char *value,
+		   char *err, size_t errlen);
+	const char *noun;      /* a bad value is "bad NOUN 'value'" */
+	const char *unit;      /* of an OPTION_UINT's limits: "seconds" */
+	const char *expect;    /* "expected ..." when not "MIN to MAX" */
+	const char *help;      /* one sentence, no default nor limits */
+	unsigned int flags;
+};
+
+extern const struct option_def options_table[];
+extern const size_t options_count;
+
+/* The row of a long name, or NULL. */
+const struct option_def *options_find(const char *name);
+
+/*
+ * The help of a row with its default and limits, as --help and the man
+ * page show it: "Payload bytes kept per packet (default 4096, 0 with
+ * --daemon; 0 to 65536; 0 = whole packet)". Returns buf.
+ */
+char *options_help(const struct option_def *d, char *buf, size_t len);
 
 /* Defaults; the daemon's differ (no payloads, metrics on). */
 void options_defaults(struct options *o, bool daemon);

@@ -222,6 +222,14 @@ int rec_count(const struct recorder *r, enum wst_event_type type)
 	return n;
 }
 
+void rec_expect_has(const struct recorder *r, int i, const char *text)
+{
+	if (i < 0 || i >= r->n)
+		fail_msg("no event %d (%d recorded) to hold \"%s\"", i, r->n, text);
+	if (!strstr(r->ev[i].desc, text))
+		fail_msg("event %d: want \"%s\" in\n  %s", i, text, r->ev[i].desc);
+}
+
 void rec_expect_types(const struct recorder *r, const enum wst_event_type *want, int n)
 {
 	for (int i = 0; i < n && i < r->n; i++)

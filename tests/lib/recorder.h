@@ -62,6 +62,8 @@ static inline struct wst_sink rec_sink(struct recorder *r)
  * direction), or -1. */
 int rec_find(const struct recorder *r, int from, enum wst_event_type type, int dir);
 int rec_count(const struct recorder *r, enum wst_event_type type);
+/* Fails unless event i exists and its line (rec_describe) contains text. */
+void rec_expect_has(const struct recorder *r, int i, const char *text);
 /* Fails unless the types recorded are exactly want[0..n). */
 void rec_expect_types(const struct recorder *r, const enum wst_event_type *want, int n);
 /*

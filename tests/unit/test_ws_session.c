@@ -20,6 +20,7 @@
 #include "session/ws_session.h"
 #include "pipeline.h"
 #include "recorder.h"
+#include "wsgen.h"
 
 /* One piece of the conversation: bytes one side sends at once. */
 struct piece {
@@ -59,26 +60,9 @@ static void add_bytes(struct script *s, enum wst_flow_dir dir, const void *b, si
 static void frame(struct piece *p, bool fin, uint8_t opcode, const void *payload, size_t len)
 {
 	static const uint8_t mask[4] = { 0xa1, 0x07, 0x5c, 0xe2 };
-	bool masked = p->dir == WST_C2S;
-	uint8_t *f = p->b + p->n;
-	size_t n = 0;
 
 	assert_true(p->n + 8 + len <= sizeof(p->b));
-	f[n++] = (fin ? 0x80 : 0) | opcode;
-	if (len < 126) {
-		f[n++] = (uint8_t)len | (masked ? 0x80 : 0);
-	} else {
-		f[n++] = 126 | (masked ? 0x80 : 0);
-		f[n++] = (uint8_t)(len >> 8);
-		f[n++] = (uint8_t)len;
-	}
-	if (masked) {
-		memcpy(f + n, mask, 4);
-		n += 4;
-	}
-	for (size_t i = 0; i < len; i++)
-		f[n + i] = ((const uint8_t *)payload)[i] ^ (masked ? mask[i % 4] : 0);
-	p->n += n + len;
+	p->n += wsgen_frame(p->b + p->n, fin, opcode, payload, len, p->dir == WST_C2S ? mask : NULL);
 }
 
 /* The conversation: the upgrade, messages each way (one fragmented, one

@@ -35,6 +35,7 @@
 #define PIPE_SERVER_PORT 7272
 #define PIPE_CLIENT_PORT 40000
 #define PIPE_STEP_NS 1000000ULL /* packets 1 ms apart */
+#define PIPE_T0 (1700000000ULL * 1000000000ULL) /* the first packet's time, less a step */
 
 struct pipeline {
 	struct tcp_tracker *t;
@@ -50,7 +51,7 @@ static inline void pipe_init(struct pipeline *p, struct wst_sink out, const stru
 	memset(p, 0, sizeof(*p));
 	p->seq[WST_C2S] = 1000;
 	p->seq[WST_S2C] = 5000;
-	p->now = 1700000000ULL * 1000000000ULL;
+	p->now = PIPE_T0;
 	ports_add(&p->ports, PIPE_SERVER_PORT);
 	assert_int_equal(ws_layer_new(&p->ws, wo, out), 0);
 	assert_int_equal(tcp_tracker_new(&p->t, o, &p->ports, (struct wst_sink){ ws_layer_event, p->ws }), 0);

@@ -66,10 +66,11 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BPFTEST_SRC := $(wildcard tests/bpf/test_*.c)
 BPFTEST_BIN := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFTEST_SRC))
-# The test kit every test links: packet builder, guard pages (header only).
+# The test kit every test links (tests/lib/): packet builder, event recorder;
+# guard pages, the connection pipeline and frame builder are headers.
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 TESTLIB_OBJ := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRC))
-TEST_CFLAGS := -Itests/lib -Itests/unit
+TEST_CFLAGS := -Itests/lib
 TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 # libFuzzer targets, built with FUZZ_CC, ASan and UBSan into build-fuzz/:

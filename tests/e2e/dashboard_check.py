@@ -32,8 +32,6 @@
   dashboard_check.py mutate KIND IN OUT
       Writes a broken copy of a dashboard (or rules test file), so the test
       can show that each check catches what it is for.
-  dashboard_check.py get URL
-      Prints the body at URL (fails unless 200, or after 10 s).
   dashboard_check.py value PROM_URL QUERY
       Prints the value of an instant query's one series, "none" or "many".
 
@@ -635,11 +633,6 @@ def mutate(args):
             yaml.safe_dump(data, f, sort_keys=False)
 
 
-def get(args):
-    with urllib.request.urlopen(args.url, timeout=10) as r:
-        sys.stdout.write(r.read().decode())
-
-
 def value(args):
     r = api(args.url.rstrip("/"), "query", query=args.query)
     result = r.get("data", {}).get("result") if r.get("status") == "success" else None
@@ -655,7 +648,6 @@ COMMANDS = {
     "rules": (rules, ["rules", "tests", "readme"]),
     "queries": (queries, ["dashboard", "url"]),
     "mutate": (mutate, ["kind", "inp", "out"]),
-    "get": (get, ["url"]),
     "value": (value, ["url", "query"]),
 }
 

@@ -224,6 +224,19 @@ wait_port() {
 	wait_for 30 "a listener on port $2 in $1" listening "$1" "$2"
 }
 
+# http_get NS URL: the body at URL, fetched from inside NS; fails unless the
+# status is 200, or after 5 s.
+http_get() {
+	ip netns exec "$1" "$PY" -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$2"
+}
+
+# sample FILE NAME{LABELS}: the value of that sample in a scrape saved in
+# FILE, or 0 when it is absent.
+sample() {
+	awk -v m="$2" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }' "$1"
+}
+
 # count_json FILE FILTER: number of JSON lines matching a python expression on `e`.
 count_json() {
 	"$PY" -c '

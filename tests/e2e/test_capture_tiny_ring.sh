@@ -51,8 +51,7 @@ EOF
 MPORT=19283
 conf() { printf 'metrics = 127.0.0.1:%s\n%s\n' "$MPORT" "$1" >"$CONF"; }
 kernel_packets() {
-	ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
-		"http://127.0.0.1:$MPORT/metrics" | awk '$1 ~ /^wstrace_packets_total[{]/ {s += $2} END {print s + 0}'
+	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" | awk '$1 ~ /^wstrace_packets_total[{]/ {s += $2} END {print s + 0}'
 }
 outcomes() { grep -c "reloaded:\|reload failed\|reload: keeping" "$ERR"; }
 outcomes_above() { [ "$(outcomes)" -gt "$1" ]; }
@@ -88,8 +87,7 @@ grep -q "^sent [1-9]" "$TMP/flood.out" || { cat "$TMP/flood.out"; fail "no load 
 conns=$(sed -n 's/^sent \([0-9]*\)$/\1/p' "$TMP/steady.out")
 expect_ge "${conns:-0}" 100 "steady connections made"
 syn_metric() {
-	ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
-		"http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_tcp_flags_total{flag=\"syn\"}" {print $2}'
+	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_tcp_flags_total{flag=\"syn\"}" {print $2}'
 }
 # The flood's 4 connections and the steady ones: the kernel counts each SYN
 # when it sees it, whether or not the ring had room for the record.

@@ -94,15 +94,10 @@ veth_pair "$NS" "$NS2" # $NS 198.51.100.1, $NS2 198.51.100.2
 M1=19281 M2=19282 PPORT=19091
 I1=127.0.0.1:$M1 I2=198.51.100.2:$M2
 
-http_get() { # NS URL -> body
-	ip netns exec "$1" "${CHECK[@]}" get "$2"
-}
 promql() { # QUERY -> the value of its one series, "none" or "many"
 	ip netns exec "$NS" "${CHECK[@]}" value "http://127.0.0.1:$PPORT" "$1"
 }
-metric() { # FILE NAME{LABELS} -> value of that sample in a scrape, or 0
-	awk -v m="$2" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }' "$1"
-}
+prom_ready() { http_get "$NS" "http://127.0.0.1:$PPORT/-/ready" >/dev/null 2>&1; }
 
 start_wstrace "$NS" /dev/null "$TMP/w1.err" -i lo -p 7272,7273 -q --json-key type --metrics "$I1"
 W1=$WSTRACE_PID
@@ -123,11 +118,10 @@ EOF
 promtool check config "$TMP/prom.yml" >/dev/null || fail "promtool rejects the test's Prometheus configuration"
 bg "$NS" prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/tsdb" \
 	--web.listen-address="127.0.0.1:$PPORT" --log.level=warn
-for _ in $(seq 1 100); do http_get "$NS" "http://127.0.0.1:$PPORT/-/ready" >/dev/null 2>&1 && break; sleep 0.2; done
-http_get "$NS" "http://127.0.0.1:$PPORT/-/ready" >/dev/null || fail "prometheus did not become ready"
+wait_for 60 "prometheus to be ready" prom_ready
 # A rate needs a sample from before the traffic: wait for a scrape of both.
-for _ in $(seq 1 100); do [ "$(promql 'sum(up{job="wstrace"})')" = 2 ] && break; sleep 0.2; done
-expect_eq "$(promql 'sum(up{job="wstrace"})')" 2 "wstrace targets scraped before the traffic"
+wait_for 60 "Prometheus to scrape both wstrace instances" prints 2 promql 'sum(up{job="wstrace"})'
+echo "ok: both wstrace targets scraped before the traffic"
 
 bg "$NS" "${MIXED[@]}" server 127.0.0.1 7272 100
 bg "$NS2" "${MIXED[@]}" server 127.0.0.1 7274 100
@@ -139,11 +133,8 @@ wait_port "$NS2" 7274
 # forgotten ones come back mid-stream and lose frame sync.
 bg "$NS" "${MIXED[@]}" hold ws://127.0.0.1:7272/ 2 80 100 >"$TMP/hold1.out" 2>&1
 bg "$NS2" "${MIXED[@]}" hold ws://127.0.0.1:7274/ 12 80 300 >"$TMP/hold2.out" 2>&1
-for _ in $(seq 1 100); do grep -q ready "$TMP/hold1.out" && grep -q ready "$TMP/hold2.out" && break; sleep 0.1; done
-if ! grep -q ready "$TMP/hold1.out" || ! grep -q ready "$TMP/hold2.out"; then
-	cat "$TMP"/hold*.out
-	fail "long-lived sessions did not open"
-fi
+holds_ready() { grep -q ready "$TMP/hold1.out" && grep -q ready "$TMP/hold2.out"; }
+wait_until 30 holds_ready || { cat "$TMP"/hold*.out; fail "long-lived sessions did not open within 30s"; }
 out=$(ip netns exec "$NS" timeout 60 "${MIXED[@]}" burst ws://127.0.0.1:7272/ 7273 2>&1)
 [ "$out" = ok ] || { echo "$out"; fail "the burst of traffic failed"; }
 echo "ok: long-lived sessions open, burst of traffic done"
@@ -151,35 +142,38 @@ echo "ok: long-lived sessions open, burst of traffic done"
 info "wstrace's own counts (the oracle) after the burst"
 # 8 sessions end in the burst: 3 chats, the kicked one, 2 abnormal, 1 reset,
 # the unmasked one.
-for _ in $(seq 1 100); do
-	http_get "$NS" "http://$I1/metrics" >"$TMP/m1.txt"
-	http_get "$NS2" "http://$I2/metrics" >"$TMP/m2.txt"
+ends=0
+# burst_counted: scrapes both into m1.txt and m2.txt; true once they hold it all.
+burst_counted() {
+	http_get "$NS" "http://$I1/metrics" >"$TMP/m1.txt" || return 1
+	http_get "$NS2" "http://$I2/metrics" >"$TMP/m2.txt" || return 1
 	ends=$(grep -E '^wstrace_ws_session_ends_total' "$TMP/m1.txt" | awk '{ s += $2 } END { print s + 0 }')
-	[ "$ends" -ge 8 ] && [ "$(metric "$TMP/m2.txt" wstrace_flows_evicted_total)" != 0 ] &&
-		[ "$(metric "$TMP/m2.txt" wstrace_ws_stream_gaps_total)" != 0 ] && break
-	sleep 0.1
-done
+	[ "$ends" -ge 8 ] && [ "$(sample "$TMP/m2.txt" wstrace_flows_evicted_total)" != 0 ] &&
+		[ "$(sample "$TMP/m2.txt" wstrace_ws_stream_gaps_total)" != 0 ]
+}
+# Bounded; what is still missing then is named by the checks below.
+wait_until 30 burst_counted || true
 expect_eq "$ends" 8 "sessions ended on the main instance"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="abnormal"}')" 2 "abnormal ends (1006)"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="reset"}')" 1 "reset ends"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_upgrades_total{status="403"}')" 2 "upgrades refused with 403"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_violations_total{kind="unmasked_client_frame"}')" 1 "unmasked client frames"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_closes_total{code="1008",initiator="server"}')" 1 "close 1008 by the server"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_ping_rtt_seconds_count')" 6 "ping round trips"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_http_requests_total')" 1 "plain HTTP requests"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_tcp_handshakes_total{outcome="refused"}')" 1 "refused connections"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_app_messages_total{dir="c2s",value="say"}')" 6 "JSON type=say c2s"
-expect_eq "$(metric "$TMP/m1.txt" 'wstrace_ws_sessions')" 2 "sessions open on the main instance"
-expect_ge "$(metric "$TMP/m2.txt" wstrace_truncated_packets_total)" 1 "lossy instance: payloads truncated"
-expect_ge "$(metric "$TMP/m2.txt" wstrace_ws_stream_gaps_total)" 1 "lossy instance: stream gaps"
-expect_ge "$(metric "$TMP/m2.txt" wstrace_flows_evicted_total)" 1 "lossy instance: connections evicted"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="abnormal"}')" 2 "abnormal ends (1006)"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="reset"}')" 1 "reset ends"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_upgrades_total{status="403"}')" 2 "upgrades refused with 403"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_violations_total{kind="unmasked_client_frame"}')" 1 "unmasked client frames"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_closes_total{code="1008",initiator="server"}')" 1 "close 1008 by the server"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_ping_rtt_seconds_count')" 6 "ping round trips"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_http_requests_total')" 1 "plain HTTP requests"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_tcp_handshakes_total{outcome="refused"}')" 1 "refused connections"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_app_messages_total{dir="c2s",value="say"}')" 6 "JSON type=say c2s"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_sessions')" 2 "sessions open on the main instance"
+expect_ge "$(sample "$TMP/m2.txt" wstrace_truncated_packets_total)" 1 "lossy instance: payloads truncated"
+expect_ge "$(sample "$TMP/m2.txt" wstrace_ws_stream_gaps_total)" 1 "lossy instance: stream gaps"
+expect_ge "$(sample "$TMP/m2.txt" wstrace_flows_evicted_total)" 1 "lossy instance: connections evicted"
 
 info "Prometheus has scraped what wstrace counted"
-for _ in $(seq 1 150); do
+prom_has_burst() {
 	[ "$(promql "sum(wstrace_ws_session_ends_total{instance=\"$I1\"})")" = 8 ] &&
-		[ "$(promql "wstrace_flows_evicted_total{instance=\"$I2\"} > 0")" != none ] && break
-	sleep 0.2
-done
+		[ "$(promql "wstrace_flows_evicted_total{instance=\"$I2\"} > 0")" != none ]
+}
+wait_until 60 prom_has_burst || true
 expect_eq "$(promql "sum(wstrace_ws_session_ends_total{instance=\"$I1\"})")" 8 "session ends in Prometheus"
 [ "$(promql "wstrace_flows_evicted_total{instance=\"$I2\"} > 0")" != none ] || fail "Prometheus has not scraped the lossy instance"
 
@@ -266,13 +260,5 @@ must_fail "a filled query returning nothing" ip netns exec "$NS" "${CHECK[@]}" q
 	--job wstrace --instance "$I2" --rate-interval 5m --range 15m --filled "$TMP/filled.txt"
 
 info "both wstrace instances stop cleanly"
-for w in "$W1:$TMP/w1.err" "$W2:$TMP/w2.err"; do
-	pid=${w%%:*}
-	kill -INT "$pid"
-	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -0 "$pid" 2>/dev/null && fail "wstrace $pid did not stop on SIGINT"
-	wait "$pid"
-	rc=$?
-	[ "$rc" -eq 0 ] || { cat "${w#*:}"; fail "wstrace $pid exited with status $rc"; }
-done
-echo "ok: both wstrace instances exited with status 0"
+stop_wstrace "$W1" "$TMP/w1.err"
+stop_wstrace "$W2" "$TMP/w2.err"

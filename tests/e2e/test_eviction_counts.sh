@@ -17,8 +17,7 @@ expect_eq "$r" "ok $CONNS" "connections made"
 
 settle "$NS" 7272
 scrape() {
-	ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
-		"http://127.0.0.1:$MPORT/metrics" >"$TMP/metrics" || fail "scrape failed"
+	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" >"$TMP/metrics" || fail "scrape failed"
 	grep -q '^wstrace_tcp_packets_total' "$TMP/metrics" || fail "scrape without wstrace_tcp_packets_total"
 }
 # all_counted: every packet the kernel program saw is decoded or counted as evicted.

@@ -23,8 +23,7 @@ NS=$(new_ns late)
 start_wstrace "$NS" "$TMP/out" "$TMP/err" -i lo -p 7272 -q --ringbuf-kb 65536 --max-flows "$MAX_FLOWS" --metrics "127.0.0.1:$MPORT"
 
 scrape() {
-	ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
-		"http://127.0.0.1:$MPORT/metrics" >"$TMP/metrics" || fail "scrape failed"
+	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" >"$TMP/metrics" || fail "scrape failed"
 	grep -q '^wstrace_tcp_packets_total' "$TMP/metrics" || fail "scrape without wstrace_tcp_packets_total"
 }
 # metric NAME: the sum of NAME's samples in the last scrape.

@@ -18,7 +18,7 @@ MPORT=19272
 SECRET=secret-cookie-$E2E_ID
 TEXT="private chat text $E2E_ID"
 
-scrape() { ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$MPORT/metrics"; }
+scrape() { http_get "$NS" "http://127.0.0.1:$MPORT/metrics"; }
 metric() { scrape | awk -v m="$1" '$1==m {print $2}'; }
 notified() { [ "$(grep -c "$1" "$TMP/notify.log" 2>/dev/null)" -ge "$2" ]; }
 wait_notify() { # wait_notify PATTERN COUNT

@@ -14,9 +14,6 @@ PEER="$PY $ROOT/tests/e2e/peers/ws_simple.py"
 MPORT=19273
 PPORT=19090
 
-http_get() { # URL -> body; fails on non-200 or after 5 s
-	ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
-}
 promql() { # QUERY -> the single value, or "none"
 	ip netns exec "$NS" "$PY" -c '
 import json, sys, urllib.parse, urllib.request
@@ -38,7 +35,7 @@ scrape_configs:
 EOF
 bg "$NS" prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/tsdb" \
 	--web.listen-address="127.0.0.1:$PPORT" --log.level=warn
-prom_ready() { http_get "http://127.0.0.1:$PPORT/-/ready" >/dev/null 2>&1; }
+prom_ready() { http_get "$NS" "http://127.0.0.1:$PPORT/-/ready" >/dev/null 2>&1; }
 wait_for 60 "prometheus to become ready" prom_ready
 
 info "traffic from real peers"
@@ -74,7 +71,7 @@ PIDS+=("$SLOW")
 wait_for 60 "the slow clients to connect" grep -q '^holding' "$TMP/slow.log"
 expect_ge "$(awk '/^holding/ {print $2}' "$TMP/slow.log")" 65 "slow clients holding a connection (the endpoint keeps 64)"
 start=$(date +%s%N)
-http_get "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt" || fail "scrape failed while slow clients held connections"
+http_get "$NS" "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt" || fail "scrape failed while slow clients held connections"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "scrape under slow clients took ${ms} ms"
 [ "$ms" -lt 3000 ] || fail "scrape stalled (${ms} ms)"
@@ -84,10 +81,10 @@ stop_pid "$SLOW" TERM
 
 info "promtool check metrics on a live scrape"
 c2s_text() {
-	http_get "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\"}" {print $2}'
+	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\"}" {print $2}'
 }
 wait_for 30 "/metrics to count the 10 messages sent" prints 10 c2s_text
-http_get "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt"
+http_get "$NS" "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt"
 # An empty scrape passes promtool: check there is something to judge first.
 expect_ge "$(grep -c '^wstrace_' "$TMP/scrape.txt")" 50 "samples in the scrape"
 promtool check metrics <"$TMP/scrape.txt" || fail "promtool rejects the exposition"

@@ -23,7 +23,7 @@ MAXN=20000
 CONF=$TMP/wstrace.conf
 ERR=$TMP/d.err
 
-scrape() { ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$MPORT/metrics"; }
+scrape() { http_get "$NS" "http://127.0.0.1:$MPORT/metrics"; }
 # metric NAME: the sum of NAME's samples over its labels.
 metric() { scrape | awk -v m="$1" 'index($1, m) == 1 && (length($1) == length(m) || substr($1, length(m) + 1, 1) == "{") {s += $2} END {print s + 0}'; }
 

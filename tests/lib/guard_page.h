@@ -5,9 +5,12 @@
  * faults at once, without a sanitizer.
  *
  *	struct guard_buf g;
- *	const uint8_t *p = guard_copy(&g, input, len);
+ *	const uint8_t *p = guard_copy(&g, input, len);   (also g.p)
  *	... parse p[0..len) ...
  *	guard_free(&g);
+ *
+ * guard_copy_ro() also makes the input read-only, for decoders that must
+ * never write to the bytes they are given.
  */
 #ifndef WST_TEST_GUARD_PAGE_H
 #define WST_TEST_GUARD_PAGE_H
@@ -21,6 +24,7 @@
 struct guard_buf {
 	uint8_t *map;
 	size_t maplen;
+	const uint8_t *p; /* the copy */
 };
 
 /* Returns a copy of src[0..len) that ends at a guard page; aborts on failure. */
@@ -43,7 +47,19 @@ static inline const uint8_t *guard_copy(struct guard_buf *g, const void *src,
 	start = g->map + data_pages * page - len;
 	if (len)
 		memcpy(start, src, len);
+	g->p = start;
 	return start;
+}
+
+/* The same, and the copy read-only: writing to it faults too. */
+static inline const uint8_t *guard_copy_ro(struct guard_buf *g, const void *src,
+					   size_t len)
+{
+	const uint8_t *p = guard_copy(g, src, len);
+
+	if (mprotect(g->map, g->maplen - (size_t)sysconf(_SC_PAGESIZE), PROT_READ) != 0)
+		abort();
+	return p;
 }
 
 static inline void guard_free(struct guard_buf *g)
@@ -51,6 +67,7 @@ static inline void guard_free(struct guard_buf *g)
 	munmap(g->map, g->maplen);
 	g->map = NULL;
 	g->maplen = 0;
+	g->p = NULL;
 }
 
 #endif /* WST_TEST_GUARD_PAGE_H */

@@ -22,16 +22,46 @@ void rec_init(struct recorder *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void rec_clear(struct recorder *r)
+{
+	for (int i = 0; i < r->n; i++)
+		free(r->ev[i].out);
+	r->n = 0;
+	r->last_ts = 0;
+}
+
 void rec_free(struct recorder *r)
 {
+	rec_clear(r);
 	free(r->ev);
+	if (r->mem)
+		fclose(r->mem);
+	free(r->mem_buf);
+	free(r->o);
 	memset(r, 0, sizeof(*r));
 }
 
-void rec_clear(struct recorder *r)
+void rec_render(struct recorder *r, enum output_format format)
 {
-	r->n = 0;
-	r->last_ts = 0;
+	assert_null(r->o);
+	r->o = malloc(sizeof(*r->o));
+	assert_non_null(r->o);
+	r->mem = open_memstream(&r->mem_buf, &r->mem_len);
+	assert_non_null(r->mem);
+	output_init(r->o, r->mem, format);
+}
+
+/* What the output sink printed for ev. */
+static char *rendered(struct recorder *r, const struct wst_event *ev)
+{
+	char *s;
+
+	output_event(r->o, ev);
+	assert_int_equal(fflush(r->mem), 0);
+	s = strndup(r->mem_buf + r->mem_off, r->mem_len - r->mem_off);
+	assert_non_null(s);
+	r->mem_off = r->mem_len;
+	return s;
 }
 
 /* A line being written: what does not fit is cut. */
@@ -201,6 +231,7 @@ void rec_event(void *ctx, const struct wst_event *ev)
 	e->decode = ev->decode;
 	e->ev = *ev;
 	rec_describe(ev, e->desc, sizeof(e->desc));
+	e->out = r->o ? rendered(r, ev) : NULL;
 	if (r->also)
 		r->also(r->also_ctx, ev);
 }
@@ -220,6 +251,14 @@ int rec_count(const struct recorder *r, enum wst_event_type type)
 	for (int i = 0; i < r->n; i++)
 		n += r->ev[i].type == type;
 	return n;
+}
+
+void rec_expect_has(const struct recorder *r, int i, const char *text)
+{
+	if (i < 0 || i >= r->n)
+		fail_msg("no event %d (%d recorded) to hold \"%s\"", i, r->n, text);
+	if (!strstr(r->ev[i].desc, text))
+		fail_msg("event %d: want \"%s\" in\n  %s", i, text, r->ev[i].desc);
 }
 
 void rec_expect_types(const struct recorder *r, const enum wst_event_type *want, int n)
@@ -245,8 +284,12 @@ void rec_expect_same(const struct recorder *a, const struct recorder *b,
 	int i = next_kept(a, 0, keep), j = next_kept(b, 0, keep), k = 0;
 
 	while (i < a->n && j < b->n) {
+		const char *x = a->ev[i].out, *y = b->ev[j].out;
+
 		if (strcmp(a->ev[i].desc, b->ev[j].desc))
 			fail_msg("%s: event %d differs:\n  %s\n  %s", label, k, a->ev[i].desc, b->ev[j].desc);
+		if (x && y && strcmp(x, y))
+			fail_msg("%s: event %d prints differently:\n  %s  %s", label, k, x, y);
 		i = next_kept(a, i + 1, keep);
 		j = next_kept(b, j + 1, keep);
 		k++;

@@ -14,6 +14,10 @@
  *	assert_true(rec_find(&r, 0, WST_EV_WS_ESTABLISHED, WST_S2C) >= 0);
  *	rec_free(&r);
  *
+ * rec_render() also has each event printed by the real output sink (text
+ * or JSON lines, as wstrace prints them) and keeps what it printed, so a
+ * test can compare runs by their output.
+ *
  * Include after cmocka.h: a recorder fails the test when events come out
  * of time order.
  */
@@ -23,8 +27,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/event.h"
+#include "sinks/output.h"
 
 #define REC_DESC 320
 
@@ -36,6 +42,7 @@ struct rec_event {
 	bool decode;
 	struct wst_event ev;   /* the event as given (pointers stale after the call) */
 	char desc[REC_DESC];   /* rec_describe() */
+	char *out;             /* what the output printed for it (rec_render), or NULL */
 };
 
 struct recorder {
@@ -45,12 +52,20 @@ struct recorder {
 	/* Called after each event is recorded, if set (a test's own checks). */
 	void (*also)(void *ctx, const struct wst_event *ev);
 	void *also_ctx;
+	/* rec_render(): the output sink, printing into a memory stream. */
+	struct output *o;
+	FILE *mem;
+	char *mem_buf;
+	size_t mem_len, mem_off;
 };
 
 void rec_init(struct recorder *r);
 void rec_free(struct recorder *r);
 /* Forgets what was recorded. */
 void rec_clear(struct recorder *r);
+/* From now on each event is also printed by the output sink in format
+ * (payloads shown, secrets redacted, as by default); ev[i].out holds it. */
+void rec_render(struct recorder *r, enum output_format format);
 /* The sink: ctx is the recorder. */
 void rec_event(void *ctx, const struct wst_event *ev);
 static inline struct wst_sink rec_sink(struct recorder *r)
@@ -62,12 +77,14 @@ static inline struct wst_sink rec_sink(struct recorder *r)
  * direction), or -1. */
 int rec_find(const struct recorder *r, int from, enum wst_event_type type, int dir);
 int rec_count(const struct recorder *r, enum wst_event_type type);
+/* Fails unless event i exists and its line (rec_describe) contains text. */
+void rec_expect_has(const struct recorder *r, int i, const char *text);
 /* Fails unless the types recorded are exactly want[0..n). */
 void rec_expect_types(const struct recorder *r, const enum wst_event_type *want, int n);
 /*
  * Fails unless the events of a and b that keep (NULL: all) are the same,
- * line by line (rec_describe), naming the first difference; label says
- * which runs are compared.
+ * line by line (rec_describe, and the output when both were rendered),
+ * naming the first difference; label says which runs are compared.
  */
 void rec_expect_same(const struct recorder *a, const struct recorder *b,
 		     bool (*keep)(enum wst_event_type), const char *label);

@@ -52,157 +52,181 @@ static void seg(struct stream_dir *s, struct stream_budget *b, struct sink *k, u
 	stream_segment(s, b, &ops, k, ISN + 1 + off, false, text + off, len, len);
 }
 
+/* The fixture: one direction of a stream, its budget and what it delivers. */
+struct fixture {
+	struct stream_dir s;
+	struct stream_budget b;
+	struct sink k;
+};
+
+static int setup(void **state)
+{
+	struct fixture *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -1;
+	x->b = budget();
+	*state = x;
+	return 0;
+}
+
+/* The same, the stream started by its SYN. */
+static int setup_syn(void **state)
+{
+	struct fixture *x;
+
+	if (setup(state))
+		return -1;
+	x = *state;
+	stream_segment(&x->s, &x->b, &ops, &x->k, ISN, true, NULL, 0, 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *x = *state;
+
+	stream_release(&x->s, &x->b);
+	free(x);
+	return 0;
+}
+
 static void test_in_order(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
-	seg(&s, &b, k, 0, 10);
-	seg(&s, &b, k, 10, 20);
-	seg(&s, &b, k, 30, 32);
+	seg(s, b, k, 0, 10);
+	seg(s, b, k, 10, 20);
+	seg(s, b, k, 30, 32);
 	assert_int_equal(k->n, 62);
 	assert_memory_equal(k->out, text, 62);
 	assert_int_equal(k->n_gaps, 0);
-	free(k);
 }
 
 static void test_retransmit_and_overlap(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
-	seg(&s, &b, k, 0, 10);
-	seg(&s, &b, k, 0, 10);  /* retransmitted */
-	seg(&s, &b, k, 5, 15);  /* overlaps 5 old bytes */
-	seg(&s, &b, k, 20, 42);
+	seg(s, b, k, 0, 10);
+	seg(s, b, k, 0, 10);  /* retransmitted */
+	seg(s, b, k, 5, 15);  /* overlaps 5 old bytes */
+	seg(s, b, k, 20, 42);
 	assert_int_equal(k->n, 62);
 	assert_memory_equal(k->out, text, 62);
-	assert_int_equal(s.dup_bytes, 15);
-	free(k);
+	assert_int_equal(s->dup_bytes, 15);
 }
 
 static void test_out_of_order_held(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
-	seg(&s, &b, k, 40, 22);
-	seg(&s, &b, k, 20, 20);
+	seg(s, b, k, 40, 22);
+	seg(s, b, k, 20, 20);
 	assert_int_equal(k->n, 0);
-	assert_int_equal(b.held, 42);
-	seg(&s, &b, k, 0, 20);
+	assert_int_equal(b->held, 42);
+	seg(s, b, k, 0, 20);
 	assert_int_equal(k->n, 62);
 	assert_memory_equal(k->out, text, 62);
-	assert_int_equal(b.held, 0);
+	assert_int_equal(b->held, 0);
 	assert_int_equal(k->n_gaps, 0);
-	free(k);
 }
 
 static void test_snaplen_truncation_is_a_gap(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
 	/* 30 bytes on the wire, 10 captured. */
-	stream_segment(&s, &b, &ops, k, ISN + 1, false, text, 10, 30);
-	seg(&s, &b, k, 30, 10);
+	stream_segment(s, b, &ops, k, ISN + 1, false, text, 10, 30);
+	seg(s, b, k, 30, 10);
 	assert_int_equal(k->n, 20);
 	assert_memory_equal(k->out, text, 10);
 	assert_memory_equal(k->out + 10, text + 30, 10);
 	assert_int_equal(k->n_gaps, 1);
 	assert_int_equal(k->gaps[0], 20);
 	assert_int_equal(k->gap_pos[0], 10);
-	free(k);
 }
 
 static void test_midstream_start(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	seg(&s, &b, k, 10, 10);
-	seg(&s, &b, k, 20, 10);
+	seg(s, b, k, 10, 10);
+	seg(s, b, k, 20, 10);
 	assert_int_equal(k->n_gaps, 1);
 	assert_int_equal(k->gaps[0], 0); /* unknown amount */
 	assert_int_equal(k->n, 20);
 	assert_memory_equal(k->out, text + 10, 20);
-	free(k);
 }
 
 static void test_hole_never_filled_flushes_with_gap(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
-	seg(&s, &b, k, 0, 10);
-	seg(&s, &b, k, 25, 10); /* 10..25 lost */
-	seg(&s, &b, k, 35, 5);
+	seg(s, b, k, 0, 10);
+	seg(s, b, k, 25, 10); /* 10..25 lost */
+	seg(s, b, k, 35, 5);
 	assert_int_equal(k->n, 10);
-	stream_flush(&s, &b, &ops, k);
+	stream_flush(s, b, &ops, k);
 	assert_int_equal(k->n, 25);
 	assert_int_equal(k->n_gaps, 1);
 	assert_int_equal(k->gaps[0], 15);
 	assert_int_equal(k->gap_pos[0], 10);
 	assert_memory_equal(k->out + 10, text + 25, 15);
-	assert_int_equal(b.held, 0);
-	free(k);
+	assert_int_equal(b->held, 0);
 }
 
 static void test_budget_bounds_holding(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	b.max_per_dir = 16;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
-	seg(&s, &b, k, 10, 10); /* held: 10 */
-	seg(&s, &b, k, 20, 10); /* would be 20 > 16: give up the hole */
-	assert_int_equal(b.overflows, 1);
-	assert_int_equal(b.held, 0);
+	b->max_per_dir = 16;
+	seg(s, b, k, 10, 10); /* held: 10 */
+	seg(s, b, k, 20, 10); /* would be 20 > 16: give up the hole */
+	assert_int_equal(b->overflows, 1);
+	assert_int_equal(b->held, 0);
 	assert_int_equal(k->n, 20);
 	assert_int_equal(k->n_gaps, 1);
 	assert_int_equal(k->gaps[0], 10);
 	assert_memory_equal(k->out, text + 10, 20);
 	/* The hole's bytes arriving late are old now. */
-	seg(&s, &b, k, 0, 10);
+	seg(s, b, k, 0, 10);
 	assert_int_equal(k->n, 20);
-	free(k);
 }
 
 static void test_release_frees_held(void **state)
 {
-	struct stream_dir s = { 0 };
-	struct stream_budget b = budget();
-	struct sink *k = calloc(1, sizeof(*k));
+	struct fixture *x = *state;
+	struct stream_dir *s = &x->s;
+	struct stream_budget *b = &x->b;
+	struct sink *k = &x->k;
 
-	(void)state;
-	stream_segment(&s, &b, &ops, k, ISN, true, NULL, 0, 0);
-	seg(&s, &b, k, 10, 10);
-	seg(&s, &b, k, 30, 10);
-	assert_int_equal(b.held, 20);
-	stream_release(&s, &b);
-	assert_int_equal(b.held, 0);
-	assert_null(s.held);
-	free(k);
+	seg(s, b, k, 10, 10);
+	seg(s, b, k, 30, 10);
+	assert_int_equal(b->held, 20);
+	stream_release(s, b);
+	assert_int_equal(b->held, 0);
+	assert_null(s->held);
 }
 
 /* Random segmentation, reordering and duplication: output is the input. */
@@ -259,14 +283,14 @@ static void test_random_reorder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_in_order),
-		cmocka_unit_test(test_retransmit_and_overlap),
-		cmocka_unit_test(test_out_of_order_held),
-		cmocka_unit_test(test_snaplen_truncation_is_a_gap),
-		cmocka_unit_test(test_midstream_start),
-		cmocka_unit_test(test_hole_never_filled_flushes_with_gap),
-		cmocka_unit_test(test_budget_bounds_holding),
-		cmocka_unit_test(test_release_frees_held),
+		cmocka_unit_test_setup_teardown(test_in_order, setup_syn, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit_and_overlap, setup_syn, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order_held, setup_syn, teardown),
+		cmocka_unit_test_setup_teardown(test_snaplen_truncation_is_a_gap, setup_syn, teardown),
+		cmocka_unit_test_setup_teardown(test_midstream_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hole_never_filled_flushes_with_gap, setup_syn, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_bounds_holding, setup_syn, teardown),
+		cmocka_unit_test_setup_teardown(test_release_frees_held, setup_syn, teardown),
 		cmocka_unit_test(test_random_reorder),
 	};
 

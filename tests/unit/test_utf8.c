@@ -5,31 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "protocol/utf8.h"
-
-/* Copies len bytes so that they end right before a PROT_NONE page. */
-static uint8_t *u8t_guarded(const void *src, size_t len, void **map,
-			    size_t *map_len)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	size_t n = (len + pg - 1) / pg * pg + pg;
-	uint8_t *base;
-
-	if (n == pg)
-		n += pg;
-	base = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(base != MAP_FAILED);
-	assert_int_equal(mprotect(base + n - pg, pg, PROT_NONE), 0);
-	*map = base;
-	*map_len = n;
-	memcpy(base + n - pg - len, src, len);
-	return base + n - pg - len;
-}
+#include "guard_page.h"
 
 struct u8case {
 	const char *name;
@@ -76,15 +55,14 @@ static void test_cases_whole(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct u8case *c = &cases[i];
 		struct utf8_state s = { 0 };
-		void *map;
-		size_t map_len;
-		uint8_t *p = u8t_guarded(c->bytes, c->len, &map, &map_len);
+		struct guard_buf g;
+		const uint8_t *p = guard_copy_ro(&g, c->bytes, c->len);
 		bool ok = utf8_feed(&s, p, c->len);
 
 		if (ok != c->prefix_ok || utf8_complete(&s) != c->valid ||
 		    utf8_valid(p, c->len) != c->valid)
 			fail_msg("case %s", c->name);
-		munmap(map, map_len);
+		guard_free(&g);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "protocol/ws_deflate.h"
 #include "protocol/ws_message.h"
 #include "guard_page.h"
+#include "wsgen.h"
 
 #define WDT_MAX_MSGS 32
 #define WDT_DATA_MAX (1 << 16)
@@ -196,26 +197,16 @@ static size_t wdt_compress(z_stream *zs, const uint8_t *msg, size_t len,
 static size_t wdt_frames(uint8_t *out, uint8_t op, const uint8_t *p,
 			 size_t len, size_t frag, bool rsv1, uint32_t seed)
 {
-	size_t n = 0, off = 0, i;
+	size_t n = 0, off = 0;
 	bool first = true;
 
 	do {
 		size_t c = len - off < frag ? len - off : frag;
 		uint8_t key[4] = { seed, seed >> 8, seed >> 16, seed >> 24 };
 
-		out[n++] = (off + c == len ? 0x80 : 0) |
-			   (first && rsv1 ? 0x40 : 0) | (first ? op : 0);
-		if (c < 126) {
-			out[n++] = 0x80 | c;
-		} else {
-			out[n++] = 0x80 | 126;
-			out[n++] = c >> 8;
-			out[n++] = c;
-		}
-		memcpy(out + n, key, 4);
-		n += 4;
-		for (i = 0; i < c; i++)
-			out[n + i] = p[off + i] ^ key[i & 3];
+		n += wsgen_header(out + n, (off + c == len ? WSGEN_FIN : 0) |
+				  (first && rsv1 ? WSGEN_RSV1 : 0) | (first ? op : 0), c, key);
+		wsgen_mask(out + n, p + off, c, key);
 		n += c;
 		off += c;
 		first = false;

@@ -11,42 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "protocol/ws_frame.h"
-
-/* ---- input placed right before an unmapped page ---- */
-
-struct wft_guard {
-	void *map;
-	size_t map_len;
-	uint8_t *p;
-};
-
-static void wft_guard_put(struct wft_guard *g, const void *src, size_t len)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	size_t n = (len + pg - 1) / pg * pg + pg;
-	uint8_t *base;
-
-	if (n == pg)
-		n += pg;
-	base = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(base != MAP_FAILED);
-	assert_int_equal(mprotect(base + n - pg, pg, PROT_NONE), 0);
-	g->map = base;
-	g->map_len = n;
-	g->p = base + n - pg - len;
-	memcpy(g->p, src, len);
-}
-
-static void wft_guard_free(struct wft_guard *g)
-{
-	munmap(g->map, g->map_len);
-}
+#include "guard_page.h"
+#include "wsgen.h"
 
 /* ---- event recorder ---- */
 
@@ -247,12 +216,12 @@ static struct wft_rec *wft_run(const uint8_t *buf, size_t len, bool client,
 {
 	struct ws_frame_decoder d;
 	struct wft_rec *r = wft_rec_new();
-	struct wft_guard g;
+	struct guard_buf g;
 	uint8_t *copy = malloc(len ? len : 1);
 
 	assert_non_null(copy);
 	memcpy(copy, buf, len);
-	wft_guard_put(&g, buf, len);
+	guard_copy(&g, buf, len);
 	wft_init(&d, r, client, false, 1 << 17);
 	wft_feed_split(&d, g.p, len, cuts, ncuts);
 	/* A passive decoder never writes to its input. */
@@ -261,7 +230,7 @@ static struct wft_rec *wft_run(const uint8_t *buf, size_t len, bool client,
 	ws_frame_decoder_end(&d);
 	r->end_pending = ws_frame_decoder_pending_skip(&d);
 	ws_frame_decoder_free(&d);
-	wft_guard_free(&g);
+	guard_free(&g);
 	free(copy);
 	return r;
 }
@@ -311,11 +280,11 @@ static const uint8_t ex_pong_masked[] = { 0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d,
 static void test_header_parse_examples(void **state)
 {
 	struct ws_frame_header h;
-	struct wft_guard g;
+	struct guard_buf g;
 	size_t k;
 
 	(void)state;
-	wft_guard_put(&g, ex_hello_masked, sizeof(ex_hello_masked));
+	guard_copy(&g, ex_hello_masked, sizeof(ex_hello_masked));
 	assert_int_equal(ws_frame_header_parse(g.p, sizeof(ex_hello_masked), &h), 6);
 	assert_true(h.fin);
 	assert_false(h.rsv1 || h.rsv2 || h.rsv3);
@@ -323,30 +292,30 @@ static void test_header_parse_examples(void **state)
 	assert_true(h.masked);
 	assert_int_equal(h.payload_len, 5);
 	assert_memory_equal(h.mask, ex_hello_masked + 2, 4);
-	wft_guard_free(&g);
+	guard_free(&g);
 	/* Every truncation of the header asks for more, without over-read. */
 	for (k = 0; k < 6; k++) {
-		wft_guard_put(&g, ex_hello_masked, k);
+		guard_copy(&g, ex_hello_masked, k);
 		assert_int_equal(ws_frame_header_parse(g.p, k, &h), 0);
-		wft_guard_free(&g);
+		guard_free(&g);
 	}
 	{
 		const uint8_t b16[] = { 0x82, 0x7e, 0x01, 0x00 };
 		const uint8_t b64[] = { 0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0 };
 
 		for (k = 0; k <= sizeof(b16); k++) {
-			wft_guard_put(&g, b16, k);
+			guard_copy(&g, b16, k);
 			assert_int_equal(ws_frame_header_parse(g.p, k, &h),
 					 k == sizeof(b16) ? 4 : 0);
-			wft_guard_free(&g);
+			guard_free(&g);
 		}
 		assert_int_equal(h.payload_len, 256);
 		assert_false(h.non_minimal_length);
 		for (k = 0; k <= sizeof(b64); k++) {
-			wft_guard_put(&g, b64, k);
+			guard_copy(&g, b64, k);
 			assert_int_equal(ws_frame_header_parse(g.p, k, &h),
 					 k == sizeof(b64) ? 10 : 0);
-			wft_guard_free(&g);
+			guard_free(&g);
 		}
 		assert_int_equal(h.payload_len, 65536);
 		assert_false(h.masked);
@@ -541,11 +510,11 @@ static void test_capture_limit(void **state)
 	uint8_t *b = wft_make_binary(1000, true, &n);
 	struct ws_frame_decoder d;
 	struct wft_rec *r = wft_rec_new();
-	struct wft_guard g;
+	struct guard_buf g;
 	size_t i;
 
 	(void)state;
-	wft_guard_put(&g, b, n);
+	guard_copy(&g, b, n);
 	wft_init(&d, r, true, false, 100);
 	for (i = 0; i < n; i += 33)
 		ws_frame_decoder_feed(&d, g.p + i, n - i < 33 ? n - i : 33);
@@ -553,7 +522,7 @@ static void test_capture_limit(void **state)
 	assert_true(r->truncated);
 	wft_check_binary(r, 1000); /* streamed whole, unmasked */
 	ws_frame_decoder_free(&d);
-	wft_guard_free(&g);
+	guard_free(&g);
 	free(r);
 	free(b);
 }
@@ -625,10 +594,10 @@ static void test_violations(void **state)
 		for (k = 0; k <= c->len; k++) {
 			struct ws_frame_decoder d;
 			struct wft_rec *r = wft_rec_new();
-			struct wft_guard g;
+			struct guard_buf g;
 			int j, total = 0;
 
-			wft_guard_put(&g, c->bytes, c->len);
+			guard_copy(&g, c->bytes, c->len);
 			wft_init(&d, r, c->client, c->rsv1, 4096);
 			ws_frame_decoder_feed(&d, g.p, k);
 			ws_frame_decoder_feed(&d, g.p + k, c->len - k);
@@ -638,7 +607,7 @@ static void test_violations(void **state)
 			    r->frames != c->frames)
 				fail_msg("%s split %zu: %s", c->name, k, r->log);
 			ws_frame_decoder_free(&d);
-			wft_guard_free(&g);
+			guard_free(&g);
 			free(r);
 		}
 	}
@@ -711,28 +680,28 @@ static void test_close_parse(void **state)
 	const uint8_t *reason;
 	size_t rlen, i;
 	uint16_t code;
-	struct wft_guard g;
+	struct guard_buf g;
 
 	(void)state;
 	assert_int_equal(ws_close_parse(NULL, 0, &code, &reason, &rlen), 0);
 	assert_int_equal(code, WS_CLOSE_NO_STATUS);
 	assert_int_equal(rlen, 0);
-	wft_guard_put(&g, "\x03", 1);
+	guard_copy(&g, "\x03", 1);
 	assert_int_equal(ws_close_parse(g.p, 1, &code, &reason, &rlen),
 			 -WS_VIOL_CLOSE_PAYLOAD_1_BYTE);
-	wft_guard_free(&g);
+	guard_free(&g);
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		uint8_t p[2] = { codes[i].code >> 8, codes[i].code & 0xff };
 
-		wft_guard_put(&g, p, 2);
+		guard_copy(&g, p, 2);
 		assert_int_equal(ws_close_parse(g.p, 2, &code, &reason, &rlen),
 				 codes[i].valid ? 0 : -WS_VIOL_INVALID_CLOSE_CODE);
 		assert_int_equal(code, codes[i].code);
 		assert_int_equal(ws_close_code_valid(codes[i].code),
 				 codes[i].valid);
-		wft_guard_free(&g);
+		guard_free(&g);
 	}
-	wft_guard_put(&g, "\x03\xe9" "bye \xef\xbc\x81", 9);
+	guard_copy(&g, "\x03\xe9" "bye \xef\xbc\x81", 9);
 	assert_int_equal(ws_close_parse(g.p, 9, &code, &reason, &rlen), 0);
 	assert_int_equal(code, 1001);
 	assert_int_equal(rlen, 7);
@@ -740,7 +709,7 @@ static void test_close_parse(void **state)
 	/* Every truncation of the reason mid code point is invalid UTF-8. */
 	assert_int_equal(ws_close_parse(g.p, 8, &code, &reason, &rlen),
 			 -WS_VIOL_CLOSE_REASON_UTF8);
-	wft_guard_free(&g);
+	guard_free(&g);
 }
 
 static void test_close_frames_decoded(void **state)
@@ -850,12 +819,12 @@ static void test_gap_across_header_resync(void **state)
 	memcpy(buf + m, ex_hello, 2);
 	m += 2;
 	for (k = 0; k <= m; k++) {
-		struct wft_guard g;
+		struct guard_buf g;
 
 		memset(r, 0, sizeof(*r));
 		wft_init(&d, r, false, false, 4096);
 		ws_frame_decoder_set_lost(&d);
-		wft_guard_put(&g, buf, m);
+		guard_copy(&g, buf, m);
 		ws_frame_decoder_feed(&d, g.p, k);
 		ws_frame_decoder_feed(&d, g.p + k, m - k);
 		if (r->resyncs != 1 || r->skipped != sizeof(garbage) ||
@@ -864,7 +833,7 @@ static void test_gap_across_header_resync(void **state)
 		/* No violation is reported for skipped garbage. */
 		assert_int_equal(r->viol[WS_VIOL_RESERVED_OPCODE], 0);
 		ws_frame_decoder_free(&d);
-		wft_guard_free(&g);
+		guard_free(&g);
 	}
 	free(r);
 	free(b);
@@ -946,9 +915,9 @@ static struct wft_rec *wft_run_lost(const uint8_t *buf, size_t len,
 {
 	struct ws_frame_decoder d;
 	struct wft_rec *r = wft_rec_new();
-	struct wft_guard g;
+	struct guard_buf g;
 
-	wft_guard_put(&g, buf, len);
+	guard_copy(&g, buf, len);
 	wft_init(&d, r, client, false, max_capture);
 	ws_frame_decoder_set_lost(&d);
 	wft_feed_split(&d, g.p, len, cuts, ncuts);
@@ -956,7 +925,7 @@ static struct wft_rec *wft_run_lost(const uint8_t *buf, size_t len,
 	if (pending)
 		*pending = ws_frame_decoder_pending_skip(&d);
 	ws_frame_decoder_free(&d);
-	wft_guard_free(&g);
+	guard_free(&g);
 	return r;
 }
 
@@ -996,17 +965,6 @@ static struct wft_rec *wft_run_lost_all(const uint8_t *buf, size_t len,
 	if (pending)
 		*pending = pw;
 	return whole;
-}
-
-/* Masks p with key into out (the wire form of a client payload). */
-static void wft_mask(uint8_t *out, const void *p, size_t n,
-		     const uint8_t key[4])
-{
-	const uint8_t *s = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		out[i] = s[i] ^ key[i & 3];
 }
 
 /*
@@ -1070,7 +1028,7 @@ static void test_resync_false_control_and_text(void **state)
 	buf[n++] = 0x82;
 	memcpy(buf + n, key, 4);
 	n += 4;
-	wft_mask(buf + n, "\x03\xe8", 2, key);
+	wsgen_mask(buf + n, "\x03\xe8", 2, key);
 	n += 2;
 	buf[n++] = 0x83;
 	for (i = 0; i < 2; i++) {
@@ -1088,7 +1046,7 @@ static void test_resync_false_control_and_text(void **state)
 	buf[n++] = 0x82;
 	memcpy(buf + n, key, 4);
 	n += 4;
-	wft_mask(buf + n, "\x03\xed", 2, key);
+	wsgen_mask(buf + n, "\x03\xed", 2, key);
 	n += 2;
 	for (i = 0; i < 2; i++) {
 		memcpy(buf + n, ex_pong_masked, sizeof(ex_pong_masked));
@@ -1105,7 +1063,7 @@ static void test_resync_false_control_and_text(void **state)
 	buf[n++] = 0x82;
 	memcpy(buf + n, key, 4);
 	n += 4;
-	wft_mask(buf + n, "\xc0\x80", 2, key);
+	wsgen_mask(buf + n, "\xc0\x80", 2, key);
 	n += 2;
 	for (i = 0; i < 2; i++) {
 		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
@@ -1123,7 +1081,7 @@ static void test_resync_false_control_and_text(void **state)
 	buf[n++] = 0x82;
 	memcpy(buf + n, key, 4);
 	n += 4;
-	wft_mask(buf + n, "ab", 2, key);
+	wsgen_mask(buf + n, "ab", 2, key);
 	n += 2;
 	for (i = 0; i < 2; i++) {
 		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
@@ -1262,7 +1220,7 @@ static void test_resync_every_offset(void **state)
 		}
 		memcpy(buf + n, key, 4);
 		n += 4;
-		wft_mask(buf + n, text, len, key);
+		wsgen_mask(buf + n, text, len, key);
 		n += len;
 	}
 	start[NF] = n;

@@ -15,6 +15,7 @@
 
 #include "protocol/ws_message.h"
 #include "guard_page.h"
+#include "wsgen.h"
 
 #define WMT_MAX_MSGS 64
 #define WMT_DATA_MAX 4096
@@ -145,29 +146,9 @@ static void wmt_init(struct ws_message_decoder *m, struct wmt_rec *r,
 static size_t wmt_frame(uint8_t *out, bool fin, uint8_t op, const void *p,
 			size_t len, bool mask)
 {
-	const uint8_t key[4] = { 0x11, 0x22, 0x33, 0x44 };
-	const uint8_t *src = p;
-	size_t n = 0, i;
+	static const uint8_t key[4] = { 0x11, 0x22, 0x33, 0x44 };
 
-	out[n++] = (fin ? 0x80 : 0) | op;
-	if (len < 126) {
-		out[n++] = (mask ? 0x80 : 0) | len;
-	} else if (len <= 0xffff) {
-		out[n++] = (mask ? 0x80 : 0) | 126;
-		out[n++] = len >> 8;
-		out[n++] = len;
-	} else {
-		out[n++] = (mask ? 0x80 : 0) | 127;
-		for (i = 0; i < 8; i++)
-			out[n++] = (uint64_t)len >> (56 - 8 * i);
-	}
-	if (mask) {
-		memcpy(out + n, key, 4);
-		n += 4;
-	}
-	for (i = 0; i < len; i++)
-		out[n + i] = src[i] ^ (mask ? key[i & 3] : 0);
-	return n + len;
+	return wsgen_frame(out, fin, op, p, len, mask ? key : NULL);
 }
 
 static const struct ws_message_config wmt_server = {

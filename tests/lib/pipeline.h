@@ -12,21 +12,30 @@
  *	pipe_frame(&p, WST_C2S, WS_OP_TEXT, "hi", 2);
  *	...
  *	pipe_free(&p);
+ *
+ * As a cmocka fixture into a recorder (recorder.h):
+ *
+ *	cmocka_unit_test_setup_teardown(test_x, pipe_rec_setup, pipe_rec_teardown)
+ *	struct pipe_rec *x = *state;   x->p, x->r
  */
 #ifndef WST_TEST_PIPELINE_H
 #define WST_TEST_PIPELINE_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ports.h"
 #include "tracking/tcp_track.h"
 #include "protocol/ws_frame.h"
 #include "session/ws_session.h"
+#include "recorder.h"
+#include "wsgen.h"
 
 #define PIPE_SERVER_PORT 7272
 #define PIPE_CLIENT_PORT 40000
 #define PIPE_STEP_NS 1000000ULL /* packets 1 ms apart */
+#define PIPE_T0 (1700000000ULL * 1000000000ULL) /* the first packet's time, less a step */
 
 struct pipeline {
 	struct tcp_tracker *t;
@@ -42,7 +51,7 @@ static inline void pipe_init(struct pipeline *p, struct wst_sink out, const stru
 	memset(p, 0, sizeof(*p));
 	p->seq[WST_C2S] = 1000;
 	p->seq[WST_S2C] = 5000;
-	p->now = 1700000000ULL * 1000000000ULL;
+	p->now = PIPE_T0;
 	ports_add(&p->ports, PIPE_SERVER_PORT);
 	assert_int_equal(ws_layer_new(&p->ws, wo, out), 0);
 	assert_int_equal(tcp_tracker_new(&p->t, o, &p->ports, (struct wst_sink){ ws_layer_event, p->ws }), 0);
@@ -107,18 +116,9 @@ static inline uint32_t pipe_frame_bytes(uint8_t *f, enum wst_flow_dir dir, uint8
 					const void *payload, size_t len)
 {
 	static const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
-	size_t n = 0;
 
 	assert_true(len <= 125);
-	f[n++] = 0x80 | opcode;
-	f[n++] = (uint8_t)len | (dir == WST_C2S ? 0x80 : 0);
-	if (dir == WST_C2S) {
-		memcpy(f + n, mask, 4);
-		n += 4;
-	}
-	for (size_t i = 0; i < len; i++)
-		f[n + i] = ((const uint8_t *)payload)[i] ^ (dir == WST_C2S ? mask[i % 4] : 0);
-	return (uint32_t)(n + len);
+	return (uint32_t)wsgen_frame(f, true, opcode, payload, len, dir == WST_C2S ? mask : NULL);
 }
 
 static inline void pipe_frame(struct pipeline *p, enum wst_flow_dir dir, uint8_t opcode,
@@ -151,6 +151,34 @@ static inline void pipe_upgrade(struct pipeline *p)
 	pipe_handshake(p);
 	pipe_pkt(p, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, pipe_request, sizeof(pipe_request) - 1);
 	pipe_pkt(p, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, pipe_response, sizeof(pipe_response) - 1);
+}
+
+/* The fixture: a pipeline with default options into a recorder. */
+struct pipe_rec {
+	struct pipeline p;
+	struct recorder r;
+};
+
+static inline int pipe_rec_setup(void **state)
+{
+	struct pipe_rec *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -1;
+	rec_init(&x->r);
+	pipe_init(&x->p, rec_sink(&x->r), NULL, NULL);
+	*state = x;
+	return 0;
+}
+
+static inline int pipe_rec_teardown(void **state)
+{
+	struct pipe_rec *x = *state;
+
+	pipe_free(&x->p);
+	rec_free(&x->r);
+	free(x);
+	return 0;
 }
 
 #endif /* WST_TEST_PIPELINE_H */

@@ -30,6 +30,9 @@ const char *wst_event_name(enum wst_event_type type)
 		[WST_EV_WS_VIOLATION] = "ws_violation",
 		[WST_EV_WS_GAP] = "ws_gap",
 		[WST_EV_WS_RESYNC] = "ws_resync",
+		[WST_EV_WS_FANOUT] = "ws_fanout",
+		[WST_EV_WS_REPLY] = "ws_reply",
+		[WST_EV_WS_REPLY_TIMEOUT] = "ws_reply_timeout",
 		[WST_EV_EVENTS_SUPPRESSED] = "events_suppressed",
 	};
 

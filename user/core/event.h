@@ -21,6 +21,8 @@ struct http_response;
 struct ws_frame_header;
 struct ws_message_info;
 struct ws_control_info;
+struct wst_fanout;
+struct wst_reply;
 
 /* Direction within a connection, decided by the watched ports. */
 enum wst_flow_dir {
@@ -57,6 +59,11 @@ enum wst_event_type {
 	WST_EV_WS_VIOLATION,
 	WST_EV_WS_GAP,
 	WST_EV_WS_RESYNC,
+	/* Across connections, with --correlate and --correlate-reply
+	 * (session/correlate.c). */
+	WST_EV_WS_FANOUT,            /* a message's deliveries, when its window ends */
+	WST_EV_WS_REPLY,             /* a request answered on its connection */
+	WST_EV_WS_REPLY_TIMEOUT,     /* a request not answered within the window */
 	/* From the output path (event_limit.c): events of one kind on one
 	 * connection that were counted but not printed. */
 	WST_EV_EVENTS_SUPPRESSED,
@@ -70,7 +77,7 @@ static inline bool wst_event_is_packet(enum wst_event_type t)
 
 static inline bool wst_event_is_ws(enum wst_event_type t)
 {
-	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_RESYNC;
+	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_REPLY_TIMEOUT;
 }
 
 /* How a connection ended, for WST_EV_TCP_CLOSED. */
@@ -161,6 +168,8 @@ struct wst_event {
 			uint64_t bytes;        /* missing (0 = unknown) or skipped */
 			bool boundary_lost;    /* frame boundaries no longer known */
 		} loss;                        /* WS_GAP, WS_RESYNC */
+		const struct wst_fanout *fanout; /* WS_FANOUT */
+		const struct wst_reply *reply;   /* WS_REPLY, WS_REPLY_TIMEOUT */
 		struct {
 			enum wst_event_type kind; /* of the events not printed */
 			uint64_t count;

@@ -60,6 +60,11 @@ enum {
 	OPT_MAX_MESSAGE,
 	OPT_EVENT_LIMIT,
 	OPT_EVENT_BURST,
+	OPT_CORRELATE,
+	OPT_CORRELATE_REPLY,
+	OPT_CORRELATE_WINDOW,
+	OPT_CORRELATE_MAX_OPEN,
+	OPT_CORRELATE_MAX_DELIVERIES,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -79,6 +84,11 @@ static const struct argp_option argp_opts[] = {
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
 	{ "stats", OPT_STATS, "SECONDS", 0, "Also print the summary (captured, lost, connections, frames, violations, gaps) on stderr every SECONDS", 0 },
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
+	{ "correlate", OPT_CORRELATE, "KEY", 0, "Follow each client message with this top-level JSON key (e.g. content) to every connection it is delivered to within --correlate-window: a ws_fanout event with the recipients and the delivery latency (repeatable, up to 8 keys)", 0 },
+	{ "correlate-reply", OPT_CORRELATE_REPLY, "KEY", 0, "Time the server's reply to each client request with this top-level JSON key (e.g. id), on the same connection: ws_reply and ws_reply_timeout events (repeatable, up to 8 keys)", 0 },
+	{ "correlate-window", OPT_CORRELATE_WINDOW, "SECONDS", 0, "How long a message is followed (default 10)", 0 },
+	{ "correlate-max-open", OPT_CORRELATE_MAX_OPEN, "N", 0, "Messages followed at once at most (default 10000); the oldest is reported early", 0 },
+	{ "correlate-max-deliveries", OPT_CORRELATE_MAX_DELIVERIES, "N", 0, "Deliveries tracked per message at most (default 10000); more are counted only", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
 	{ "daemon", OPT_DAEMON, NULL, 0, "Run as a service: no payloads, events only with --json, metrics on, sd_notify readiness and watchdog, SIGHUP reloads the config", 0 },
 	{ "clsact", OPT_CLSACT, NULL, 0, "Attach with clsact filters even where tcx links are available", 0 },
@@ -168,4 +178,13 @@ int app_load_options(struct options *o, int argc, char **argv, char *why, size_t
 	else
 		wst_log_verbosity = WST_LOG_WARN;
 	return 0;
+}
+
+bool app_corr_changed(const struct options *a, const struct options *b)
+{
+	return a->n_corr_keys != b->n_corr_keys || a->n_reply_keys != b->n_reply_keys ||
+	       memcmp(a->corr_keys, b->corr_keys, sizeof(a->corr_keys)) ||
+	       memcmp(a->reply_keys, b->reply_keys, sizeof(a->reply_keys)) ||
+	       a->corr_window_ms != b->corr_window_ms || a->corr_max_open != b->corr_max_open ||
+	       a->corr_max_deliveries != b->corr_max_deliveries;
 }

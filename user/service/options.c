@@ -268,6 +268,41 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 		return copy_str(o->write_file, value, name, err, errlen);
 	if (!strcmp(name, "config"))
 		return copy_str(o->config, value, name, err, errlen);
+	if (!strcmp(name, "correlate") || !strcmp(name, "correlate-reply")) {
+		bool reply = !strcmp(name, "correlate-reply");
+		char (*keys)[OPTIONS_STR_MAX] = reply ? o->reply_keys : o->corr_keys;
+		int *n = reply ? &o->n_reply_keys : &o->n_corr_keys;
+		bool *from_cli = reply ? &o->reply_keys_from_cli : &o->corr_keys_from_cli;
+
+		if (o->applying_cli && !*from_cli) {
+			*n = 0; /* the command line replaces the file's list */
+			*from_cli = true;
+		}
+		if (*n >= OPTIONS_MAX_CORR_KEYS || !value || !*value) {
+			snprintf(err, errlen, "--%s: %s", name, value && *value ? "too many keys: at most 8"
+											: "a JSON key is needed");
+			return -EINVAL;
+		}
+		return copy_str(keys[(*n)++], value, name, err, errlen);
+	}
+	if (!strcmp(name, "correlate-window")) {
+		if (parse_u64(value, 1, 3600, &v)) {
+			snprintf(err, errlen, "--correlate-window: bad time '%s': expected 1 to 3600 seconds",
+				 value ? value : "");
+			return -EINVAL;
+		}
+		o->corr_window_ms = (uint32_t)v * 1000;
+		return 0;
+	}
+	if (!strcmp(name, "correlate-max-open") || !strcmp(name, "correlate-max-deliveries")) {
+		if (parse_u64(value, 1, 1000000, &v)) {
+			snprintf(err, errlen, "--%s: bad number '%s': expected 1 to 1000000", name,
+				 value ? value : "");
+			return -EINVAL;
+		}
+		*(!strcmp(name, "correlate-max-open") ? &o->corr_max_open : &o->corr_max_deliveries) = (uint32_t)v;
+		return 0;
+	}
 	if (!strcmp(name, "json-key"))
 		return copy_str(o->json_key, value ? value : "", name, err, errlen);
 	snprintf(err, errlen, "unknown option \"%s\"", name);

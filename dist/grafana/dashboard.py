@@ -168,6 +168,26 @@ ROWS = [
         panel(HEAT, "Ping round trip heatmap", "wstrace_ws_ping_rtt_seconds buckets.",
               heatmap_q("wstrace_ws_ping_rtt_seconds_bucket"), "s"),
     ]),
+    ("Delivery and replies (--correlate, --correlate-reply)", [
+        panel(TS, "Delivery latency", "A client's message to each connection it reached"
+              " (wstrace_ws_delivery_seconds; with --correlate KEY).",
+              quantiles("wstrace_ws_delivery_seconds_bucket"), "s"),
+        panel(TS, "Recipients per message", "Connections each followed message reached within its"
+              " window (wstrace_ws_fanout_recipients).",
+              quantiles("wstrace_ws_fanout_recipients_bucket"), "short"),
+        panel(TS, "Messages delivered to nobody per second", "wstrace_ws_fanout_undelivered_total.",
+              [q(rate("wstrace_ws_fanout_undelivered_total"), "undelivered")], "cps"),
+        panel(TS, "Reply latency", "A request to the server's reply with the same value"
+              " (wstrace_ws_reply_seconds; with --correlate-reply KEY).",
+              quantiles("wstrace_ws_reply_seconds_bucket"), "s"),
+        panel(TS, "Unanswered requests and windows closed early per second",
+              "Requests not answered within the window (wstrace_ws_reply_timeouts_total) and"
+              " windows closed early because too many were open"
+              " (wstrace_ws_correlate_closed_early_total).",
+              [q(rate("wstrace_ws_reply_timeouts_total"), "reply timeouts"),
+               q(rate("wstrace_ws_correlate_closed_early_total", by=["kind"]), "closed early {{kind}}")],
+              "cps"),
+    ]),
     ("Protocol health", [
         panel(TS, "Violations per second by kind", "wstrace_ws_violations_total; kinds with none are"
               " not drawn.",

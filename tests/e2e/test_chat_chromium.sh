@@ -6,7 +6,8 @@
 # it reports both TCP and WebSocket handshakes (permessage-deflate, as
 # chromium negotiates it), the inflated login/say/heartbeat messages with
 # their exact UTF-8 bytes, the broadcasts to both browsers, and how each
-# session ends (the page closes with 1000). The text output (replayed with -r
+# session ends (the page closes with 1000), and with --correlate content one
+# ws_fanout naming both browsers as recipients. The text output (replayed with -r
 # from the live -w capture) is printed for a reader.
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -19,7 +20,7 @@ NS=wst-chat-$E2E_ID
 CHAT=$ROOT/tests/e2e/chat
 J=$TMP/live.json
 
-start_wstrace "$NS" "$J" "$TMP/live.err" -i lo -p 7272 --json -w "$TMP/live.pcap"
+start_wstrace "$NS" "$J" "$TMP/live.err" -i lo -p 7272 --json -w "$TMP/live.pcap" --correlate content
 
 info "chat server on 7272 (heartbeat every second), page on 55151"
 bg "$NS" "$PY" "$CHAT/chat_server.py" --host 127.0.0.1 --port 7272 --ping 1 >"$TMP/server.log" 2>&1
@@ -120,6 +121,13 @@ for e in says:
     assert d["content"] == "hi, all \uff01" and d["from_client_name"] == "mynick" and d["to_client_id"] == "all", d
     assert "\\uff01" in e["text"], e["text"]  # PHP json_encode escapes non-ASCII
 print("ok: 2 say messages s2c, content \"hi, all \uff01\" (sent as \\uff01 escapes)")'
+check "--correlate content: the say reached both browsers, the escaped copies matched the UTF-8 one" '
+fan = [e for e in ev if e["event"] == "ws_fanout"]
+assert len(fan) == 1, fan
+f = fan[0]
+assert f["value"] == "hi, all \uff01" and f["recipients"] == 2 and f["missed"] == 0, f
+assert 0 < f["latency_min_us"] <= f["latency_max_us"] < 10000000, f
+print("ok: ws_fanout content=%s to %d, latency %d..%d us" % (f["value"], f["recipients"], f["latency_min_us"], f["latency_max_us"]))'
 check "heartbeats: pings s2c, answered by pongs c2s on both connections" '
 pings = [e for e in s2c if e["text"] == "{\"type\":\"ping\"}"]
 pongs = [e for e in c2s if e["text"] == "{\"type\":\"pong\"}"]
@@ -151,7 +159,7 @@ key='import json,sys
 for l in open(sys.argv[1]):
     e=json.loads(l)
     if e["event"].startswith("ws_"): print(e["event"], e["src"], e["dst"], e.get("text",""), e.get("code",""))'
-replay "$TMP/replay.json" -r "$TMP/live.pcap" -p 7272 --json
+replay "$TMP/replay.json" -r "$TMP/live.pcap" -p 7272 --json --correlate content
 same_events "$key" "live and -r WebSocket events" "$J" "$TMP/replay.json"
 grep -q 'hi, all ！' "$TMP/live.txt" || fail "the text output does not show hi, all ！"
 echo "ok: the text output shows hi, all ！"

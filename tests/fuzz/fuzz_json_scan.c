@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * fuzz_json_scan.c - libFuzzer target for json_scan_top_string() and
- * json_scan_unescape().
+ * fuzz_json_scan.c - libFuzzer target for json_scan_top_string(),
+ * json_scan_top_scalar(), json_scan_unescape() and the correlator's value
+ * extraction (corr_extract()).
  *
  * fuzz-flags: -max_len=4096
  *
@@ -15,13 +16,19 @@
  * - its unescaping succeeds (it was validated) given enough room, and
  *   never yields more bytes than the raw form;
  * - whitespace appended never changes the answer for a whole value;
- * - every proper prefix of an accepted object is reported truncated.
+ * - every proper prefix of an accepted object is reported truncated;
+ * - the scalar scan agrees with the string scan: the same string when the
+ *   value is one, a number (a valid JSON number token) where the string
+ *   scan says not_string, the same code otherwise; corr_extract() finds a
+ *   value exactly when the scalar scan does (and it fits), never more
+ *   bytes than CORR_MAX_VALUE.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "protocol/json_scan.h"
+#include "session/correlate.h"
 
 #define CHECK(cond)                \
 	do {                       \
@@ -68,6 +75,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(r2 == 0 && olen <= vlen && out[olen] == '\0');
 	} else {
 		CHECK(val == NULL && vlen == 0);
+	}
+
+	/* The scalar scan: strings as above, numbers where those said no. */
+	{
+		const uint8_t *sv;
+		size_t svlen, clen;
+		bool number, cnum;
+		static uint8_t cout[CORR_MAX_VALUE];
+		int rs = json_scan_top_scalar(p, len, key, &sv, &svlen, &number);
+
+		if (r == JSON_SCAN_OK)
+			CHECK(rs == 0 && !number && sv == val && svlen == vlen);
+		else if (rs == JSON_SCAN_OK)
+			CHECK(r == JSON_SCAN_NOT_STRING && number && svlen > 0 &&
+			      (sv[0] == '-' || (sv[0] >= '0' && sv[0] <= '9')));
+		else
+			CHECK(rs == r);
+		if (corr_extract(p, len, key, cout, &clen, &cnum)) {
+			CHECK(rs == JSON_SCAN_OK && cnum == number && clen < CORR_MAX_VALUE + 1);
+			CHECK(clen <= svlen);
+		} else {
+			CHECK(rs != JSON_SCAN_OK || svlen >= CORR_MAX_VALUE);
+		}
 	}
 
 	/* Trailing whitespace is insignificant after a whole value (a cut

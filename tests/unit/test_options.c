@@ -139,6 +139,38 @@ static void test_interfaces_cli_replaces_file(void **state)
 	assert_int_equal(apply(&o, "interface", "one-too-many"), -EINVAL);
 }
 
+static void test_correlate(void **state)
+{
+	struct options o;
+
+	(void)state;
+	options_defaults(&o, true);
+	assert_int_equal(apply(&o, "correlate", "content"), 0); /* from the file */
+	assert_int_equal(apply(&o, "correlate", "msg_id"), 0);
+	assert_int_equal(apply(&o, "correlate-reply", "id"), 0);
+	assert_int_equal(o.n_corr_keys, 2);
+	o.applying_cli = true;
+	assert_int_equal(apply(&o, "correlate", "text"), 0); /* the command line wins */
+	assert_int_equal(o.n_corr_keys, 1);
+	assert_string_equal(o.corr_keys[0], "text");
+	assert_int_equal(o.n_reply_keys, 1); /* not given on the command line: kept */
+	assert_string_equal(o.reply_keys[0], "id");
+	assert_int_equal(apply(&o, "correlate", ""), -EINVAL);
+	assert_non_null(strstr(err, "--correlate"));
+	for (int i = o.n_corr_keys; i < OPTIONS_MAX_CORR_KEYS; i++)
+		assert_int_equal(apply(&o, "correlate", "k"), 0);
+	assert_int_equal(apply(&o, "correlate", "one-too-many"), -EINVAL);
+	assert_int_equal(apply(&o, "correlate-window", "2"), 0);
+	assert_int_equal(o.corr_window_secs, 2);
+	assert_int_equal(apply(&o, "correlate-window", "0"), -EINVAL);
+	assert_int_equal(apply(&o, "correlate-window", "3601"), -EINVAL);
+	assert_int_equal(apply(&o, "correlate-max-open", "5"), 0);
+	assert_int_equal(apply(&o, "correlate-max-deliveries", "7"), 0);
+	assert_int_equal(o.corr_max_open, 5);
+	assert_int_equal(o.corr_max_deliveries, 7);
+	assert_int_equal(apply(&o, "correlate-max-open", "0"), -EINVAL);
+}
+
 static int from_file(void *ctx, const char *key, const char *value, unsigned int line)
 {
 	(void)line;
@@ -152,7 +184,9 @@ static void test_shipped_config(void **state)
 		"interface = any\nport = 7272\nsnaplen = 4096\nmetrics = 127.0.0.1:9272\n"
 		"json = false\njson-key = type\nshow-payload = false\nshow-secrets = false\n"
 		"clsact = false\nringbuf-kb = 8192\nmax-flows = 65536\nmax-message = 16M\n"
-		"event-limit = 1000\nevent-burst = 10000\nverbose = false\n";
+		"event-limit = 1000\nevent-burst = 10000\nverbose = false\n"
+		"correlate = content\ncorrelate-reply = id\ncorrelate-window = 10\n"
+		"correlate-max-open = 10000\ncorrelate-max-deliveries = 10000\n";
 	struct options o;
 	char cerr[256];
 
@@ -172,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_interfaces_cli_replaces_file),
+		cmocka_unit_test(test_correlate),
 		cmocka_unit_test(test_shipped_config),
 	};
 

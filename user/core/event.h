@@ -22,6 +22,8 @@ struct http_response;
 struct ws_frame_header;
 struct ws_message_info;
 struct ws_control_info;
+struct wst_fanout;
+struct wst_reply;
 
 /* Direction within a connection, decided by the watched ports: `dir`. */
 #define WST_FLOW_DIRS(X) \
@@ -66,6 +68,11 @@ enum wst_flow_dir {
 	X(WST_EV_WS_VIOLATION, "ws_violation", "a protocol violation") \
 	X(WST_EV_WS_GAP, "ws_gap", "bytes that could not be decoded") \
 	X(WST_EV_WS_RESYNC, "ws_resync", "frame boundaries found again") \
+	/* Across connections, with --correlate and --correlate-reply \
+	 * (session/correlate.c). */ \
+	X(WST_EV_WS_FANOUT, "ws_fanout", "a message's deliveries, when its window ends") \
+	X(WST_EV_WS_REPLY, "ws_reply", "a request answered on its connection") \
+	X(WST_EV_WS_REPLY_TIMEOUT, "ws_reply_timeout", "a request not answered within the window") \
 	/* From the output path (event_limit.c): events of one kind on one \
 	 * connection that were counted but not printed. */ \
 	X(WST_EV_EVENTS_SUPPRESSED, "events_suppressed", "events counted but not printed")
@@ -82,7 +89,7 @@ static inline bool wst_event_is_packet(enum wst_event_type t)
 
 static inline bool wst_event_is_ws(enum wst_event_type t)
 {
-	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_RESYNC;
+	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_REPLY_TIMEOUT;
 }
 
 struct wst_event {
@@ -164,6 +171,8 @@ struct wst_event {
 			uint64_t bytes;        /* missing (0 = unknown) or skipped */
 			bool boundary_lost;    /* frame boundaries no longer known */
 		} loss;                        /* WS_GAP, WS_RESYNC */
+		const struct wst_fanout *fanout; /* WS_FANOUT */
+		const struct wst_reply *reply;   /* WS_REPLY, WS_REPLY_TIMEOUT */
 		struct {
 			enum wst_event_type kind; /* of the events not printed */
 			uint64_t count;

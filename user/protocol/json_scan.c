@@ -251,8 +251,10 @@ enum scan_state {
 	ST_AFTER,       /* after a value: ',' or the container's end */
 };
 
-int json_scan_top_string(const uint8_t *p, size_t len, const char *key,
-			 const uint8_t **val, size_t *vlen)
+/* The scan of json_scan_top_string(); numbers too when *number is not NULL
+ * (set to whether the value found is one). */
+static int scan_top(const uint8_t *p, size_t len, const char *key,
+		    const uint8_t **val, size_t *vlen, bool *number)
 {
 	enum scan_state st = ST_VALUE;
 	uint64_t is_obj = 0;  /* bit d-1: level d is an object */
@@ -316,10 +318,18 @@ int json_scan_top_string(const uint8_t *p, size_t len, const char *key,
 					fl = end - i - 1;
 				}
 				i = end + 1;
+				if (depth == 1 && member && number)
+					*number = false;
 			} else if (c == '-' || is_digit(c)) {
 				err = scan_number(p, len, i, &end);
 				if (err)
 					return err;
+				if (depth == 1 && member && number) {
+					found = JSON_SCAN_OK;
+					fv = p + i;
+					fl = end - i;
+					*number = true;
+				}
 				i = end;
 			} else {
 				err = scan_literal(p, len, i, &end);
@@ -378,6 +388,22 @@ pop:
 		}
 		return found;
 	}
+}
+
+int json_scan_top_string(const uint8_t *p, size_t len, const char *key,
+			 const uint8_t **val, size_t *vlen)
+{
+	return scan_top(p, len, key, val, vlen, NULL);
+}
+
+int json_scan_top_scalar(const uint8_t *p, size_t len, const char *key,
+			 const uint8_t **val, size_t *vlen, bool *number)
+{
+	bool num = false;
+	int r = scan_top(p, len, key, val, vlen, &num);
+
+	*number = r == JSON_SCAN_OK && num;
+	return r;
 }
 
 int json_scan_unescape(const uint8_t *raw, size_t rawlen, char *out,

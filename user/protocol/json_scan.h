@@ -9,6 +9,7 @@
 #ifndef WST_JSON_SCAN_H
 #define WST_JSON_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,14 @@ enum json_scan_err {
  */
 int json_scan_top_string(const uint8_t *p, size_t len, const char *key,
 			 const uint8_t **val, size_t *vlen);
+
+/*
+ * As json_scan_top_string(), but a number is a value too: *number says
+ * which it is, and for a number *val and *vlen give its text as written
+ * (1 and 1.0 differ). NOT_STRING: the value is an object, array or literal.
+ */
+int json_scan_top_scalar(const uint8_t *p, size_t len, const char *key,
+			 const uint8_t **val, size_t *vlen, bool *number);
 
 /*
  * Decodes the raw bytes of a JSON string (as returned above) into out,

@@ -19,6 +19,7 @@
 #include "sources/capture.h"
 #include "sources/pcap_source.h"
 #include "tracking/tcp_track.h"
+#include "session/correlate.h"
 #include "session/ws_session.h"
 #include "sinks/event_limit.h"
 #include "sinks/exporter.h"
@@ -37,6 +38,7 @@ struct app {
 	struct event_limit *limit; /* in front of out; NULL: every event printed */
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
+	struct corr *corr;          /* --correlate, --correlate-reply; NULL: off */
 	struct exporter *exporter;
 	struct metrics_http *http;
 	struct capture *capture;
@@ -59,6 +61,8 @@ extern volatile sig_atomic_t app_stop_signal, app_reload_signal;
  * NULL (a reload says it in one line). argp exits with EX_USAGE on a
  * command-line error. */
 int app_load_options(struct options *o, int argc, char **argv, char *why, size_t whylen);
+/* Whether the correlate options differ (they apply at start only). */
+bool app_corr_changed(const struct options *a, const struct options *b);
 
 /* main.c */
 uint64_t app_clock_ns(clockid_t id);

@@ -142,3 +142,12 @@ int app_load_options(struct options *o, int argc, char **argv, char *why, size_t
 		wst_log_verbosity = WST_LOG_WARN;
 	return 0;
 }
+
+bool app_corr_changed(const struct options *a, const struct options *b)
+{
+	return a->n_corr_keys != b->n_corr_keys || a->n_reply_keys != b->n_reply_keys ||
+	       memcmp(a->corr_keys, b->corr_keys, sizeof(a->corr_keys)) ||
+	       memcmp(a->reply_keys, b->reply_keys, sizeof(a->reply_keys)) ||
+	       a->corr_window_secs != b->corr_window_secs || a->corr_max_open != b->corr_max_open ||
+	       a->corr_max_deliveries != b->corr_max_deliveries;
+}

@@ -154,8 +154,9 @@ static void reload(struct app *app, int epfd)
 	}
 	if (n.snaplen != app->opt.snaplen || n.ringbuf_kb != app->opt.ringbuf_kb ||
 	    strcmp(n.json_key, app->opt.json_key) || strcmp(n.metrics, app->opt.metrics) ||
-	    strcmp(n.write_file, app->opt.write_file))
-		pr_warn("reload: snaplen, ringbuf-kb, json-key, metrics and write take effect at restart");
+	    strcmp(n.write_file, app->opt.write_file) || app_corr_changed(&n, &app->opt))
+		pr_warn("reload: snaplen, ringbuf-kb, json-key, metrics, write and the correlate "
+			"options take effect at restart");
 	app->opt.json = n.json;
 	app->opt.quiet = n.quiet;
 	app->opt.hex = n.hex;
@@ -177,6 +178,8 @@ static void tick(struct app *app, uint64_t now_ms)
 	if (app->opt.wakeup_kb)
 		capture_poll(app->capture, 0);
 	tcp_tracker_expire(app->tracker, app_clock_ns(CLOCK_REALTIME));
+	if (app->corr)
+		corr_tick(app->corr, app_clock_ns(CLOCK_REALTIME));
 	fflush(app->out.fp);
 	/* A full disk is told within a tick, and loses at most a tick's packets. */
 	if (app->writer && pcap_sink_flush(app->writer))

@@ -71,8 +71,9 @@ static void print_event(void *ctx, const struct wst_event *ev)
 }
 
 /* The sink at the end of the chain: counters see every event, the output
- * what the event limit lets through. */
-static void on_event(void *ctx, const struct wst_event *ev)
+ * what the event limit lets through. The correlator's own events come
+ * here too, and go no further. */
+static void deliver_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
 
@@ -87,6 +88,17 @@ static void on_event(void *ctx, const struct wst_event *ev)
 		event_limit_event(app->limit, ev);
 	else if (!app->limit)
 		output_event(&app->out, ev);
+}
+
+/* Messages reach the correlator after their own line, so a reply's line
+ * follows the message that answered. */
+static void on_event(void *ctx, const struct wst_event *ev)
+{
+	struct app *app = ctx;
+
+	deliver_event(app, ev);
+	if (app->corr)
+		corr_event(app->corr, ev);
 }
 
 void app_on_packet(void *ctx, const struct wst_packet *pkt)
@@ -174,6 +186,22 @@ static int setup_pipeline(struct app *app)
 
 		rc = event_limit_new(&app->limit, &lo, (struct wst_sink){ .on_event = print_event, .ctx = app });
 	}
+	if (!rc && (app->opt.n_corr_keys || app->opt.n_reply_keys)) {
+		const char *fk[OPTIONS_MAX_CORR_KEYS], *rk[OPTIONS_MAX_CORR_KEYS];
+		struct corr_opts co = {
+			.fanout_keys = fk, .n_fanout_keys = app->opt.n_corr_keys,
+			.reply_keys = rk, .n_reply_keys = app->opt.n_reply_keys,
+			.window_ns = app->opt.corr_window_secs * 1000000000ull,
+			.max_open = app->opt.corr_max_open,
+			.max_deliveries = app->opt.corr_max_deliveries,
+		};
+
+		for (int i = 0; i < app->opt.n_corr_keys; i++)
+			fk[i] = app->opt.corr_keys[i];
+		for (int i = 0; i < app->opt.n_reply_keys; i++)
+			rk[i] = app->opt.reply_keys[i];
+		rc = corr_new(&app->corr, &co, (struct wst_sink){ .on_event = deliver_event, .ctx = app });
+	}
 	if (!rc)
 		rc = ws_layer_new(&app->ws, &wo, (struct wst_sink){ .on_event = on_event, .ctx = app });
 	if (!rc)
@@ -212,6 +240,9 @@ int main(int argc, char **argv)
 
 	if (app.tracker)
 		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : app_clock_ns(CLOCK_REALTIME));
+	/* After the sessions' ends: a window still open counts who got it so far. */
+	if (app.corr)
+		corr_flush(app.corr, app.opt.read_file[0] ? 0 : app_clock_ns(CLOCK_REALTIME));
 	fflush(stdout);
 	/* Closed before the summary: the last packets are written (or not) now. */
 	if (app.writer) {
@@ -230,6 +261,7 @@ int main(int argc, char **argv)
 	pcap_source_close(app.source);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
+	corr_free(app.corr);
 	event_limit_free(app.limit);
 	exporter_free(app.exporter);
 	return rc;

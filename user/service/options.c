@@ -12,6 +12,7 @@
 
 #include "wstrace.h"
 #include "tracking/tcp_track.h"
+#include "session/correlate.h"
 #include "session/ws_session.h"
 #include "config.h"
 #include "metrics_http.h"
@@ -205,6 +206,31 @@ static int set_metrics(struct options *o, const struct option_def *d, const char
 	return copy_str(o->metrics, value, d->name, err, errlen);
 }
 
+/* --correlate, --correlate-reply: repeatable; the command line's list
+ * replaces the file's. */
+static int set_corr_key(struct options *o, const struct option_def *d, const char *value,
+			char *err, size_t errlen)
+{
+	bool reply = !strcmp(d->name, "correlate-reply");
+	char (*keys)[OPTIONS_STR_MAX] = reply ? o->reply_keys : o->corr_keys;
+	int *n = reply ? &o->n_reply_keys : &o->n_corr_keys;
+	bool *from_cli = reply ? &o->reply_keys_from_cli : &o->corr_keys_from_cli;
+
+	if (o->applying_cli && !*from_cli) {
+		*n = 0;
+		*from_cli = true;
+	}
+	if (!value || !*value) {
+		snprintf(err, errlen, "--%s: a JSON key is needed", d->name);
+		return -EINVAL;
+	}
+	if (*n >= OPTIONS_MAX_CORR_KEYS) {
+		snprintf(err, errlen, "--%s: too many keys: at most %d", d->name, OPTIONS_MAX_CORR_KEYS);
+		return -EINVAL;
+	}
+	return copy_str(keys[(*n)++], value, d->name, err, errlen);
+}
+
 #define AT(f) .off = offsetof(struct options, f), .size = sizeof(((struct options *)0)->f)
 
 /* In the order --help lists them. */
@@ -253,6 +279,24 @@ const struct option_def options_table[] = {
 		  "on stderr every SECONDS" },
 	{ .name = "json-key", .arg = "NAME", .type = OPTION_STRING, AT(json_key),
 	  .help = "Count JSON text messages by the value of their top-level key NAME (e.g. type)" },
+	{ .name = "correlate", .arg = "KEY", .type = OPTION_CUSTOM, .set = set_corr_key,
+	  .max = OPTIONS_MAX_CORR_KEYS,
+	  .help = "Follow each client message with this top-level JSON key (e.g. content) to every "
+		  "connection it is delivered to within --correlate-window: a ws_fanout event with the "
+		  "recipients and the delivery latency (repeatable)" },
+	{ .name = "correlate-reply", .arg = "KEY", .type = OPTION_CUSTOM, .set = set_corr_key,
+	  .max = OPTIONS_MAX_CORR_KEYS,
+	  .help = "Time the server's reply to each client request with this top-level JSON key "
+		  "(e.g. id), on the same connection: ws_reply and ws_reply_timeout events (repeatable)" },
+	{ .name = "correlate-window", .arg = "SECONDS", .type = OPTION_UINT, AT(corr_window_secs),
+	  .min = 1, .max = 3600, .def = CORR_DEFAULT_WINDOW_NS / 1000000000, .unit = "seconds",
+	  .noun = "time", .help = "How long a message is followed" },
+	{ .name = "correlate-max-open", .arg = "N", .type = OPTION_UINT, AT(corr_max_open),
+	  .min = 1, .max = 1000000, .def = CORR_DEFAULT_MAX_OPEN, .noun = "number",
+	  .help = "Messages followed at once at most; the oldest is reported early" },
+	{ .name = "correlate-max-deliveries", .arg = "N", .type = OPTION_UINT, AT(corr_max_deliveries),
+	  .min = 1, .max = 1000000, .def = CORR_DEFAULT_MAX_DELIVERIES, .noun = "number",
+	  .help = "Deliveries timed per message at most; more are counted only" },
 	{ .name = "config", .arg = "FILE", .type = OPTION_STRING, AT(config), .flags = OPTION_CLI_ONLY,
 	  .def_text = "none; " CONFIG_DEFAULT_PATH " with --daemon",
 	  .help = "Read settings from FILE, key = value lines; the command line overrides them" },

@@ -19,6 +19,7 @@
 
 #define OPTIONS_MAX_IFACES 64
 #define OPTIONS_STR_MAX 256
+#define OPTIONS_MAX_CORR_KEYS 8 /* CORR_MAX_KEYS */
 
 struct options {
 	char ifaces[OPTIONS_MAX_IFACES][OPTIONS_STR_MAX];
@@ -42,6 +43,15 @@ struct options {
 	uint64_t max_message;    /* message_too_big above this many bytes; 0 = no limit */
 	uint32_t event_limit;    /* events printed a second per connection and kind; 0 = all */
 	uint32_t event_burst;    /* and in a burst */
+	/* --correlate, --correlate-reply: JSON keys followed across messages */
+	char corr_keys[OPTIONS_MAX_CORR_KEYS][OPTIONS_STR_MAX];
+	int n_corr_keys;
+	char reply_keys[OPTIONS_MAX_CORR_KEYS][OPTIONS_STR_MAX];
+	int n_reply_keys;
+	uint32_t corr_window_secs;
+	uint32_t corr_max_open;
+	uint32_t corr_max_deliveries;
+	bool corr_keys_from_cli, reply_keys_from_cli;
 	/* Set by options_apply when a list option was given, so a later
 	 * source (the command line) replaces the list instead of adding. */
 	bool ifaces_from_cli;

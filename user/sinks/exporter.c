@@ -14,6 +14,7 @@
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
 #include "exporter.h"
+#include "session/correlate.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,6 +50,13 @@ static const char *const unmatched[] = {
 };
 enum { UM_NOT_OBJECT, UM_NO_KEY, UM_NOT_STRING, UM_INVALID_JSON, UM_NOT_DECODED };
 
+/* Recipients of one message: a private message to a room of thousands. */
+static const double recipient_buckets[] = {
+	0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000,
+};
+
+static const char *const corr_kinds[] = { "fanout", "reply" };
+
 static const double duration_buckets[] = {
 	0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400,
 };
@@ -77,6 +85,7 @@ struct exporter {
 	int gaps, gap_bytes, sync_lost, resyncs, resync_bytes, losses;
 	int evicted, overflows, held, bad_records, pcap_errors, suppressed;
 	int app, app_unmatched;
+	int delivery_s, fanout_rcpt, fanout_none, reply_s, reply_timeouts, corr_early;
 };
 
 /*
@@ -230,6 +239,26 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Captured records rejected as malformed.", NULL, NULL, 0));
 	CHK(e->pcap_errors = metrics_counter(m, "wstrace_pcap_write_errors_total",
 		"Packets that could not be written to the pcap output.", NULL, NULL, 0));
+	/* Across connections (--correlate, --correlate-reply) */
+	CHK(e->delivery_s = metrics_histogram(m, "wstrace_ws_delivery_seconds",
+		"Time from a client's message to each delivery of it to a client (--correlate).",
+		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
+	CHK(e->fanout_rcpt = metrics_histogram(m, "wstrace_ws_fanout_recipients",
+		"Connections a client's message reached within its window (--correlate).",
+		recipient_buckets, ARRAY_SIZE(recipient_buckets), NULL, NULL, 0));
+	CHK(e->fanout_none = metrics_counter(m, "wstrace_ws_fanout_undelivered_total",
+		"Client messages delivered to no connection within their window (--correlate).",
+		NULL, NULL, 0));
+	CHK(e->reply_s = metrics_histogram(m, "wstrace_ws_reply_seconds",
+		"Time from a client's request to the server's reply with the same value"
+		" (--correlate-reply).",
+		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
+	CHK(e->reply_timeouts = metrics_counter(m, "wstrace_ws_reply_timeouts_total",
+		"Requests not answered within their window (--correlate-reply).", NULL, NULL, 0));
+	CHK(e->corr_early = metrics_counter(m, "wstrace_ws_correlate_closed_early_total",
+		"Correlation windows closed before their time: too many open at once.",
+		"kind", corr_kinds, ARRAY_SIZE(corr_kinds)));
+
 	for (int t = 0; t < WST_EV_MAX; t++) {
 		if (!event_limit_applies(t))
 			continue;
@@ -429,6 +458,17 @@ static void on_message(struct exporter *e, unsigned int dir, const struct ws_mes
 		count_app(e, dir, mi);
 }
 
+static void on_fanout(struct exporter *e, const struct wst_fanout *f)
+{
+	for (size_t i = 0; i < f->n_latency; i++)
+		observe_us(e, e->delivery_s, 0, f->latency_us[i]);
+	metrics_observe(e->m, e->fanout_rcpt, 0, (double)f->recipients);
+	if (!f->recipients)
+		metrics_inc(e->m, e->fanout_none, 0);
+	if (f->early)
+		metrics_inc(e->m, e->corr_early, 0);
+}
+
 static void on_tcp(struct exporter *e, const struct wst_event *ev)
 {
 	struct metrics *m = e->m;
@@ -549,6 +589,17 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 	case WST_EV_WS_RESYNC:
 		metrics_inc(m, e->resyncs, 0);
 		metrics_add(m, e->resync_bytes, 0, ev->u.loss.bytes);
+		break;
+	case WST_EV_WS_FANOUT:
+		on_fanout(e, ev->u.fanout);
+		break;
+	case WST_EV_WS_REPLY:
+		observe_us(e, e->reply_s, 0, ev->u.reply->latency_us);
+		break;
+	case WST_EV_WS_REPLY_TIMEOUT:
+		metrics_inc(m, e->reply_timeouts, 0);
+		if (ev->u.reply->early)
+			metrics_inc(m, e->corr_early, 1);
 		break;
 	default:
 		on_tcp(e, ev);

@@ -13,6 +13,7 @@
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
+#include "session/correlate.h"
 #include "ifname.h"
 #include "output.h"
 
@@ -272,6 +273,37 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_RESYNC:
 		output_printf(o, ",\"skipped\":%" PRIu64, ev->u.loss.bytes);
 		break;
+	case WST_EV_WS_FANOUT: {
+		const struct wst_fanout *f = ev->u.fanout;
+
+		json_plain(o, "key", f->key);
+		output_puts(o, ",\"value\":");
+		output_buf_corr_value(o, f->value, f->value_len, f->number, f->value_hash);
+		json_u64(o, "recipients", f->recipients);
+		if (f->n_latency) {
+			json_u64(o, "latency_min_us", f->latency_min_us);
+			json_u64(o, "latency_p50_us", f->latency_p50_us);
+			json_u64(o, "latency_max_us", f->latency_max_us);
+		}
+		json_u64(o, "missed", f->missed);
+		if (f->untracked)
+			json_u64(o, "untracked", f->untracked);
+		if (f->early)
+			json_bool(o, "early", true);
+		break;
+	}
+	case WST_EV_WS_REPLY:
+	case WST_EV_WS_REPLY_TIMEOUT: {
+		const struct wst_reply *r = ev->u.reply;
+
+		json_plain(o, "key", r->key);
+		output_puts(o, ",\"value\":");
+		output_buf_corr_value(o, r->value, r->value_len, r->number, r->value_hash);
+		json_u64(o, ev->type == WST_EV_WS_REPLY ? "latency_us" : "waited_us", r->latency_us);
+		if (r->early)
+			json_bool(o, "early", true);
+		break;
+	}
 	default:
 		break;
 	}

@@ -9,6 +9,7 @@
 #include "protocol/http_upgrade.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
+#include "session/correlate.h"
 #include "ifname.h"
 #include "output.h"
 
@@ -225,6 +226,28 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_RESYNC:
 		output_printf(o, "WS resync after %" PRIu64 "B skipped\n", ev->u.loss.bytes);
 		return;
+	case WST_EV_WS_FANOUT: {
+		const struct wst_fanout *f = ev->u.fanout;
+
+		output_printf(o, "WS fanout %s=", f->key);
+		output_buf_corr_value(o, f->value, f->value_len, f->number, f->value_hash);
+		output_printf(o, " to %" PRIu64 " missed %" PRIu64, f->recipients, f->missed);
+		if (f->n_latency)
+			output_printf(o, " latency min %.3fms p50 %.3fms max %.3fms",
+				      f->latency_min_us / 1e3, f->latency_p50_us / 1e3, f->latency_max_us / 1e3);
+		output_puts(o, f->early ? " (closed early)\n" : "\n");
+		return;
+	}
+	case WST_EV_WS_REPLY:
+	case WST_EV_WS_REPLY_TIMEOUT: {
+		const struct wst_reply *r = ev->u.reply;
+
+		output_printf(o, "WS %s %s=", ev->type == WST_EV_WS_REPLY ? "reply" : "reply-timeout", r->key);
+		output_buf_corr_value(o, r->value, r->value_len, r->number, r->value_hash);
+		output_printf(o, " %s %.3fms%s\n", ev->type == WST_EV_WS_REPLY ? "after" : "waited",
+			      r->latency_us / 1e3, r->early ? " (closed early)" : "");
+		return;
+	}
 	default:
 		output_printf(o, "%s\n", wst_event_name(ev->type));
 		return;

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "tracking/flow.h"
@@ -98,4 +99,15 @@ struct http_str output_shown_protocol(const struct output *o, struct http_str v,
 	if (o->show_secrets || !v.p || !http_protocol_has_secret(v))
 		return v;
 	return shown_redacted(v, HTTP_REDACTED_PROTOCOL_MAX(v.len), http_protocol_redact, to_free);
+}
+
+void output_buf_corr_value(struct output *o, const uint8_t *v, size_t len, bool number,
+			   uint64_t hash)
+{
+	if (!o->show_payload)
+		output_printf(o, "\"#%016" PRIx64 "\"", hash);
+	else if (number)
+		output_write(o, v, len);
+	else
+		output_buf_json_string(o, v, len);
 }

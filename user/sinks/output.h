@@ -79,6 +79,10 @@ void output_buf_text_preview(struct output *o, const uint8_t *p, size_t len, siz
 /* tcpdump -X style dump, each line prefixed by a tab. */
 void output_buf_hex_dump(struct output *o, const uint8_t *p, size_t len);
 void output_buf_hex(struct output *o, const uint8_t *p, size_t len); /* "0a1b..." */
+/* A correlated value: the JSON string or number, or without payloads
+ * (--no-payload, the service) its hash as "#0123456789abcdef". */
+void output_buf_corr_value(struct output *o, const uint8_t *v, size_t len, bool number,
+			   uint64_t hash);
 /* HH:MM:SS.uuuuuu and 2026-11-24T17:50:00.523910Z into buf, seconds cached. */
 void output_buf_time_local(struct output *o, uint64_t ts_ns);
 void output_buf_time_rfc3339(struct output *o, uint64_t ts_ns);

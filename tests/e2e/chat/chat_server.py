@@ -10,7 +10,9 @@ GatewayWorker), speaking its JSON protocol over WebSocket:
                         to the others in the room, then the same with
                         "client_list" to the one who logged in
                     {"type":"say","from_client_id":...,"from_client_name":...,
-                     "to_client_id":"all","content":...,"time":...}  to the room
+                     "to_client_id":"all","content":...,"time":...}  to the room,
+                        or to its addressee only, the sender getting a copy
+                        whose content starts "<b>you said to NAME: </b>"
                     {"type":"logout","from_client_id":...,"from_client_name":...,"time":...}
 
 Messages are encoded as PHP's json_encode does by default: no spaces, "/" as
@@ -104,11 +106,14 @@ async def on_message(ws, cid, message):
             "time": now(),
         }
         if data.get("to_client_id") != "all":
+            # As Events.php: the message to its addressee, and to the sender
+            # a copy whose content says to whom it went.
             msg["to_client_id"] = data.get("to_client_id")
-            for w, s in SESSIONS.items():
+            for w, s in list(SESSIONS.items()):
                 if s["client_id"] == data.get("to_client_id"):
                     await send(w, msg)
-            await send(ws, msg)
+            to_name = html.escape(str(data.get("to_client_name", "")), quote=True)
+            await send(ws, dict(msg, content="<b>you said to " + to_name + ": </b>" + content))
             return
         await send_to_group(sess["room_id"], msg)
 

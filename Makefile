@@ -14,7 +14,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Iuser -Ibpf
-LDLIBS := -lbpf -lelf -lpcap -lz -lcrypto
+LDLIBS := -lbpf -lelf -lpcap -lz -lcrypto -lmicrohttpd -lgnutls -lyaml -lcrypt -lpthread
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 ifeq ($(V),1)
@@ -54,13 +54,13 @@ FUZZ_OBJ := $(patsubst user/%.c,$(FUZZ_BUILD)/user/%.o,$(FUZZ_USER_SRC))
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf \
 	-ffunction-sections -fdata-sections
-FUZZ_LDLIBS := -Wl,--gc-sections -lpcap -lz -lcrypto -lm
+FUZZ_LDLIBS := -Wl,--gc-sections -lpcap -lz -lcrypto -lmicrohttpd -lgnutls -lyaml -lcrypt -lpthread -lm
 
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
-	libssl-dev libcmocka-dev pkg-config
+	libssl-dev libcmocka-dev pkg-config libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev
 DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
-	chromium libclang-rt-14-dev debootstrap systemd-container
+	chromium libclang-rt-14-dev debootstrap systemd-container openssl curl python3-bcrypt
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \

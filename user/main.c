@@ -34,6 +34,7 @@
 #include "privs.h"
 #include "sdnotify.h"
 #include "tcp_track.h"
+#include "webconfig.h"
 #include "ws_session.h"
 
 #define WSTRACE_VERSION "0.1.0"
@@ -52,6 +53,7 @@ struct app {
 	struct ws_layer *ws;
 	struct exporter *exporter;
 	struct metrics_http *http;
+	struct webconfig *web;  /* --web-config, until the endpoint takes it */
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
@@ -87,14 +89,17 @@ static const char doc[] =
 	"  wstrace -r capture.pcap            # decode a capture file, no privileges\n"
 	"  sudo wstrace -X -c 100             # hex dumps, stop after 100 packets\n"
 	"  sudo wstrace --metrics 9272 -q     # Prometheus counters on 127.0.0.1:9272\n"
+	"  sudo wstrace --metrics 0.0.0.0:9272 --web-config web.yml  # TLS, basic auth\n"
 	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n"
 	"\n"
 	"EXIT STATUS (sysexits.h):\n"
 	"  0   success\n"
-	"  64  usage: a bad option or argument, on the command line or in the config file\n"
+	"  64  usage: a bad option or argument, on the command line or in the config file,\n"
+	"      or a bad --web-config file\n"
 	"  65  the capture file (-r) is not one wstrace reads: not pcap or pcapng, an\n"
 	"      unsupported link type, cut short or corrupt\n"
-	"  66  a file to read (-r, --config) is missing or cannot be read\n"
+	"  66  a file to read (-r, --config, --web-config and the files it names) is\n"
+	"      missing or cannot be read\n"
 	"  69  live capture cannot be set up here: no such interface, no interface up,\n"
 	"      a kernel without BTF or BPF ring buffers, programs refused\n"
 	"  70  internal error\n"
@@ -121,6 +126,7 @@ enum {
 	OPT_MAX_MESSAGE,
 	OPT_EVENT_LIMIT,
 	OPT_EVENT_BURST,
+	OPT_WEB_CONFIG,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -138,6 +144,7 @@ static const struct argp_option argp_opts[] = {
 	{ "no-payload", OPT_NO_PAYLOAD, NULL, 0, "Print no payload bytes, only metadata", 0 },
 	{ "show-secrets", OPT_SHOW_SECRETS, NULL, 0, "Print Cookie, Authorization and similar header values, secret query parameters and tokens in Sec-WebSocket-Protocol (redacted by default)", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR defaults to 127.0.0.1; 'off' disables; the daemon's default is 127.0.0.1:9272)", 0 },
+	{ "web-config", OPT_WEB_CONFIG, "FILE", 0, "TLS and basic authentication for --metrics, from a Prometheus exporter toolkit web configuration file (node_exporter's --web.config.file); SIGHUP re-reads it", 0 },
 	{ "stats", OPT_STATS, "SECONDS", 0, "Also print the summary (captured, lost, connections, frames, violations, gaps) on stderr every SECONDS", 0 },
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
@@ -362,19 +369,50 @@ static int open_writer(struct app *app)
 	return 0;
 }
 
+/*
+ * The --web-config file, read before anything starts so that a mistake in
+ * it stops wstrace at once. Returns 0 or the exit status (reported).
+ */
+static int load_web(const struct options *o, struct webconfig **out, char *why, size_t whylen)
+{
+	char err[512];
+	int rc;
+
+	*out = NULL;
+	if (!o->web_config[0])
+		return 0;
+	rc = webconfig_load(o->web_config, out, err, sizeof(err));
+	if (!rc)
+		return 0;
+	if (why)
+		snprintf(why, whylen, "%s", err);
+	else
+		pr_warn("%s", err);
+	return rc == -ENOMEM ? EX_OSERR : rc == -EINVAL || rc == -EFBIG ? EX_USAGE : EX_NOINPUT;
+}
+
 static int open_metrics(struct app *app)
 {
+	struct metrics_http_opts mo = {
+		.spec = app->opt.metrics,
+		.web = app->web,
+		.render = render_metrics,
+		.ctx = app,
+		.registry = exporter_metrics(app->exporter),
+	};
+	bool tls = app->web && app->web->tls;
 	char err[512];
 	int rc;
 
 	if (!app->opt.metrics[0])
 		return 0;
-	rc = metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err));
+	app->web = NULL; /* the endpoint's now */
+	rc = metrics_http_open(&app->http, &mo, err, sizeof(err));
 	if (rc) {
 		pr_warn("--metrics %s: %s", app->opt.metrics, err);
 		return rc == -EINVAL ? EX_USAGE : rc == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
 	}
-	pr_info("metrics on http://%s/metrics", app->opt.metrics);
+	pr_info("metrics on %s://%s/metrics", tls ? "https" : "http", app->opt.metrics);
 	return 0;
 }
 
@@ -449,6 +487,21 @@ static bool same_ifaces(const struct options *a, const struct options *b)
 	return true;
 }
 
+/* The web config again (its path may have changed): one line when it is kept. */
+static void reload_web(struct app *app, const struct options *n)
+{
+	struct webconfig *web;
+	char why[512];
+
+	if (load_web(n, &web, why, sizeof(why)) ||
+	    metrics_http_set_web(app->http, web, why, sizeof(why))) {
+		pr_warn("reload: web config: %s; the running web config is kept", why);
+		return;
+	}
+	snprintf(app->opt.web_config, sizeof(app->opt.web_config), "%s", n->web_config);
+	pr_info("reload: web config %s applied", n->web_config[0] ? n->web_config : "(none)");
+}
+
 /*
  * SIGHUP: the config file again, under the same command line. Interfaces
  * and attach mode first, make-before-break in the running capture (same
@@ -496,6 +549,8 @@ static void reload(struct app *app, int epfd)
 		else
 			app->opt.ports = n.ports; /* the tracker reads this set */
 	}
+	if (app->http)
+		reload_web(app, &n);
 	if (n.snaplen != app->opt.snaplen || n.ringbuf_kb != app->opt.ringbuf_kb ||
 	    strcmp(n.json_key, app->opt.json_key) || strcmp(n.metrics, app->opt.metrics) ||
 	    strcmp(n.write_file, app->opt.write_file))
@@ -637,10 +692,8 @@ static int run_live(struct app *app)
 				if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 					pr_debug("timerfd: %s", strerror(errno));
 				tick(app, clock_ns(CLOCK_MONOTONIC) / 1000000);
-				if (app->http)
-					metrics_http_dispatch(app->http, clock_ns(CLOCK_MONOTONIC) / 1000000);
 			} else if (fd == http_fd) {
-				metrics_http_dispatch(app->http, clock_ns(CLOCK_MONOTONIC) / 1000000);
+				metrics_http_dispatch(app->http);
 			} else if (fd == capture_netlink_fd(app->capture)) {
 				capture_handle_netlink(app->capture);
 			} else if (fd == capture_epoll_fd(app->capture)) {
@@ -777,8 +830,13 @@ int main(int argc, char **argv)
 	app.argv = argv;
 	argp_err_exit_status = EX_USAGE;
 	rc = load_options(&app.opt, argc, argv, NULL, 0);
+	if (!rc)
+		rc = load_web(&app.opt, &app.web, NULL, 0);
 	if (rc)
 		return rc;
+	if (app.web && (!app.opt.metrics[0] || app.opt.read_file[0]))
+		pr_warn("--web-config %s: no metrics endpoint runs%s, so it is not used", app.opt.web_config,
+			app.opt.read_file[0] ? " with -r" : " (--metrics off)");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -811,6 +869,7 @@ int main(int argc, char **argv)
 		rc = EX_IOERR;
 	capture_close(app.capture);
 	metrics_http_close(app.http);
+	webconfig_free(app.web);
 	pcap_source_close(app.source);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);

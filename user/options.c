@@ -262,6 +262,8 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 		}
 		return copy_str(o->metrics, value, name, err, errlen);
 	}
+	if (!strcmp(name, "web-config"))
+		return copy_str(o->web_config, value ? value : "", name, err, errlen);
 	if (!strcmp(name, "read"))
 		return copy_str(o->read_file, value, name, err, errlen);
 	if (!strcmp(name, "write"))

@@ -11,7 +11,7 @@
  * first, writes down per CPU what it decided, and the clsact program of the
  * same pass reads that and records the packet only if tcx did not.
  *
- * user/capture.c drives the states (capture_reconfigure); its comment there
+ * user/sources/capture.c drives the states (capture_reconfigure); its comment there
  * gives the order and the grace periods that keep every pass exact.
  */
 #ifndef WST_HANDOFF_BPF_H

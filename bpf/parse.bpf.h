@@ -34,7 +34,7 @@
 
 /*
  * What a parser concluded. The rules are the shared ones in wstrace.h;
- * user/packet_parse.c follows the same.
+ * user/sources/packet_parse.c follows the same.
  */
 enum wst_parse_res {
 	WST_PARSE_SKIP = -1, /* not a packet to capture: done with it */

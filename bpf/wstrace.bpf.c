@@ -273,6 +273,7 @@ static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
 	cap = pi.payload_len < limit ? pi.payload_len : limit;
 
 	rec->version = WST_RECORD_VERSION;
+	rec->kind = WST_REC_PACKET;
 	rec->hdr_len = sizeof(*rec);
 	rec->ifindex = skb->ifindex;
 	rec->ts_ns = bpf_ktime_get_ns();

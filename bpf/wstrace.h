@@ -2,12 +2,12 @@
 /*
  * wstrace.h - the record and counters shared by the kernel program and user space.
  *
- * Included by bpf/wstrace.bpf.c and by user space (user/packet.h, the ring
+ * Included by bpf/wstrace.bpf.c and by user space (user/core/packet.h, the ring
  * buffer consumer, the pcap reader). Changing a struct here means bumping
- * WST_RECORD_VERSION and updating: user/capture_record.c (consumer checks),
- * user/packet_parse.c (builds the same record), user/pcap_sink.c; changing
+ * WST_RECORD_VERSION and updating: user/sources/capture_record.c (consumer checks),
+ * user/sources/packet_parse.c (builds the same record), user/sinks/pcap_sink.c; changing
  * the parsing rules below means changing bpf/parse.bpf.h and
- * user/packet_parse.c together.
+ * user/sources/packet_parse.c together.
  *
  * Byte order: addresses are in network order (the bytes as on the wire);
  * every other multi-byte field is in host order, converted by the producer.
@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #endif
 
-#define WST_RECORD_VERSION 2
+#define WST_RECORD_VERSION 3
 
 /* Largest payload the kernel copies per packet: a GSO/GRO super-packet. */
 #define WST_MAX_SNAPLEN 65536
@@ -29,7 +29,7 @@
 
 /*
  * What a packet parser accepts. The kernel parser (bpf/parse.bpf.h) and the
- * capture file parser (user/packet_parse.c) both follow these rules, so a
+ * capture file parser (user/sources/packet_parse.c) both follow these rules, so a
  * live run and `-r` of a capture of the same traffic see the same packets;
  * tests/bpf/test_bpf_parse_diff.c feeds both the same frames and demands
  * the same record or the same rejection.
@@ -86,12 +86,31 @@ enum wst_tcp_flag {
 };
 
 /*
- * One captured TCP packet. Followed in the ring buffer by cap_len payload
- * bytes (the first cap_len bytes of the TCP payload).
+ * What a ring buffer record holds. Every record starts with struct
+ * wst_rec_head, so the consumer reads the version and the kind before
+ * anything else and hands the record to the reader of that kind; a kind it
+ * does not know is counted as a bad record, never guessed at.
+ */
+enum wst_record_kind {
+	WST_REC_PACKET = 1,      /* struct wst_record: a TCP packet from a TC hook */
+	WST_REC_TLS_DATA = 2,    /* TLS plaintext read or written by a process */
+	WST_REC_TLS_FREE = 3,    /* a TLS connection object freed */
+	WST_REC_SOCK_OWNER = 4,  /* the process that accepted or connected a socket */
+	WST_REC_SOCK_CLOSE = 5,  /* a socket with an owner closed */
+};
+
+struct wst_rec_head {
+	__u16 version;     /* WST_RECORD_VERSION */
+	__u16 kind;        /* enum wst_record_kind */
+};
+
+/*
+ * One captured TCP packet (WST_REC_PACKET). Followed in the ring buffer by
+ * cap_len payload bytes (the first cap_len bytes of the TCP payload).
  */
 struct wst_record {
 	__u16 version;     /* WST_RECORD_VERSION */
-	__u16 hdr_len;     /* sizeof(struct wst_record) */
+	__u16 kind;        /* WST_REC_PACKET */
 	__u32 ifindex;
 	__u64 ts_ns;       /* kernel: CLOCK_MONOTONIC; after the source: CLOCK_REALTIME */
 	__u8 family;       /* 4 or 6 */
@@ -105,13 +124,46 @@ struct wst_record {
 	__u32 seq;         /* host order */
 	__u32 ack;         /* host order */
 	__u16 window;      /* host order, unscaled */
-	__u16 _pad0;
+	__u16 hdr_len;     /* sizeof(struct wst_record) */
 	__u32 payload_len; /* TCP payload bytes on the wire (whole GSO packet) */
 	__u32 cap_len;     /* payload bytes that follow this header */
 	__u32 _pad1;
 };
 
 _Static_assert(sizeof(struct wst_record) == 80, "wst_record layout changed");
+_Static_assert(__builtin_offsetof(struct wst_record, kind) ==
+	       __builtin_offsetof(struct wst_rec_head, kind), "record head moved");
+
+/*
+ * One side of a TCP connection as a socket sees it: local = that socket.
+ * An AF_INET6 socket talking IPv4 (v4-mapped) is family 4, the way the TC
+ * hooks see its packets, so both join on the same 4-tuple.
+ */
+struct wst_tuple {
+	__u8 laddr[16];    /* network order; IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+	__u16 lport;       /* host order */
+	__u16 rport;       /* host order */
+	__u8 family;       /* 4 or 6 */
+	__u8 _pad[3];
+};
+
+_Static_assert(sizeof(struct wst_tuple) == 40, "wst_tuple layout changed");
+
+/* The task a socket or TLS record was seen in. */
+struct wst_task {
+	__u64 cgroup_id;   /* cgroup v2 id (the cgroup directory's inode) */
+	__u64 start_ns;    /* group leader's start, ns since boot: pid + start = the process */
+	__u32 tgid;        /* process id */
+	__u32 tid;         /* thread id */
+	char comm[16];
+};
+
+_Static_assert(sizeof(struct wst_task) == 40, "wst_task layout changed");
+
+/* Records of the socket owners (WST_REC_SOCK_*) go here. */
+
+/* Records of TLS plaintext (WST_REC_TLS_*) go here. */
 
 /* Per-CPU counters the kernel keeps; user space sums them over CPUs. */
 enum wst_counter {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_bpf_parse_diff.c - the kernel parser (bpf/parse.bpf.h, through
- * BPF_PROG_TEST_RUN) and the capture file parser (user/packet_parse.c,
+ * BPF_PROG_TEST_RUN) and the capture file parser (user/sources/packet_parse.c,
  * Ethernet link type) on the same frames: each must give the same record,
  * or both no record, and a first fragment of a watched port must be
  * counted by the kernel exactly when the user-space parser attributes it.
@@ -33,12 +33,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "capture.h"
+#include "sources/capture.h"
+#include "sources/packet_parse.h"
 #include "guard_page.h"
-#include "packet_parse.h"
 #include "pktgen.h"
 #include "wstrace.skel.h"
-#include "bpf_kit.h"
+#include "bpf_kit.h" /* after the skeleton */
 
 #define WS_PORT 7272
 #define TC_ACT_UNSPEC_U32 0xffffffffu
@@ -211,7 +211,7 @@ static const char *record_diff(const struct result *k, const struct result *u)
 	SAME(window);
 	SAME(payload_len);
 	SAME(cap_len);
-	SAME(_pad0);
+	SAME(kind);
 	SAME(_pad1);
 #undef SAME
 	if (memcmp(a->saddr, b->saddr, 16))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_bpf_prog.c - the TC capture programs on crafted frames through
- * BPF_PROG_TEST_RUN, then user/capture.c attached to real interfaces (lo and
+ * BPF_PROG_TEST_RUN, then user/sources/capture.c attached to real interfaces (lo and
  * a veth pair) in a network namespace of this process's own.
  *
  * Needs root. Outside CI a non-root run skips; under CI=true it fails.
@@ -28,12 +28,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "capture.h"
-#include "clsact.h"
-#include "log.h"
+#include "core/log.h"
+#include "sources/capture.h"
+#include "sources/clsact.h"
 #include "pktgen.h"
 #include "wstrace.skel.h"
-#include "bpf_kit.h"
+#include "bpf_kit.h" /* after the skeleton */
 
 #define WS_PORT 7272
 #define TC_ACT_UNSPEC_U32 0xffffffffu
@@ -228,7 +228,7 @@ static void check_rec(const struct rec_copy *rc, const struct spec *s, int dir)
 	assert_int_equal(r->window, s->win);
 	assert_int_equal(r->tcp_doff, 20 + s->tcp_opt);
 	assert_int_equal(r->payload_len, s->plen);
-	assert_int_equal(r->_pad0, 0);
+	assert_int_equal(r->kind, WST_REC_PACKET);
 	assert_int_equal(r->_pad1, 0);
 }
 

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "flow.h"
+#include "core/event.h"
+#include "tracking/flow.h"
 
 #define FLOW_CHECK_IDS 4096
 

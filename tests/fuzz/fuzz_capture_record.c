@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture_record.h"
+#include "sources/capture_record.h"
 
 #define CHECK(cond)                \
 	do {                       \
@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct wst_record *r = (const struct wst_record *)copy;
 
 		CHECK(pkt.r.version == WST_RECORD_VERSION);
+		CHECK(pkt.r.kind == WST_REC_PACKET);
 		CHECK(pkt.r.hdr_len == sizeof(struct wst_record));
 		CHECK(pkt.r.family == 4 || pkt.r.family == 6);
 		CHECK(pkt.r.dir == WST_DIR_INGRESS || pkt.r.dir == WST_DIR_EGRESS);

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "options.h"
+#include "service/config.h"
+#include "service/options.h"
 
 #define CHECK(cond)                \
 	do {                       \

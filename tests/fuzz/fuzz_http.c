@@ -18,9 +18,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_upgrade.h"
-#include "ws_accept.h"
-#include "ws_extensions.h"
+#include "protocol/http_redact.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/ws_accept.h"
+#include "protocol/ws_extensions.h"
 
 #define CHECK(cond)                \
 	do {                       \

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "protocol/json_scan.h"
 
 #define CHECK(cond)                \
 	do {                       \

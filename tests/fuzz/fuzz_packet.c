@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "packet_parse.h"
+#include "sources/packet_parse.h"
 
 #define CHECK(cond)                \
 	do {                       \
@@ -61,6 +61,7 @@ static void parse_one(int linktype, const uint8_t *frame, size_t caplen,
 	CHECK(a->rc <= 0 && a->rc >= PKT_ERR_LINKTYPE);
 	if (a->rc == 0) {
 		CHECK(a->r.version == WST_RECORD_VERSION);
+		CHECK(a->r.kind == WST_REC_PACKET);
 		CHECK(a->r.hdr_len == sizeof(a->r));
 		CHECK(a->r.family == 4 || a->r.family == 6);
 		CHECK(a->r.tcp_doff >= 20 && a->r.tcp_doff <= 60);

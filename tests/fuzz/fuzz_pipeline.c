@@ -25,12 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter.h"
+#include "sources/pcap_source.h"
+#include "tracking/tcp_track.h"
+#include "session/ws_session.h"
+#include "sinks/exporter.h"
+#include "sinks/output.h"
 #include "flow_check.h"
-#include "output.h"
-#include "pcap_source.h"
-#include "tcp_track.h"
-#include "ws_session.h"
 
 #define CHECK(cond)                \
 	do {                       \

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream.h"
+#include "tracking/stream.h"
 
 #define CHECK(cond)                \
 	do {                       \

@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracking/tcp_track.h"
 #include "flow_check.h"
-#include "tcp_track.h"
 
 static void on_event(void *ctx, const struct wst_event *ev)
 {
@@ -69,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += 6;
 		memset(&p, 0, sizeof(p));
 		p.r.version = WST_RECORD_VERSION;
+		p.r.kind = WST_REC_PACKET;
 		p.r.hdr_len = sizeof(p.r);
 		p.r.family = k >= 4 && k != 7 ? 6 : 4;
 		p.r.saddr[0] = p.r.daddr[0] = 10;

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "webconfig.h"
+#include "service/webconfig.h"
 
 #define CHECK(cond)                \
 	do {                       \

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ws_deflate.h"
+#include "protocol/ws_deflate.h"
 
 static void fz_sink(void *ctx, const uint8_t *d, size_t n)
 {

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ws_message.h"
+#include "protocol/ws_message.h"
 
 struct fz_ctx {
 	uint64_t sum;

@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tracking/tcp_track.h"
+#include "session/ws_session.h"
 #include "flow_check.h"
-#include "tcp_track.h"
-#include "ws_session.h"
 
 static void on_event(void *ctx, const struct wst_event *ev)
 {
@@ -44,6 +44,7 @@ static void make_packet(struct wst_packet *p, const struct conn *c, int k, int d
 {
 	memset(p, 0, sizeof(*p));
 	p->r.version = WST_RECORD_VERSION;
+	p->r.kind = WST_REC_PACKET;
 	p->r.hdr_len = sizeof(p->r);
 	p->r.family = 4;
 	p->r.saddr[0] = p->r.daddr[0] = 127;

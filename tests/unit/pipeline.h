@@ -19,10 +19,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ports.h"
-#include "tcp_track.h"
-#include "ws_frame.h"
-#include "ws_session.h"
+#include "core/ports.h"
+#include "tracking/tcp_track.h"
+#include "protocol/ws_frame.h"
+#include "session/ws_session.h"
 
 #define PIPE_SERVER_PORT 7272
 #define PIPE_CLIENT_PORT 40000
@@ -63,6 +63,7 @@ static inline void pipe_fill(struct wst_packet *pkt, enum wst_flow_dir dir, uint
 
 	memset(pkt, 0, sizeof(*pkt));
 	pkt->r.version = WST_RECORD_VERSION;
+	pkt->r.kind = WST_REC_PACKET;
 	pkt->r.hdr_len = sizeof(pkt->r);
 	pkt->r.ts_ns = ts;
 	pkt->r.family = 4;

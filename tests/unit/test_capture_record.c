@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* test_capture_record.c - the ring buffer record checks of user/capture_record.c. */
+/* test_capture_record.c - the ring buffer record checks of user/sources/capture_record.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include <errno.h>
 
-#include "capture_record.h"
+#include "sources/capture_record.h"
 
 #define PAYLOAD 37
 
@@ -21,6 +21,7 @@ static size_t make(uint8_t *buf, uint32_t cap_len)
 
 	memset(&r, 0, sizeof(r));
 	r.version = WST_RECORD_VERSION;
+	r.kind = WST_REC_PACKET;
 	r.hdr_len = sizeof(r);
 	r.ifindex = 3;
 	r.ts_ns = 1000;
@@ -93,6 +94,9 @@ static void test_bad_fields(void **state)
 	(void)state;
 	len = make(buf, 8);
 	r->version = WST_RECORD_VERSION + 1;
+	assert_int_equal(capture_parse_record(buf, len, 0, &pkt), -EINVAL);
+	len = make(buf, 8);
+	r->kind = WST_REC_TLS_DATA; /* not a packet: another reader's record */
 	assert_int_equal(capture_parse_record(buf, len, 0, &pkt), -EINVAL);
 	len = make(buf, 8);
 	r->hdr_len = sizeof(*r) + 8;

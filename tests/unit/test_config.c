@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "service/config.h"
 
 #define MAX_PAIRS 32
 

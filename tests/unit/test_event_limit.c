@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "event_limit.h"
-#include "flow.h"
+#include "tracking/flow.h"
+#include "sinks/event_limit.h"
 
 #define SEC 1000000000ull
 

@@ -19,15 +19,15 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "exporter.h"
-#include "flow.h"
-#include "http_upgrade.h"
-#include "ws_accept.h"
-#include "ws_frame.h"
-#include "ws_message.h"
-#include "ws_session.h"
-#include "tcp_track.h"
-#include "ports.h"
+#include "core/ports.h"
+#include "tracking/flow.h"
+#include "tracking/tcp_track.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/ws_accept.h"
+#include "protocol/ws_frame.h"
+#include "protocol/ws_message.h"
+#include "session/ws_session.h"
+#include "sinks/exporter.h"
 #include "pipeline.h"
 
 struct fixture {

@@ -12,9 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "protocol/http_redact.h"
+#include "protocol/http_upgrade.h"
+#include "protocol/ws_accept.h"
 #include "guard_page.h"
-#include "http_upgrade.h"
-#include "ws_accept.h"
 
 #define S(lit) (struct http_str){ (lit), sizeof(lit) - 1 }
 

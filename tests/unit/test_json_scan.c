@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "protocol/json_scan.h"
 #include "guard_page.h"
-#include "json_scan.h"
 
 /* Scans s (no NUL) from a guard-page copy; returns the code, value in out. */
 static int scan(const char *s, size_t len, const char *key, char *out, size_t outsize)

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "sinks/metrics.h"
 
 static const char *const dirs[] = { "c2s", "s2c" };
 static const char *const ops[] = { "text", "binary", "close" };

@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #include "http_kit.h"
-#include "metrics.h"
-#include "metrics_http.h"
-#include "webconfig.h"
+#include "sinks/metrics.h"
+#include "service/metrics_http.h"
+#include "service/webconfig.h"
 
 struct fixture {
 	struct metrics_http *h;

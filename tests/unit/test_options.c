@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "options.h"
+#include "service/config.h"
+#include "service/options.h"
 
 static char err[400];
 

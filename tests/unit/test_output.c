@@ -10,9 +10,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "http_upgrade.h"
-#include "output.h"
-#include "packet.h"
+#include "core/packet.h"
+#include "protocol/http_upgrade.h"
+#include "sinks/output.h"
 
 /* Output goes to a memory stream; mem_end() returns it (caller frees). */
 static char *mem_buf;

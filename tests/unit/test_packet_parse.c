@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "sources/packet_parse.h"
 #include "guard_page.h"
-#include "packet_parse.h"
 #include "pktgen.h"
 
 #define MAX_FRAME 4096

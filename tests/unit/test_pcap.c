@@ -20,8 +20,8 @@
 
 #include <pcap/pcap.h>
 
-#include "pcap_sink.h"
-#include "pcap_source.h"
+#include "sources/pcap_source.h"
+#include "sinks/pcap_sink.h"
 
 /* Committed captures live next to the tests: tests/data/pcap/. */
 static void data_path(char *buf, size_t len, const char *name)
@@ -113,6 +113,7 @@ static void make_pkt(struct test_pkt *t, int family, uint8_t flags,
 
 	memset(t, 0, sizeof(*t));
 	r->version = WST_RECORD_VERSION;
+	r->kind = WST_REC_PACKET;
 	r->hdr_len = sizeof(*r);
 	r->ts_ns = ts_ns;
 	r->family = (uint8_t)family;

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sdnotify.h"
+#include "service/sdnotify.h"
 
 struct sock {
 	int fd;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "stream.h"
+#include "tracking/stream.h"
 
 struct sink {
 	uint8_t out[1 << 16];

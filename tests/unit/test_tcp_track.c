@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/ports.h"
+#include "tracking/tcp_track.h"
 #include "pipeline.h"
-#include "ports.h"
-#include "tcp_track.h"
 
 #define CLIENT_PORT 50000
 #define MS 1000000ULL

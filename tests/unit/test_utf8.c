@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "utf8.h"
+#include "protocol/utf8.h"
 
 /* Copies len bytes so that they end right before a PROT_NONE page. */
 static uint8_t *u8t_guarded(const void *src, size_t len, void **map,

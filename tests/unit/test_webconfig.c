@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "guard_page.h"
-#include "webconfig.h"
+#include "service/webconfig.h"
 
 #define HASH "$2y$10$KBohgU5jAj39ykSIJBCLXuE6YpzJKiH1LMbdwNmJdDSBvxzmquuUe"
 

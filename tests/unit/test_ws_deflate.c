@@ -16,9 +16,9 @@
 #include <zlib.h>
 #include <cmocka.h>
 
+#include "protocol/ws_deflate.h"
+#include "protocol/ws_message.h"
 #include "guard_page.h"
-#include "ws_deflate.h"
-#include "ws_message.h"
 
 #define WDT_MAX_MSGS 32
 #define WDT_DATA_MAX (1 << 16)

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "protocol/ws_extensions.h"
 #include "guard_page.h"
-#include "ws_extensions.h"
 
 #define S(lit) (struct http_str){ (lit), sizeof(lit) - 1 }
 

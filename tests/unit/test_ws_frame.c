@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ws_frame.h"
+#include "protocol/ws_frame.h"
 
 /* ---- input placed right before an unmapped page ---- */
 

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "protocol/ws_message.h"
 #include "guard_page.h"
-#include "ws_message.h"
 
 #define WMT_MAX_MSGS 64
 #define WMT_DATA_MAX 4096

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tracking/tcp_track.h"
+#include "protocol/ws_message.h"
+#include "session/ws_session.h"
 #include "pipeline.h"
-#include "tcp_track.h"
-#include "ws_message.h"
-#include "ws_session.h"
 
 #define RL TCP_TRACK_DEFAULT_RESET_LINGER_NS
 #define MAX_SEEN 256

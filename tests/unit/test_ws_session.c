@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests: the session layer (session/) on scripted byte streams. A
+ * conversation (upgrade, data, control and fragmented frames, a close each
+ * way) goes through the TCP tracker and the WebSocket layer whole, then
+ * with each of its pieces split at every offset into two segments, then
+ * one byte a segment, then through the byte path (ws_layer_data) as a
+ * source of ordered bytes would give it: every run must give the same
+ * WebSocket events as the whole one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tracking/tcp_track.h"
+#include "session/ws_session.h"
+#include "pipeline.h"
+#include "recorder.h"
+
+/* One piece of the conversation: bytes one side sends at once. */
+struct piece {
+	enum wst_flow_dir dir;
+	uint8_t b[512];
+	size_t n;
+};
+
+#define MAX_PIECES 16
+
+struct script {
+	struct piece p[MAX_PIECES];
+	int n;
+};
+
+static struct piece *add(struct script *s, enum wst_flow_dir dir)
+{
+	struct piece *p;
+
+	assert_true(s->n < MAX_PIECES);
+	p = &s->p[s->n++];
+	p->dir = dir;
+	p->n = 0;
+	return p;
+}
+
+static void add_bytes(struct script *s, enum wst_flow_dir dir, const void *b, size_t n)
+{
+	struct piece *p = add(s, dir);
+
+	assert_true(n <= sizeof(p->b));
+	memcpy(p->b, b, n);
+	p->n = n;
+}
+
+/* Appends a frame (RFC 6455 5.2) to p: masked from the client (5.3). */
+static void frame(struct piece *p, bool fin, uint8_t opcode, const void *payload, size_t len)
+{
+	static const uint8_t mask[4] = { 0xa1, 0x07, 0x5c, 0xe2 };
+	bool masked = p->dir == WST_C2S;
+	uint8_t *f = p->b + p->n;
+	size_t n = 0;
+
+	assert_true(p->n + 8 + len <= sizeof(p->b));
+	f[n++] = (fin ? 0x80 : 0) | opcode;
+	if (len < 126) {
+		f[n++] = (uint8_t)len | (masked ? 0x80 : 0);
+	} else {
+		f[n++] = 126 | (masked ? 0x80 : 0);
+		f[n++] = (uint8_t)(len >> 8);
+		f[n++] = (uint8_t)len;
+	}
+	if (masked) {
+		memcpy(f + n, mask, 4);
+		n += 4;
+	}
+	for (size_t i = 0; i < len; i++)
+		f[n + i] = ((const uint8_t *)payload)[i] ^ (masked ? mask[i % 4] : 0);
+	p->n += n + len;
+}
+
+/* The conversation: the upgrade, messages each way (one fragmented, one
+ * longer than 125 bytes), a ping and its pong, a close each way. */
+static void chat(struct script *s)
+{
+	uint8_t blob[200];
+	struct piece *p;
+
+	for (size_t i = 0; i < sizeof(blob); i++)
+		blob[i] = (uint8_t)(i * 7);
+	memset(s, 0, sizeof(*s));
+	add_bytes(s, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	add_bytes(s, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	frame(add(s, WST_C2S), true, WS_OP_TEXT, "{\"type\":\"login\"}", 16);
+	p = add(s, WST_S2C);
+	frame(p, true, WS_OP_TEXT, "welcome", 7);
+	frame(p, true, WS_OP_PING, "hb", 2); /* two frames in one segment */
+	frame(add(s, WST_C2S), true, WS_OP_PONG, "hb", 2);
+	p = add(s, WST_C2S);
+	frame(p, false, WS_OP_TEXT, "frag-", 5);
+	frame(p, true, WS_OP_PING, "in", 2); /* a control frame inside a message */
+	frame(p, true, WS_OP_CONT, "ment", 4);
+	frame(add(s, WST_S2C), true, WS_OP_BINARY, blob, sizeof(blob));
+	frame(add(s, WST_C2S), true, WS_OP_CLOSE, "\x03\xe8" "bye", 5);
+	frame(add(s, WST_S2C), true, WS_OP_CLOSE, "\x03\xe8", 2);
+}
+
+/* A split: piece `piece` cut at offset `at` (0: whole); step 1 sends
+ * every piece one byte a segment. */
+struct split {
+	int piece;
+	size_t at;
+	size_t step;
+};
+
+/* Calls send with each segment of the script, cut as sp says. */
+static void segments(const struct script *s, struct split sp,
+		     void (*send)(void *ctx, enum wst_flow_dir dir, const uint8_t *p, size_t n), void *ctx)
+{
+	for (int i = 0; i < s->n; i++) {
+		const struct piece *pc = &s->p[i];
+		size_t off = 0;
+
+		while (off < pc->n) {
+			size_t n = pc->n - off;
+
+			if (sp.step)
+				n = sp.step;
+			else if (i == sp.piece && sp.at && off < sp.at)
+				n = sp.at;
+			send(ctx, pc->dir, pc->b + off, n);
+			off += n;
+		}
+	}
+}
+
+static void send_packet(void *ctx, enum wst_flow_dir dir, const uint8_t *b, size_t n)
+{
+	pipe_pkt(ctx, dir, WST_TCP_PSH | WST_TCP_ACK, b, (uint32_t)n);
+}
+
+/* Through the tracker and the WebSocket layer, then the FINs. */
+static void run_packets(struct recorder *r, const struct script *s, struct split sp)
+{
+	struct pipeline p;
+
+	rec_clear(r);
+	pipe_init(&p, rec_sink(r), NULL, NULL);
+	pipe_handshake(&p);
+	segments(s, sp, send_packet, &p);
+	pipe_pkt(&p, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&p, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&p, WST_C2S, WST_TCP_ACK, NULL, 0);
+	tcp_tracker_finish(p.t, 0);
+	assert_int_equal(ws_layer_stats(p.ws)->active, 0);
+	assert_int_equal(tcp_tracker_stats(p.t)->app_leaks, 0);
+	pipe_free(&p);
+}
+
+/* A source of ordered bytes: one connection, its own clock. */
+struct byte_source {
+	struct ws_layer *l;
+	struct wst_flow f;
+	uint64_t ts;
+};
+
+static void send_bytes(void *ctx, enum wst_flow_dir dir, const uint8_t *b, size_t n)
+{
+	struct byte_source *src = ctx;
+
+	src->ts += 1000000;
+	ws_layer_data(src->l, &src->f, dir, src->ts, b, n);
+}
+
+/* The same bytes through the byte path, as a source of ordered bytes
+ * per direction gives them; the connection ends with a FIN close. */
+static void run_bytes(struct recorder *r, const struct script *s, struct split sp)
+{
+	struct byte_source src = { .f = { .id = 1 }, .ts = 1700000000ULL * 1000000000ULL };
+	struct wst_event closed = { .type = WST_EV_TCP_CLOSED, .flow = &src.f };
+
+	rec_clear(r);
+	assert_int_equal(ws_layer_new(&src.l, NULL, rec_sink(r)), 0);
+	segments(s, sp, send_bytes, &src);
+	closed.ts_ns = src.ts + 1000000;
+	closed.u.closed.reason = WST_CLOSE_FIN;
+	ws_layer_end(src.l, &closed);
+	assert_null(src.f.app);
+	assert_int_equal(ws_layer_stats(src.l)->active, 0);
+	ws_layer_free(src.l);
+}
+
+static bool ws_only(enum wst_event_type t)
+{
+	return wst_event_is_ws(t);
+}
+
+/* The whole run decodes the whole conversation. */
+static void check_reference(const struct recorder *r)
+{
+	int i = rec_find(r, 0, WST_EV_WS_ESTABLISHED, WST_S2C);
+
+	assert_true(i >= 0);
+	assert_int_equal(rec_count(r, WST_EV_WS_VIOLATION), 0);
+	assert_int_equal(rec_count(r, WST_EV_WS_GAP), 0);
+	assert_int_equal(rec_count(r, WST_EV_WS_MESSAGE), 4);
+	assert_int_equal(rec_count(r, WST_EV_WS_PING), 2);
+	assert_int_equal(rec_count(r, WST_EV_WS_PONG), 1);
+	assert_int_equal(rec_count(r, WST_EV_WS_CLOSE), 2);
+	i = rec_find(r, 0, WST_EV_WS_SESSION_END, -1);
+	assert_true(i >= 0);
+	assert_non_null(strstr(r->ev[i].desc, "how=close code=1000 initiator=client"));
+}
+
+/* Every piece cut at every offset: the same WebSocket events. */
+static void test_split_every_offset(void **state)
+{
+	struct recorder whole, split;
+	struct script s;
+	char label[64];
+	int runs = 0;
+
+	(void)state;
+	chat(&s);
+	rec_init(&whole);
+	rec_init(&split);
+	run_packets(&whole, &s, (struct split){ 0 });
+	check_reference(&whole);
+	for (int i = 0; i < s.n; i++) {
+		for (size_t at = 1; at < s.p[i].n; at++) {
+			snprintf(label, sizeof(label), "piece %d cut at %zu", i, at);
+			run_packets(&split, &s, (struct split){ .piece = i, .at = at });
+			rec_expect_same(&whole, &split, ws_only, label);
+			runs++;
+		}
+	}
+	assert_true(runs > 500);
+	run_packets(&split, &s, (struct split){ .step = 1 });
+	rec_expect_same(&whole, &split, ws_only, "one byte a segment");
+	rec_free(&whole);
+	rec_free(&split);
+}
+
+/* The byte path decodes as the packet path does, however the bytes come. */
+static void test_byte_path(void **state)
+{
+	struct recorder whole, bytes;
+	struct script s;
+	char label[64];
+
+	(void)state;
+	chat(&s);
+	rec_init(&whole);
+	rec_init(&bytes);
+	run_packets(&whole, &s, (struct split){ 0 });
+	run_bytes(&bytes, &s, (struct split){ 0 });
+	rec_expect_same(&whole, &bytes, ws_only, "byte path");
+	for (int i = 0; i < s.n; i++) {
+		for (size_t at = 1; at < s.p[i].n; at += 7) {
+			snprintf(label, sizeof(label), "byte path, piece %d cut at %zu", i, at);
+			run_bytes(&bytes, &s, (struct split){ .piece = i, .at = at });
+			rec_expect_same(&whole, &bytes, ws_only, label);
+		}
+	}
+	run_bytes(&bytes, &s, (struct split){ .step = 1 });
+	rec_expect_same(&whole, &bytes, ws_only, "byte path, one byte a call");
+	rec_free(&whole);
+	rec_free(&bytes);
+}
+
+/* A gap the source reports inside a frame's payload: the frame is cut,
+ * the boundary stays known, the next frame decodes. */
+static void test_byte_path_gap(void **state)
+{
+	struct wst_flow f = { .id = 7 };
+	struct wst_event closed = { .type = WST_EV_TCP_CLOSED, .flow = &f };
+	struct recorder r;
+	struct ws_layer *l;
+	struct script s;
+	struct piece *p;
+	int i;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	p = add(&s, WST_S2C);
+	frame(p, true, WS_OP_TEXT, "0123456789", 10);
+	frame(p, true, WS_OP_TEXT, "next", 4);
+	rec_init(&r);
+	assert_int_equal(ws_layer_new(&l, NULL, rec_sink(&r)), 0);
+	ws_layer_data(l, &f, WST_C2S, 1, (const uint8_t *)pipe_request, sizeof(pipe_request) - 1);
+	ws_layer_data(l, &f, WST_S2C, 2, (const uint8_t *)pipe_response, sizeof(pipe_response) - 1);
+	ws_layer_data(l, &f, WST_S2C, 3, p->b, 5);          /* header and "012" */
+	ws_layer_gap(l, &f, WST_S2C, 4, 4);                 /* "3456" never seen */
+	ws_layer_data(l, &f, WST_S2C, 5, p->b + 9, p->n - 9);
+	closed.ts_ns = 6;
+	closed.u.closed.reason = WST_CLOSE_END;
+	ws_layer_end(l, &closed);
+
+	i = rec_find(&r, 0, WST_EV_WS_GAP, WST_S2C);
+	assert_true(i >= 0);
+	assert_non_null(strstr(r.ev[i].desc, "kind=stream bytes=4"));
+	assert_null(strstr(r.ev[i].desc, "boundary-lost"));
+	i = rec_find(&r, i, WST_EV_WS_FRAME, WST_S2C);
+	assert_true(i >= 0);
+	assert_non_null(strstr(r.ev[i].desc, "len=10 kept=3 truncated"));
+	i = rec_find(&r, i + 1, WST_EV_WS_FRAME, WST_S2C);
+	assert_true(i >= 0);
+	assert_non_null(strstr(r.ev[i].desc, "payload=6e657874")); /* "next" */
+	assert_int_equal(rec_count(&r, WST_EV_WS_SESSION_END), 1);
+	assert_int_equal(rec_count(&r, WST_EV_WS_RESYNC), 0);
+	ws_layer_free(l);
+	rec_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split_every_offset),
+		cmocka_unit_test(test_byte_path),
+		cmocka_unit_test(test_byte_path_gap),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

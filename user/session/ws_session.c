@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ws_session.c - the WebSocket layer (RFC 6455 sections 4 and 5, RFC 7692):
+ * one session per connection, fed in order by the TCP tracker's events
+ * (each direction reassembled here) or by a source of ordered bytes;
+ * bytes go to the handshake (ws_handshake.c) until the upgrade is decided,
+ * then to the frame decoders (ws_frames.c). Here: the session's life, its
+ * accounting and its end.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tracking/flow.h"
+#include "ws_session_internal.h"
+
+int ws_layer_new(struct ws_layer **out, const struct ws_layer_opts *opts, struct wst_sink next)
+{
+	struct ws_layer *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	if (opts)
+		l->opts = *opts;
+	if (!l->opts.max_frame_capture)
+		l->opts.max_frame_capture = WS_LAYER_DEFAULT_FRAME_CAPTURE;
+	if (!l->opts.max_message_capture)
+		l->opts.max_message_capture = WS_LAYER_DEFAULT_MESSAGE_CAPTURE;
+	if (!l->opts.max_inflate)
+		l->opts.max_inflate = WS_LAYER_DEFAULT_INFLATE;
+	l->budget.max_bytes = l->opts.max_held_bytes ? l->opts.max_held_bytes : STREAM_DEFAULT_MAX_BYTES;
+	l->budget.max_per_dir = l->opts.max_held_per_dir ? l->opts.max_held_per_dir : STREAM_DEFAULT_MAX_PER_DIR;
+	l->next = next;
+	*out = l;
+	return 0;
+}
+
+const struct ws_stats *ws_layer_stats(const struct ws_layer *l)
+{
+	return &l->stats;
+}
+
+const struct stream_budget *ws_layer_budget(const struct ws_layer *l)
+{
+	return &l->budget;
+}
+
+void ws_layer_free(struct ws_layer *l)
+{
+	free(l);
+}
+
+void ws_session_emit(struct ws_session *s, struct wst_event *ev, enum wst_event_type type, enum wst_flow_dir dir)
+{
+	ev->type = type;
+	ev->ts_ns = s->ts_ns;
+	ev->flow = s->flow;
+	ev->dir = dir;
+	ev->pkt = s->pkt;
+	if (s->layer->next.on_event)
+		s->layer->next.on_event(s->layer->next.ctx, ev);
+}
+
+void ws_session_violation(struct ws_session *s, enum wst_flow_dir dir, const char *kind, uint64_t detail)
+{
+	struct wst_event ev = { .u.violation = { .kind = kind, .detail = detail } };
+
+	s->layer->stats.violations++;
+	ws_session_emit(s, &ev, WST_EV_WS_VIOLATION, dir);
+}
+
+void ws_session_loss(struct ws_session *s, enum wst_flow_dir dir, enum wst_event_type type,
+		      const char *kind, uint64_t bytes, bool lost)
+{
+	struct wst_event ev = { .u.loss = { .kind = kind, .bytes = bytes, .boundary_lost = lost } };
+
+	if (type == WST_EV_WS_GAP && !strcmp(kind, "stream")) {
+		s->layer->stats.gaps++;
+		s->layer->stats.gap_bytes += bytes;
+	} else if (type == WST_EV_WS_GAP) {
+		s->layer->stats.decode_losses++;
+	} else {
+		s->layer->stats.resyncs++;
+		s->layer->stats.resync_bytes += bytes;
+	}
+	ws_session_emit(s, &ev, type, dir);
+}
+
+/* Ordered bytes of one direction, wherever they come from. */
+static void session_data(struct ws_dir *d, const uint8_t *p, size_t len)
+{
+	struct ws_session *s = d->s;
+
+	if (s->phase == WS_PHASE_HTTP)
+		ws_handshake_midstream(s, d, p, len);
+	switch (s->phase) {
+	case WS_PHASE_HTTP:
+		ws_handshake_data(s, d, p, len);
+		return;
+	case WS_PHASE_WS:
+		ws_frames_feed(s, d->dir, p, len);
+		return;
+	case WS_PHASE_IGNORE:
+		return;
+	}
+}
+
+/* `missing` bytes of one direction will never come (0: an unknown amount,
+ * the direction starts mid-stream). */
+static void session_gap(struct ws_dir *d, uint64_t missing)
+{
+	struct ws_session *s = d->s;
+	bool lost = true;
+
+	if (missing == 0 && s->phase == WS_PHASE_HTTP) {
+		/*
+		 * This direction starts mid-stream: whether it is WebSocket
+		 * or still HTTP is decided by its first bytes (session_data).
+		 */
+		s->midstream = true;
+		return;
+	}
+	if (s->phase == WS_PHASE_IGNORE)
+		return;
+	if (s->phase == WS_PHASE_WS)
+		lost = ws_frames_gap(s, d, missing);
+	ws_session_loss(s, d->dir, WST_EV_WS_GAP, "stream", missing, lost);
+	if (s->phase == WS_PHASE_HTTP)
+		ws_handshake_ignore(s); /* an HTTP head with a hole cannot be parsed */
+}
+
+static void on_stream_data(void *ctx, const uint8_t *p, size_t len)
+{
+	session_data(ctx, p, len);
+}
+
+static void on_stream_gap(void *ctx, uint64_t missing)
+{
+	session_gap(ctx, missing);
+}
+
+static const struct stream_ops stream_ops = { .data = on_stream_data, .gap = on_stream_gap };
+
+static struct ws_session *session_get(struct ws_layer *l, struct wst_flow *f)
+{
+	struct ws_session *s = f->app;
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->layer = l;
+	s->flow = f;
+	for (int dir = 0; dir < 2; dir++) {
+		s->d[dir].s = s;
+		s->d[dir].dir = dir;
+	}
+	f->app = s;
+	l->stats.sessions++;
+	return s;
+}
+
+static void session_end(struct ws_layer *l, struct ws_session *s, const struct wst_event *tcp)
+{
+	for (int dir = 0; dir < 2; dir++) {
+		stream_flush(&s->d[dir].stream, &l->budget, &stream_ops, &s->d[dir]);
+		ws_frames_end(s, &s->d[dir]);
+	}
+	ws_handshake_end(s);
+	if (s->phase == WS_PHASE_WS) {
+		struct wst_event ev = { 0 };
+		bool closed = s->close_seen[0] || s->close_seen[1];
+
+		/* To where the connection ended (before a reset linger's end). */
+		uint64_t end = tcp->u.closed.end_ns && tcp->u.closed.end_ns < s->ts_ns ? tcp->u.closed.end_ns
+										       : s->ts_ns;
+
+		ev.u.session.duration_us = end > s->established_ns ? (end - s->established_ns) / 1000 : 0;
+		for (int dir = 0; dir < 2; dir++) {
+			ev.u.session.frames[dir] = s->frames[dir];
+			ev.u.session.messages[dir] = s->messages[dir];
+			ev.u.session.bytes[dir] = s->bytes[dir];
+		}
+		if (closed) {
+			ev.u.session.how = "close";
+			ev.u.session.code = s->close_code;
+			ev.u.session.initiator = s->close_first == WST_C2S ? "client" : "server";
+		} else if (tcp->u.closed.reason == WST_CLOSE_RST) {
+			ev.u.session.how = "reset";
+			ev.u.session.code = 1006;
+		} else if (tcp->u.closed.reason == WST_CLOSE_FIN) {
+			ev.u.session.how = "abnormal"; /* TCP closed without a close frame: 1006 */
+			ev.u.session.code = 1006;
+		} else {
+			ev.u.session.how = "end";
+		}
+		l->stats.active--;
+		ws_session_emit(s, &ev, WST_EV_WS_SESSION_END, WST_C2S);
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		stream_release(&s->d[dir].stream, &l->budget);
+		ws_frames_free(&s->d[dir]);
+	}
+	ws_handshake_free(s);
+	s->flow->app = NULL;
+	free(s);
+}
+
+/* The packet path: the TCP tracker's events, each direction reassembled. */
+void ws_layer_event(void *ctx, const struct wst_event *ev)
+{
+	struct ws_layer *l = ctx;
+	const struct wst_packet *pkt = ev->pkt;
+	struct ws_session *s;
+
+	if (l->next.on_event)
+		l->next.on_event(l->next.ctx, ev);
+
+	if (ev->type == WST_EV_TCP_CLOSED) {
+		ws_layer_end(l, ev);
+		return;
+	}
+	/* Only what the tracker says belongs to the streams makes state: never
+	 * a packet after tcp_closed, whose state nothing would free. */
+	if (!wst_event_is_packet(ev->type) || !pkt || !ev->decode)
+		return;
+	if (pkt->r.payload_len == 0 && !(pkt->r.tcp_flags & WST_TCP_SYN) && !ev->flow->app)
+		return; /* nothing to decode yet: no state for bare ACKs */
+	s = session_get(l, ev->flow);
+	if (!s || s->phase == WS_PHASE_IGNORE)
+		return; /* not WebSocket: its bytes are not looked at again */
+	s->pkt = pkt;
+	s->ts_ns = ev->ts_ns;
+	stream_segment(&s->d[ev->dir].stream, &l->budget, &stream_ops, &s->d[ev->dir], pkt->r.seq,
+		       pkt->r.tcp_flags & WST_TCP_SYN, pkt->payload, pkt->r.cap_len, pkt->r.payload_len);
+}
+
+/* The byte path: a session for f, at ts_ns, with no packet. */
+static struct ws_session *session_at(struct ws_layer *l, struct wst_flow *f, uint64_t ts_ns)
+{
+	struct ws_session *s = session_get(l, f);
+
+	if (!s)
+		return NULL;
+	s->pkt = NULL;
+	s->ts_ns = ts_ns;
+	return s;
+}
+
+void ws_layer_data(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,
+		   const uint8_t *p, size_t len)
+{
+	struct ws_session *s = session_at(l, f, ts_ns);
+
+	if (s && len)
+		session_data(&s->d[dir], p, len);
+}
+
+void ws_layer_gap(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,
+		  uint64_t missing)
+{
+	struct ws_session *s = session_at(l, f, ts_ns);
+
+	if (s)
+		session_gap(&s->d[dir], missing);
+}
+
+void ws_layer_end(struct ws_layer *l, const struct wst_event *closed)
+{
+	struct ws_session *s = closed->flow->app;
+
+	if (!s)
+		return;
+	s->pkt = closed->pkt;
+	s->ts_ns = closed->ts_ns;
+	session_end(l, s, closed);
+}

@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * exporter.c - wstrace's metric families, fed by events and snapshots.
+ * Names follow the Prometheus conventions (prometheus.io/docs/practices/
+ * naming): counters end in _total, durations are _seconds, sizes _bytes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "protocol/http_upgrade.h"
+#include "protocol/json_scan.h"
+#include "protocol/ws_accept.h"
+#include "protocol/ws_frame.h"
+#include "protocol/ws_message.h"
+#include "exporter.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const kdirs[] = { "ingress", "egress" };
+static const char *const dirs[] = { "c2s", "s2c" }; /* enum wst_flow_dir */
+static const char *const flags[] = { "syn", "synack", "fin", "rst" };
+/* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
+static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };
+static const char *const reasons[] = { "fin", "rst", "idle", "evicted", "end", "other" };
+static const char *const statuses[] = {
+	"101", "400", "401", "403", "404", "426", "500", "502", "503", "other",
+};
+static const int status_codes[] = { 101, 400, 401, 403, 404, 426, 500, 502, 503 };
+static const char *const opcodes[] = {
+	"continuation", "text", "binary", "close", "ping", "pong", "reserved",
+};
+enum { OPC_CONT, OPC_TEXT, OPC_BINARY, OPC_CLOSE, OPC_PING, OPC_PONG, OPC_RESERVED };
+/* "unknown": the message's first frame was not seen (picked up mid-way). */
+static const char *const msg_types[] = { "text", "binary", "unknown" };
+static const char *const close_codes[] = {
+	"1000", "1001", "1002", "1003", "1004", "1005", "1006", "1007",
+	"1008", "1009", "1010", "1011", "1012", "1013", "1014", "1015",
+	"application", "invalid", "none", "unknown",
+};
+enum { CC_APPLICATION = 16, CC_INVALID, CC_NONE, CC_UNKNOWN };
+static const char *const initiators[] = { "client", "server" };
+static const char *const hows[] = { "close", "abnormal", "reset", "end", "other" };
+static const char *const loss_kinds[] = {
+	"deflate_context_lost", "not_inflated", "unsynced_at_end", "other",
+};
+static const char *const unmatched[] = {
+	"not_object", "no_key", "not_string", "invalid_json", "not_decoded",
+};
+enum { UM_NOT_OBJECT, UM_NO_KEY, UM_NOT_STRING, UM_INVALID_JSON, UM_NOT_DECODED };
+
+/* HTTP-level violation kinds emitted by the WebSocket layer itself. */
+static const char *const http_kinds[] = {
+	"http_syntax", "http_too_long", "http_version", "http_incomplete",
+	"server_spoke_first", "extension_unknown", "extension_invalid",
+};
+
+#define MAX_KINDS 80
+
+static const double duration_buckets[] = {
+	0.1, 1, 10, 60, 300, 900, 3600, 14400, 86400,
+};
+
+struct exporter {
+	struct metrics *m;
+	char *json_key;
+	int json_cap;
+	exporter_collect_fn collect;
+	void *collect_ctx;
+	const struct wst_flow *refused; /* tcp_refused just seen for this flow */
+	const char *kinds[MAX_KINDS];   /* violation kinds, "other" last */
+	int n_kinds;
+	/* event kinds the output may suppress (event_limit.h) */
+	const char *limited[WST_EV_MAX];
+	enum wst_event_type limited_type[WST_EV_MAX];
+	int n_limited;
+
+	/* family ids (negative: not declared) */
+	int build_info, start_time;
+	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
+	int tcp_packets, tcp_bytes;
+	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
+	int late_packets, evicted_packets;
+	int upg_requests, upgrades, upgrade_s, http_requests, sessions, ws_midstream;
+	int frames, frame_bytes, messages, message_bytes, closes, rtt, violations;
+	int session_s, session_ends;
+	int gaps, gap_bytes, sync_lost, resyncs, resync_bytes, losses;
+	int evicted, overflows, held, bad_records, pcap_errors, suppressed;
+	int app, app_unmatched;
+};
+
+/* Adds name to the kind table unless present; false when full. */
+static bool kind_add(struct exporter *e, const char *name)
+{
+	for (int i = 0; i < e->n_kinds; i++)
+		if (strcmp(e->kinds[i], name) == 0)
+			return true;
+	if (e->n_kinds >= MAX_KINDS)
+		return false;
+	e->kinds[e->n_kinds++] = name;
+	return true;
+}
+
+/*
+ * Every kind ws_session.c can emit: the frame/message decoder's violations,
+ * its own HTTP-level kinds, and the failed upgrade and accept checks.
+ */
+static int kinds_init(struct exporter *e)
+{
+	const char *n;
+	int v;
+
+	for (v = WS_VIOL_NONE + 1; v < WS_VIOL_MAX; v++)
+		if (!kind_add(e, ws_violation_name(v)))
+			return -E2BIG;
+	for (size_t i = 0; i < ARRAY_SIZE(http_kinds); i++)
+		if (!kind_add(e, http_kinds[i]))
+			return -E2BIG;
+	/* Both check enums count down from -1; "unknown" past their end. */
+	for (v = -1; v > -32 && strcmp(n = http_upgrade_check_name(v), "unknown"); v--)
+		if (!kind_add(e, n))
+			return -E2BIG;
+	for (v = -1; v > -32 && strcmp(n = ws_accept_check_name(v), "unknown"); v--)
+		if (!kind_add(e, n))
+			return -E2BIG;
+	if (!kind_add(e, "other"))
+		return -E2BIG;
+	return 0;
+}
+
+/* Index of s in a fixed name table, or `other`. Pointers first: the layers
+ * pass the very strings the name functions return. */
+static int name_index(const char *const *names, int n, const char *s, int other)
+{
+	int i;
+
+	if (!s)
+		return other;
+	for (i = 0; i < n; i++)
+		if (names[i] == s)
+			return i;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return other;
+}
+
+static int declare_kernel(struct exporter *e);
+
+static int declare(struct exporter *e, const struct exporter_opts *o)
+{
+	struct metrics *m = e->m;
+	struct metrics_label l2[2];
+	struct timespec ts;
+	int err = 0;
+
+#define CHK(id) do { if ((id) < 0 && !err) err = (id); } while (0)
+#define L2(a, av, b, bv) (l2[0] = (struct metrics_label){ a, av, (int)ARRAY_SIZE(av) }, \
+			  l2[1] = (struct metrics_label){ b, bv, (int)ARRAY_SIZE(bv) }, l2)
+
+	CHK(e->build_info = metrics_info(m, "wstrace_build_info",
+		"wstrace version, constant 1.", "version", o->version ? o->version : "unknown"));
+	CHK(e->start_time = metrics_gauge(m, "wstrace_start_time_seconds",
+		"Start time of the process since the Unix epoch.", NULL, NULL, 0));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	metrics_set(m, e->start_time, 0, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+
+	e->k_packets = e->k_bytes = e->k_flags = -1;
+	e->k_ringbuf = e->k_truncated = e->k_load_errors = e->k_fragments = -1;
+	if (!o->no_kernel)
+		CHK(declare_kernel(e));
+
+	/* Decoder's view of the packets */
+	CHK(e->tcp_packets = metrics_counter(m, "wstrace_tcp_packets_total",
+		"TCP packets of watched ports received by the decoder, by connection direction.",
+		"dir", dirs, 2));
+	CHK(e->tcp_bytes = metrics_counter(m, "wstrace_tcp_payload_bytes_total",
+		"TCP payload bytes on the wire of the packets received by the decoder.",
+		"dir", dirs, 2));
+
+	/* TCP */
+	CHK(e->handshakes = metrics_counter(m, "wstrace_tcp_handshakes_total",
+		"TCP handshakes by outcome: completed, refused by a reset, SYN never answered"
+		" (timeout), SYN-ACK seen but no final ACK (incomplete).",
+		"outcome", outcomes, ARRAY_SIZE(outcomes)));
+	CHK(e->handshake_s = metrics_histogram(m, "wstrace_tcp_handshake_seconds",
+		"Time from SYN to the ACK completing the TCP handshake.",
+		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
+	CHK(e->resets = metrics_counter(m, "wstrace_tcp_resets_total",
+		"Connections ended by a reset (refused connections not included).", NULL, NULL, 0));
+	CHK(e->conns = metrics_gauge(m, "wstrace_tcp_connections",
+		"TCP connections tracked now.", NULL, NULL, 0));
+	CHK(e->closed = metrics_counter(m, "wstrace_tcp_connections_closed_total",
+		"Tracked TCP connections ended, by reason (end: capture stopped).",
+		"reason", reasons, ARRAY_SIZE(reasons)));
+	CHK(e->retrans = metrics_counter(m, "wstrace_tcp_retransmits_total",
+		"Packets carrying payload, SYN or FIN already seen.", NULL, NULL, 0));
+	CHK(e->ooo = metrics_counter(m, "wstrace_tcp_out_of_order_total",
+		"Packets whose payload starts beyond the next expected byte.", NULL, NULL, 0));
+	CHK(e->tcp_midstream = metrics_counter(m, "wstrace_tcp_midstream_connections_total",
+		"Connections first seen without their handshake.", NULL, NULL, 0));
+	CHK(e->late_packets = metrics_counter(m, "wstrace_tcp_late_packets_total",
+		"Packets reported but not decoded: after their connection closed, or after"
+		" a reset from the resetting side or not following the other side's stream.",
+		NULL, NULL, 0));
+	CHK(e->evicted_packets = metrics_counter(m, "wstrace_tcp_evicted_flow_packets_total",
+		"Packets of connections evicted from the full flow table: counted, not tracked.",
+		NULL, NULL, 0));
+
+	/* HTTP upgrade */
+	CHK(e->upg_requests = metrics_counter(m, "wstrace_ws_upgrade_requests_total",
+		"HTTP requests asking for a WebSocket upgrade.", NULL, NULL, 0));
+	CHK(e->upgrades = metrics_counter(m, "wstrace_ws_upgrades_total",
+		"Responses to WebSocket upgrade requests, by HTTP status.",
+		"status", statuses, ARRAY_SIZE(statuses)));
+	CHK(e->upgrade_s = metrics_histogram(m, "wstrace_ws_upgrade_seconds",
+		"Time from the upgrade request to its response.",
+		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
+	CHK(e->http_requests = metrics_counter(m, "wstrace_ws_http_requests_total",
+		"Plain HTTP requests (no upgrade) on watched ports.", NULL, NULL, 0));
+
+	/* WebSocket */
+	CHK(e->sessions = metrics_gauge(m, "wstrace_ws_sessions",
+		"WebSocket sessions open now.", NULL, NULL, 0));
+	CHK(e->ws_midstream = metrics_counter(m, "wstrace_ws_midstream_sessions_total",
+		"WebSocket sessions picked up without their upgrade.", NULL, NULL, 0));
+	CHK(e->frames = metrics_family(m, METRICS_COUNTER, "wstrace_ws_frames_total",
+		"WebSocket frames by direction and opcode.",
+		L2("dir", dirs, "opcode", opcodes), 2, NULL, 0));
+	CHK(e->frame_bytes = metrics_counter(m, "wstrace_ws_frame_payload_bytes_total",
+		"WebSocket frame payload bytes (as on the wire) by direction.",
+		"dir", dirs, 2));
+	CHK(e->messages = metrics_family(m, METRICS_COUNTER, "wstrace_ws_messages_total",
+		"WebSocket messages by direction and type (unknown: first frame not seen).",
+		L2("dir", dirs, "type", msg_types), 2, NULL, 0));
+	CHK(e->message_bytes = metrics_family(m, METRICS_HISTOGRAM, "wstrace_ws_message_bytes",
+		"Size of whole WebSocket messages, inflated when compressed.",
+		L2("dir", dirs, "type", msg_types), 2,
+		metrics_buckets_bytes, metrics_n_buckets_bytes));
+	CHK(e->closes = metrics_family(m, METRICS_COUNTER, "wstrace_ws_closes_total",
+		"Closing handshakes started, by the first close frame's code and sender.",
+		L2("code", close_codes, "initiator", initiators), 2, NULL, 0));
+	CHK(e->rtt = metrics_histogram(m, "wstrace_ws_ping_rtt_seconds",
+		"Time from a ping to the pong with the same payload.",
+		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
+	CHK(e->violations = metrics_counter(m, "wstrace_ws_violations_total",
+		"Protocol violations (HTTP upgrade, RFC 6455, RFC 7692) by kind.",
+		"kind", e->kinds, e->n_kinds));
+	CHK(e->session_s = metrics_histogram(m, "wstrace_ws_session_duration_seconds",
+		"Duration of WebSocket sessions, from the 101 response to their end.",
+		duration_buckets, ARRAY_SIZE(duration_buckets), NULL, NULL, 0));
+	CHK(e->session_ends = metrics_counter(m, "wstrace_ws_session_ends_total",
+		"WebSocket sessions ended: close handshake, TCP closed without one"
+		" (abnormal), reset, or capture end.", "how", hows, ARRAY_SIZE(hows)));
+
+	/* Losses */
+	CHK(e->gaps = metrics_counter(m, "wstrace_ws_stream_gaps_total",
+		"Holes in reassembled TCP streams (bytes never captured).", NULL, NULL, 0));
+	CHK(e->gap_bytes = metrics_counter(m, "wstrace_ws_stream_gap_bytes_total",
+		"Bytes missing in the stream holes, where known.", NULL, NULL, 0));
+	CHK(e->sync_lost = metrics_counter(m, "wstrace_ws_frame_sync_lost_total",
+		"Stream holes after which WebSocket frame boundaries were lost.", NULL, NULL, 0));
+	CHK(e->resyncs = metrics_counter(m, "wstrace_ws_resyncs_total",
+		"Times the frame decoder found frame boundaries again.", NULL, NULL, 0));
+	CHK(e->resync_bytes = metrics_counter(m, "wstrace_ws_resync_skipped_bytes_total",
+		"Bytes skipped while looking for a frame boundary.", NULL, NULL, 0));
+	CHK(e->losses = metrics_counter(m, "wstrace_ws_decode_losses_total",
+		"Other data that could not be decoded: compression context lost,"
+		" messages left compressed.", "kind", loss_kinds, ARRAY_SIZE(loss_kinds)));
+	CHK(e->evicted = metrics_counter(m, "wstrace_flows_evicted_total",
+		"Connections dropped from a full flow table.", NULL, NULL, 0));
+	CHK(e->overflows = metrics_counter(m, "wstrace_reassembly_overflows_total",
+		"Stream holes given up because the out-of-order buffer bound was reached.",
+		NULL, NULL, 0));
+	CHK(e->held = metrics_gauge(m, "wstrace_reassembly_held_bytes",
+		"Out-of-order bytes held for reassembly now.", NULL, NULL, 0));
+	CHK(e->bad_records = metrics_counter(m, "wstrace_bad_records_total",
+		"Captured records rejected as malformed.", NULL, NULL, 0));
+	CHK(e->pcap_errors = metrics_counter(m, "wstrace_pcap_write_errors_total",
+		"Packets that could not be written to the pcap output.", NULL, NULL, 0));
+	for (int t = 0; t < WST_EV_MAX; t++) {
+		if (!event_limit_applies(t))
+			continue;
+		e->limited_type[e->n_limited] = t;
+		e->limited[e->n_limited++] = wst_event_name(t);
+	}
+	CHK(e->suppressed = metrics_counter(m, "wstrace_events_suppressed_total",
+		"Events counted but not printed: over the per-connection event limit.",
+		"event", e->limited, e->n_limited));
+
+	e->app = e->app_unmatched = -1;
+	if (e->json_key) {
+		struct metrics_label la[2] = {
+			{ "dir", dirs, 2 },
+			{ "value", NULL, e->json_cap },
+		};
+
+		CHK(e->app = metrics_family(m, METRICS_COUNTER, "wstrace_ws_app_messages_total",
+			"Text messages by the string value of their top-level JSON member"
+			" chosen with the json key.", la, 2, NULL, 0));
+		CHK(e->app_unmatched = metrics_family(m, METRICS_COUNTER,
+			"wstrace_ws_app_messages_unmatched_total",
+			"Text messages without a string value for the json key, by reason.",
+			L2("dir", dirs, "reason", unmatched), 2, NULL, 0));
+	}
+	return err;
+#undef CHK
+#undef L2
+}
+
+static int declare_kernel(struct exporter *e)
+{
+	struct metrics *m = e->m;
+	int err = 0;
+
+#define CHK(id) do { if ((id) < 0 && !err) err = (id); } while (0)
+	CHK(e->k_packets = metrics_counter(m, "wstrace_packets_total",
+		"Packets of watched ports seen by the kernel program, by hook direction.",
+		"direction", kdirs, 2));
+	CHK(e->k_bytes = metrics_counter(m, "wstrace_bytes_total",
+		"IP bytes of the packets seen by the kernel program, by hook direction.",
+		"direction", kdirs, 2));
+	CHK(e->k_flags = metrics_counter(m, "wstrace_tcp_flags_total",
+		"Packets seen by the kernel program with SYN (no ACK), SYN-ACK, FIN, RST.",
+		"flag", flags, ARRAY_SIZE(flags)));
+	CHK(e->k_ringbuf = metrics_counter(m, "wstrace_ringbuf_lost_total",
+		"Packets the kernel could not pass on: ring buffer full.", NULL, NULL, 0));
+	CHK(e->k_truncated = metrics_counter(m, "wstrace_truncated_packets_total",
+		"Packets whose payload was cut at the snapshot length.", NULL, NULL, 0));
+	CHK(e->k_load_errors = metrics_counter(m, "wstrace_load_errors_total",
+		"Packets the kernel program failed to copy.", NULL, NULL, 0));
+	CHK(e->k_fragments = metrics_counter(m, "wstrace_ip_fragments_total",
+		"TCP segments of watched ports sent in IP fragments, not captured"
+		" (counted by their first fragment).", NULL, NULL, 0));
+#undef CHK
+	return err;
+}
+
+int exporter_new(struct exporter **out, const struct exporter_opts *o)
+{
+	static const struct exporter_opts defaults;
+	struct exporter *e;
+	int err;
+
+	*out = NULL;
+	if (!o)
+		o = &defaults;
+	if (o->json_key_max_values < 0 || o->json_key_max_values > METRICS_MAX_DYNAMIC ||
+	    (o->json_key && !*o->json_key))
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->json_cap = o->json_key_max_values ? o->json_key_max_values
+					     : EXPORTER_DEFAULT_JSON_VALUES;
+	err = -ENOMEM;
+	if (o->json_key && !(e->json_key = strdup(o->json_key)))
+		goto fail;
+	err = metrics_new(&e->m);
+	if (err)
+		goto fail;
+	err = kinds_init(e);
+	if (err)
+		goto fail;
+	err = declare(e, o);
+	if (err)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	exporter_free(e);
+	return err;
+}
+
+void exporter_free(struct exporter *e)
+{
+	if (!e)
+		return;
+	metrics_free(e->m);
+	free(e->json_key);
+	free(e);
+}
+
+struct metrics *exporter_metrics(struct exporter *e)
+{
+	return e->m;
+}
+
+void exporter_set_collect(struct exporter *e, exporter_collect_fn fn, void *ctx)
+{
+	e->collect = fn;
+	e->collect_ctx = ctx;
+}
+
+static unsigned int dir_of(const struct wst_event *ev)
+{
+	return ev->dir == WST_S2C ? 1 : 0;
+}
+
+static int opcode_index(uint8_t op)
+{
+	switch (op) {
+	case WS_OP_CONT: return OPC_CONT;
+	case WS_OP_TEXT: return OPC_TEXT;
+	case WS_OP_BINARY: return OPC_BINARY;
+	case WS_OP_CLOSE: return OPC_CLOSE;
+	case WS_OP_PING: return OPC_PING;
+	case WS_OP_PONG: return OPC_PONG;
+	default: return OPC_RESERVED;
+	}
+}
+
+static int status_index(const struct http_response *resp)
+{
+	if (resp)
+		for (size_t i = 0; i < ARRAY_SIZE(status_codes); i++)
+			if (resp->status == status_codes[i])
+				return (int)i;
+	return ARRAY_SIZE(statuses) - 1; /* other */
+}
+
+/* RFC 6455 7.4: the code label of a close frame. */
+static int close_code_index(const struct ws_control_info *c)
+{
+	if (!c->close_parsed)
+		return CC_UNKNOWN;
+	if (c->len == 0)
+		return CC_NONE; /* no status code: 1005 only for the API */
+	if (!ws_close_code_valid(c->close_code))
+		return CC_INVALID;
+	if (c->close_code >= 1000 && c->close_code <= 1015)
+		return c->close_code - 1000;
+	return CC_APPLICATION; /* 3000-4999, the only other valid range */
+}
+
+static void observe_us(struct exporter *e, int family, uint32_t index, uint64_t us)
+{
+	metrics_observe(e->m, family, index, (double)us / 1e6);
+}
+
+/* The json-key count of one whole text message. */
+static void count_app(struct exporter *e, unsigned int dir, const struct ws_message_info *mi)
+{
+	char value[METRICS_MAX_VALUE_LEN + 1];
+	const uint8_t *raw;
+	size_t rawlen, n;
+	int r, idx, um;
+
+	if (!mi->data || mi->truncated || mi->incomplete || (mi->compressed && !mi->inflated)) {
+		um = UM_NOT_DECODED;
+		goto unmatched;
+	}
+	r = json_scan_top_string(mi->data, mi->kept, e->json_key, &raw, &rawlen);
+	switch (r) {
+	case JSON_SCAN_OK:
+		break;
+	case JSON_SCAN_NOT_OBJECT: um = UM_NOT_OBJECT; goto unmatched;
+	case JSON_SCAN_NO_KEY: um = UM_NO_KEY; goto unmatched;
+	case JSON_SCAN_NOT_STRING: um = UM_NOT_STRING; goto unmatched;
+	default: um = UM_INVALID_JSON; goto unmatched;
+	}
+	r = json_scan_unescape(raw, rawlen, value, sizeof(value), &n);
+	if (r == JSON_SCAN_NO_SPACE) {
+		idx = e->json_cap; /* longer than a label value may be: "other" */
+	} else if (r) {
+		um = UM_INVALID_JSON;
+		goto unmatched;
+	} else {
+		idx = metrics_label_index(e->m, e->app, 1, value, n);
+		if (idx < 0)
+			idx = e->json_cap;
+	}
+	metrics_inc(e->m, e->app, metrics_index2(e->m, e->app, dir, (unsigned int)idx));
+	return;
+unmatched:
+	metrics_inc(e->m, e->app_unmatched, metrics_index2(e->m, e->app_unmatched, dir, um));
+}
+
+static void on_message(struct exporter *e, unsigned int dir, const struct ws_message_info *mi)
+{
+	unsigned int type;
+	uint32_t k;
+
+	if (!mi)
+		return;
+	type = mi->opcode == WS_OP_TEXT ? 0 : mi->opcode == WS_OP_BINARY ? 1 : 2;
+	k = metrics_index2(e->m, e->messages, dir, type);
+	metrics_inc(e->m, e->messages, k);
+	/* Sizes only when known: whole, and inflated if compressed. */
+	if (!mi->incomplete && (!mi->compressed || mi->inflated))
+		metrics_observe(e->m, e->message_bytes, k, (double)mi->total_len);
+	if (e->json_key && mi->opcode == WS_OP_TEXT)
+		count_app(e, dir, mi);
+}
+
+static void on_tcp(struct exporter *e, const struct wst_event *ev)
+{
+	struct metrics *m = e->m;
+
+	switch (ev->type) {
+	case WST_EV_TCP_RETRANSMIT:
+		metrics_inc(m, e->retrans, 0);
+		break;
+	case WST_EV_TCP_OUT_OF_ORDER:
+		metrics_inc(m, e->ooo, 0);
+		break;
+	case WST_EV_TCP_ESTABLISHED:
+		metrics_inc(m, e->handshakes, 0);
+		observe_us(e, e->handshake_s, 0, ev->u.established.handshake_us);
+		break;
+	case WST_EV_TCP_REFUSED:
+		metrics_inc(m, e->handshakes, 1);
+		e->refused = ev->flow; /* its tcp_closed (rst) follows at once */
+		break;
+	case WST_EV_TCP_HANDSHAKE_TIMEOUT:
+		metrics_inc(m, e->handshakes, ev->u.timeout.synack_seen ? 3 : 2);
+		break;
+	case WST_EV_TCP_CLOSED: {
+		enum wst_close_reason r = ev->u.closed.reason;
+
+		metrics_inc(m, e->closed, (unsigned int)r <= WST_CLOSE_END ? (uint32_t)r
+					  : ARRAY_SIZE(reasons) - 1);
+		if (r == WST_CLOSE_RST && (!ev->flow || ev->flow != e->refused))
+			metrics_inc(m, e->resets, 0);
+		if (r == WST_CLOSE_EVICTED)
+			metrics_inc(m, e->evicted, 0);
+		e->refused = NULL;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void exporter_event(void *ctx, const struct wst_event *ev)
+{
+	struct exporter *e = ctx;
+	struct metrics *m = e->m;
+	unsigned int dir = dir_of(ev);
+
+	if (wst_event_is_packet(ev->type)) {
+		metrics_inc(m, e->tcp_packets, dir);
+		if (ev->pkt)
+			metrics_add(m, e->tcp_bytes, dir, ev->pkt->r.payload_len);
+	}
+	switch (ev->type) {
+	case WST_EV_HTTP_REQUEST:
+		metrics_inc(m, e->http_requests, 0);
+		break;
+	case WST_EV_WS_UPGRADE:
+		metrics_inc(m, e->upg_requests, 0);
+		break;
+	case WST_EV_WS_ESTABLISHED:
+	case WST_EV_WS_UPGRADE_FAILED:
+		metrics_inc(m, e->upgrades, ev->type == WST_EV_WS_ESTABLISHED ? 0
+					    : (uint32_t)status_index(ev->u.response.resp));
+		/*
+		 * Latency only when the request was seen. The layer leaves req
+		 * NULL after freeing it and reports 0 for an unseen request,
+		 * so a positive latency also says it was seen.
+		 */
+		if (ev->u.response.request_seen)
+			observe_us(e, e->upgrade_s, 0, ev->u.response.latency_us);
+		break;
+	case WST_EV_WS_FRAME:
+		if (!ev->u.frame.h)
+			break;
+		metrics_inc(m, e->frames, metrics_index2(m, e->frames, dir,
+							  opcode_index(ev->u.frame.h->opcode)));
+		/* A frame cut by the connection's end: the bytes that went by. */
+		metrics_add(m, e->frame_bytes, dir, ev->u.frame.incomplete ? ev->u.frame.seen
+							       : ev->u.frame.h->payload_len);
+		break;
+	case WST_EV_WS_MESSAGE:
+		on_message(e, dir, ev->u.message);
+		break;
+	case WST_EV_WS_PONG:
+		if (ev->u.control.rtt_us >= 0)
+			observe_us(e, e->rtt, 0, (uint64_t)ev->u.control.rtt_us);
+		break;
+	case WST_EV_WS_CLOSE: {
+		const char *ini = ev->u.control.initiator;
+		unsigned int who;
+
+		if (!ev->u.control.c || !ini)
+			break;
+		who = strcmp(ini, "client") == 0 ? 0 : 1;
+		/* Once per session: the first close frame, sent by the initiator. */
+		if (who != dir)
+			break;
+		metrics_inc(m, e->closes, metrics_index2(m, e->closes,
+				close_code_index(ev->u.control.c), who));
+		break;
+	}
+	case WST_EV_WS_SESSION_END:
+		metrics_inc(m, e->session_ends, name_index(hows, ARRAY_SIZE(hows) - 1,
+					ev->u.session.how, ARRAY_SIZE(hows) - 1));
+		observe_us(e, e->session_s, 0, ev->u.session.duration_us);
+		break;
+	case WST_EV_WS_VIOLATION:
+		metrics_inc(m, e->violations, name_index(e->kinds, e->n_kinds - 1,
+					ev->u.violation.kind, e->n_kinds - 1));
+		break;
+	case WST_EV_WS_GAP:
+		if (ev->u.loss.kind && strcmp(ev->u.loss.kind, "stream") == 0) {
+			metrics_inc(m, e->gaps, 0);
+			metrics_add(m, e->gap_bytes, 0, ev->u.loss.bytes);
+			if (ev->u.loss.boundary_lost)
+				metrics_inc(m, e->sync_lost, 0);
+		} else {
+			metrics_inc(m, e->losses, name_index(loss_kinds, ARRAY_SIZE(loss_kinds) - 1,
+					ev->u.loss.kind, ARRAY_SIZE(loss_kinds) - 1));
+		}
+		break;
+	case WST_EV_WS_RESYNC:
+		metrics_inc(m, e->resyncs, 0);
+		metrics_add(m, e->resync_bytes, 0, ev->u.loss.bytes);
+		break;
+	default:
+		on_tcp(e, ev);
+		break;
+	}
+}
+
+void exporter_update(struct exporter *e, const struct exporter_sources *src)
+{
+	struct metrics *m = e->m;
+
+	if (!src)
+		return;
+	if (src->kernel) {
+		const __u64 *v = src->kernel->v;
+
+		metrics_counter_set(m, e->k_packets, 0, v[WST_CNT_PKTS_INGRESS]);
+		metrics_counter_set(m, e->k_packets, 1, v[WST_CNT_PKTS_EGRESS]);
+		metrics_counter_set(m, e->k_bytes, 0, v[WST_CNT_BYTES_INGRESS]);
+		metrics_counter_set(m, e->k_bytes, 1, v[WST_CNT_BYTES_EGRESS]);
+		metrics_counter_set(m, e->k_flags, 0, v[WST_CNT_SYN]);
+		metrics_counter_set(m, e->k_flags, 1, v[WST_CNT_SYNACK]);
+		metrics_counter_set(m, e->k_flags, 2, v[WST_CNT_FIN]);
+		metrics_counter_set(m, e->k_flags, 3, v[WST_CNT_RST]);
+		metrics_counter_set(m, e->k_ringbuf, 0, v[WST_CNT_RINGBUF_FULL]);
+		metrics_counter_set(m, e->k_truncated, 0, v[WST_CNT_TRUNCATED]);
+		metrics_counter_set(m, e->k_load_errors, 0, v[WST_CNT_LOAD_ERRORS]);
+		metrics_counter_set(m, e->k_fragments, 0, v[WST_CNT_FRAGMENTS]);
+	}
+	if (src->tcp) {
+		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);
+		metrics_counter_set(m, e->late_packets, 0, src->tcp->late_packets);
+		metrics_counter_set(m, e->evicted_packets, 0, src->tcp->evicted_packets);
+	}
+	metrics_set(m, e->conns, 0, (double)src->tcp_active);
+	if (src->ws) {
+		metrics_set(m, e->sessions, 0, (double)src->ws->active);
+		metrics_counter_set(m, e->ws_midstream, 0, src->ws->midstream);
+	}
+	if (src->budget) {
+		metrics_counter_set(m, e->overflows, 0, src->budget->overflows);
+		metrics_set(m, e->held, 0, (double)src->budget->held);
+	}
+	metrics_counter_set(m, e->bad_records, 0, src->bad_records);
+	metrics_counter_set(m, e->pcap_errors, 0, src->pcap_write_errors);
+	if (src->limit)
+		for (int i = 0; i < e->n_limited; i++)
+			metrics_counter_set(m, e->suppressed, (uint32_t)i,
+					    event_limit_suppressed(src->limit, e->limited_type[i]));
+}
+
+int exporter_render(void *ctx, char **buf, size_t *len)
+{
+	struct exporter *e = ctx;
+
+	if (e->collect) {
+		struct exporter_sources src = { 0 };
+
+		e->collect(e->collect_ctx, &src);
+		exporter_update(e, &src);
+	}
+	return metrics_render(e->m, buf, len);
+}

@@ -505,6 +505,15 @@ static void test_burst_while_scraping(void **state)
 		pthread_join(t[i], NULL);
 	fprintf(stderr, "100 scrapes during 1000 connects: slowest %ld ms\n", worst);
 	assert_true(worst < 3000);
+	/* And the scrape after it gets the whole body. */
+	{
+		struct kit_resp r;
+
+		assert_int_equal(kit_get(f->port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &r), 0);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, body_text);
+		kit_resp_free(&r);
+	}
 }
 
 static void test_specs(void **state)

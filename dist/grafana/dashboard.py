@@ -267,6 +267,11 @@ ROWS = [
               " because a connection went over --event-limit (wstrace_events_suppressed_total);"
               " kinds with none are not drawn.",
               [q(rate("wstrace_events_suppressed_total", by=["event"]) + " > 0", "{{event}}")], "cps"),
+        panel(TS, "Metrics endpoint requests per second by code",
+              "Answers of the /metrics endpoint by status, and requests and TLS handshakes that got"
+              " none, by why (wstrace_metrics_http_requests_total): 401 is a wrong password,"
+              " tls_client_cert_missing a scraper without its client certificate.",
+              [q(rate("wstrace_metrics_http_requests_total", by=["code"]), "{{code}}")], "reqps"),
     ]),
 ]
 

@@ -79,6 +79,27 @@ expect_eq "$(ip netns exec "$NS" $PEER client ws://127.0.0.1:7272/ 3 '{"type":"p
 gone "$SLOW" && fail "the slow clients gave up before the checks ended"
 stop_pid "$SLOW" TERM
 
+info "a burst of 1000 connects, then a scrape gets the whole exposition"
+ip netns exec "$NS" "$PY" - "$MPORT" <<'EOF' || fail "the burst client failed"
+import socket, sys
+port, held, n = int(sys.argv[1]), [], 0
+for i in range(1000):             # half closed at once, half held to the end
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    except OSError:
+        continue
+    n += 1
+    if i % 2:
+        held.append(s)
+    else:
+        s.close()
+print("burst: %d connects, %d held" % (n, len(held)))
+sys.exit(0 if n >= 900 else 1)
+EOF
+http_get "http://127.0.0.1:$MPORT/metrics" >"$TMP/burst.txt" || fail "scrape failed after the burst"
+expect_ge "$(grep -c '^wstrace_' "$TMP/burst.txt")" 50 "samples in the scrape after 1000 connects"
+tail -n 1 "$TMP/burst.txt" | grep -q '^wstrace_' || fail "the scrape after the burst is cut short"
+
 info "promtool check metrics on a live scrape"
 c2s_text() {
 	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\"}" {print $2}'

@@ -230,12 +230,28 @@ def config_seeds():
     write("config", "errors", b"port = 70000\n= x\nnot a pair\nunknown = 1\n")
 
 
-def metrics_http_seeds():
-    write("metrics_http", "get_metrics", b"\x40GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-    write("metrics_http", "head_index_lf", b"\x00HEAD / HTTP/1.0\n\n")
-    write("metrics_http", "post", b"\x80POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
-    write("metrics_http", "query_bad_version", b"\x10GET /metrics?x=1 HTTP/2.0\r\n\r\n")
-    write("metrics_http", "incomplete", b"\x20GET /metrics HTTP/1.1\r\nHost")
+def webconfig_seeds():
+    # The exporter toolkit's web configuration, as wstrace reads it (--web-config).
+    h = b"$2y$10$KBohgU5jAj39ykSIJBCLXuE6YpzJKiH1LMbdwNmJdDSBvxzmquuUe"
+    write("webconfig", "all_keys", b"tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+          b"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
+          b"  client_allowed_sans: [prometheus.example]\n  min_version: TLS12\n  max_version: TLS13\n"
+          b"  prefer_server_cipher_suites: true\n  cipher_suites:\n"
+          b"    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n    - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
+          b"    - TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+          b"  curve_preferences: [X25519, CurveP256]\n"
+          b"http_server_config:\n  http2: false\n  headers:\n    X-Frame-Options: deny\n"
+          b"    X-Content-Type-Options: nosniff\n    Strict-Transport-Security: max-age=31536000\n"
+          b"basic_auth_users:\n  prometheus: " + h + b"\n  'other': '" + h + b"'\n"
+          b"rate_limit:\n  interval: 100ms\n  burst: 10\n")
+    write("webconfig", "inline_pem", b"tls_server_config:\n  cert: |\n    -----BEGIN CERTIFICATE-----\n"
+          b"    MIIB\n    -----END CERTIFICATE-----\n  key: \"k\"\n  client_ca: >\n    ca\n"
+          b"  client_auth_type: VerifyClientCertIfGiven\n")
+    write("webconfig", "flow_and_anchors", b"{tls_server_config: {cert_file: &f a, key_file: *f, "
+          b"min_version: TLS13, cipher_suites: [TLS_AES_128_GCM_SHA256]}, basic_auth_users: {}}\n")
+    write("webconfig", "errors", b"tls_server_config:\n  cert_file: a\n  bogus: [1, {x: y}]\n"
+          b"basic_auth_users:\n  a:b: secret\n---\nrate_limit: 1\n")
+    write("webconfig", "empty", b"")
 
 
 def pipeline_seeds():
@@ -246,7 +262,7 @@ def pipeline_seeds():
 
 def main():
     for t in ("packet", "capture_record", "stream", "tcp_track", "ws_session", "config",
-              "metrics_http", "pipeline"):
+              "webconfig", "pipeline"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     packet_seeds()
     record_seeds()
@@ -254,7 +270,7 @@ def main():
     track_seeds()
     session_seeds()
     config_seeds()
-    metrics_http_seeds()
+    webconfig_seeds()
     pipeline_seeds()
 
 

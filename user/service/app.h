@@ -27,6 +27,7 @@
 #include "sinks/pcap_sink.h"
 #include "metrics_http.h"
 #include "options.h"
+#include "webconfig.h"
 
 #define WSTRACE_VERSION "0.1.0"
 
@@ -41,6 +42,7 @@ struct app {
 	struct corr *corr;          /* --correlate, --correlate-reply; NULL: off */
 	struct exporter *exporter;
 	struct metrics_http *http;
+	struct webconfig *web;  /* --web-config, until the endpoint takes it */
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
@@ -76,6 +78,13 @@ void app_write_failed(struct app *app, int err);
 void app_setup_output(struct app *app);
 /* The sources' packets go here. */
 void app_on_packet(void *ctx, const struct wst_packet *pkt);
+
+/*
+ * loop.c: the --web-config file, read before anything starts so that a
+ * mistake in it stops wstrace at once. 0 or the exit status: reported, or
+ * put in why when it is not NULL (a reload).
+ */
+int app_load_web(const struct options *o, struct webconfig **out, char *why, size_t whylen);
 
 /* loop.c: live capture until a signal, -c, or an error. */
 int app_run_live(struct app *app);

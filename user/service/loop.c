@@ -43,20 +43,61 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	return exporter_render(app->exporter, buf, len);
 }
 
+int app_load_web(const struct options *o, struct webconfig **out, char *why, size_t whylen)
+{
+	char err[512];
+	int rc;
+
+	*out = NULL;
+	if (!o->web_config[0])
+		return 0;
+	rc = webconfig_load(o->web_config, out, err, sizeof(err));
+	if (!rc)
+		return 0;
+	if (why)
+		snprintf(why, whylen, "%s", err);
+	else
+		pr_warn("%s", err);
+	return rc == -ENOMEM ? EX_OSERR : rc == -EINVAL || rc == -EFBIG ? EX_USAGE : EX_NOINPUT;
+}
+
 static int open_metrics(struct app *app)
 {
+	struct metrics_http_opts mo = {
+		.spec = app->opt.metrics,
+		.web = app->web,
+		.render = render_metrics,
+		.ctx = app,
+		.registry = exporter_metrics(app->exporter),
+	};
+	bool tls = app->web && app->web->tls;
 	char err[512];
 	int rc;
 
 	if (!app->opt.metrics[0])
 		return 0;
-	rc = metrics_http_open(&app->http, app->opt.metrics, render_metrics, app, err, sizeof(err));
+	app->web = NULL; /* the endpoint's now */
+	rc = metrics_http_open(&app->http, &mo, err, sizeof(err));
 	if (rc) {
 		pr_warn("--metrics %s: %s", app->opt.metrics, err);
 		return rc == -EINVAL ? EX_USAGE : rc == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
 	}
-	pr_info("metrics on http://%s/metrics", app->opt.metrics);
+	pr_info("metrics on %s://%s/metrics", tls ? "https" : "http", app->opt.metrics);
 	return 0;
+}
+
+/* The web config again (its path may have changed): one line when it is kept. */
+static void reload_web(struct app *app, const struct options *n)
+{
+	struct webconfig *web;
+	char why[512];
+
+	if (app_load_web(n, &web, why, sizeof(why)) || metrics_http_set_web(app->http, web, why, sizeof(why))) {
+		pr_warn("reload: web config: %s; the running web config is kept", why);
+		return;
+	}
+	snprintf(app->opt.web_config, sizeof(app->opt.web_config), "%s", n->web_config);
+	pr_info("reload: web config %s applied", n->web_config[0] ? n->web_config : "(none)");
 }
 
 /* Wakeup threshold: a small part of the ring, so a burst cannot fill it first. */
@@ -152,6 +193,8 @@ static void reload(struct app *app, int epfd)
 		else
 			app->opt.ports = n.ports; /* the tracker reads this set */
 	}
+	if (app->http)
+		reload_web(app, &n);
 	if (n.snaplen != app->opt.snaplen || n.ringbuf_kb != app->opt.ringbuf_kb ||
 	    strcmp(n.json_key, app->opt.json_key) || strcmp(n.metrics, app->opt.metrics) ||
 	    strcmp(n.write_file, app->opt.write_file) || app_corr_changed(&n, &app->opt))
@@ -294,10 +337,8 @@ int app_run_live(struct app *app)
 				if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 					pr_debug("timerfd: %s", strerror(errno));
 				tick(app, app_clock_ns(CLOCK_MONOTONIC) / 1000000);
-				if (app->http)
-					metrics_http_dispatch(app->http, app_clock_ns(CLOCK_MONOTONIC) / 1000000);
 			} else if (fd == http_fd) {
-				metrics_http_dispatch(app->http, app_clock_ns(CLOCK_MONOTONIC) / 1000000);
+				metrics_http_dispatch(app->http);
 			} else if (fd == capture_netlink_fd(app->capture)) {
 				capture_handle_netlink(app->capture);
 			} else if (fd == capture_epoll_fd(app->capture)) {

@@ -221,8 +221,13 @@ int main(int argc, char **argv)
 	app.argc = argc;
 	app.argv = argv;
 	rc = app_load_options(&app.opt, argc, argv, NULL, 0);
+	if (!rc)
+		rc = app_load_web(&app.opt, &app.web, NULL, 0);
 	if (rc)
 		return rc;
+	if (app.web && (!app.opt.metrics[0] || app.opt.read_file[0]))
+		pr_warn("--web-config %s: no metrics endpoint runs%s, so it is not used", app.opt.web_config,
+			app.opt.read_file[0] ? " with -r" : " (--metrics off)");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -258,6 +263,7 @@ int main(int argc, char **argv)
 		rc = EX_IOERR;
 	capture_close(app.capture);
 	metrics_http_close(app.http);
+	webconfig_free(app.web);
 	pcap_source_close(app.source);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);

@@ -273,6 +273,9 @@ const struct option_def options_table[] = {
 	  .def_text = "off; " METRICS_HTTP_DEFAULT_SPEC " with --daemon",
 	  .help = "Serve Prometheus metrics at http://ADDR:PORT/metrics, on 127.0.0.1 when ADDR is "
 		  "not given; 'off' disables them" },
+	{ .name = "web-config", .arg = "FILE", .type = OPTION_STRING, AT(web_config),
+	  .help = "TLS and basic authentication for --metrics, from a Prometheus exporter toolkit web "
+		  "configuration file (node_exporter's --web.config.file); SIGHUP re-reads it" },
 	{ .name = "stats", .arg = "SECONDS", .type = OPTION_UINT, AT(stats_secs),
 	  .min = 1, .max = 86400, .unit = "seconds", .noun = "interval",
 	  .help = "Also print the summary (captured, lost, connections, frames, violations, gaps) "

@@ -31,6 +31,7 @@ struct options {
 	char write_file[OPTIONS_STR_MAX];
 	char config[OPTIONS_STR_MAX];
 	char metrics[OPTIONS_STR_MAX]; /* "" = off */
+	char web_config[OPTIONS_STR_MAX]; /* "" = plain HTTP, no authentication */
 	char json_key[OPTIONS_STR_MAX];
 	bool json, hex, quiet, verbose, debug;
 	bool show_payload, show_secrets;

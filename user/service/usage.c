@@ -28,6 +28,7 @@ static const struct {
 	{ "wstrace -r capture.pcap", "decode a capture file, no privileges" },
 	{ "sudo wstrace -X -c 100", "hex dumps, stop after 100 packets" },
 	{ "sudo wstrace --metrics 9272 -q", "Prometheus counters on 127.0.0.1:9272" },
+	{ "sudo wstrace --metrics 0.0.0.0:9272 --web-config web.yml", "TLS, basic auth" },
 	{ "wstrace --config " CONFIG_DEFAULT_PATH " --daemon", "as the service runs it" },
 };
 
@@ -37,10 +38,12 @@ static const struct {
 	const char *what;
 } exit_statuses[] = {
 	{ 0, "success" },
-	{ 64, "usage: a bad option or argument, on the command line or in the config file" },
+	{ 64, "usage: a bad option or argument, on the command line or in the config file, "
+	      "or a bad --web-config file" },
 	{ 65, "the capture file (-r) is not one wstrace reads: not pcap or pcapng, an "
 	      "unsupported link type, cut short or corrupt" },
-	{ 66, "a file to read (-r, --config) is missing or cannot be read" },
+	{ 66, "a file to read (-r, --config, --web-config and the files it names) is missing "
+	      "or cannot be read" },
 	{ 69, "live capture cannot be set up here: no such interface, no interface up, "
 	      "a kernel without BTF or BPF ring buffers, programs refused" },
 	{ 70, "internal error" },

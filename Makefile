@@ -25,8 +25,10 @@ override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf
 SKEL_CFLAGS := -I$(BUILD)
 # Only the loader links libbpf; everything else needs these.
 BASE_LDLIBS := -lpcap -lz -lcrypto -lm
+# Only the program itself draws on a terminal (--top).
+CURSES_LDLIBS := -lncursesw
 BPF_LDLIBS := -lbpf -lelf
-LDLIBS := $(BPF_LDLIBS) $(BASE_LDLIBS)
+LDLIBS := $(BPF_LDLIBS) $(BASE_LDLIBS) $(CURSES_LDLIBS)
 TEST_LDLIBS := -lcmocka $(BASE_LDLIBS)
 
 ifeq ($(V),1)
@@ -86,9 +88,9 @@ FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
-	libssl-dev libcmocka-dev pkg-config
+	libssl-dev libcmocka-dev pkg-config libncurses-dev
 DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
-	chromium libclang-rt-14-dev debootstrap systemd-container
+	chromium tmux libclang-rt-14-dev debootstrap systemd-container
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \

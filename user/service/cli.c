@@ -25,12 +25,14 @@ static const char doc[] =
 	"  sudo wstrace -w out.pcap -q        # keep the packets for Wireshark\n"
 	"  wstrace -r capture.pcap            # decode a capture file, no privileges\n"
 	"  sudo wstrace -X -c 100             # hex dumps, stop after 100 packets\n"
+	"  sudo wstrace --top -p 7272         # live view of the open sessions\n"
 	"  sudo wstrace --metrics 9272 -q     # Prometheus counters on 127.0.0.1:9272\n"
 	"  wstrace --config /etc/wstrace/wstrace.conf --daemon   # as the service runs it\n"
 	"\n"
 	"EXIT STATUS (sysexits.h):\n"
 	"  0   success\n"
-	"  64  usage: a bad option or argument, on the command line or in the config file\n"
+	"  64  usage: a bad option or argument, on the command line or in the config file;\n"
+	"      --top without a terminal\n"
 	"  65  the capture file (-r) is not one wstrace reads: not pcap or pcapng, an\n"
 	"      unsupported link type, cut short or corrupt\n"
 	"  66  a file to read (-r, --config) is missing or cannot be read\n"
@@ -60,6 +62,7 @@ enum {
 	OPT_MAX_MESSAGE,
 	OPT_EVENT_LIMIT,
 	OPT_EVENT_BURST,
+	OPT_TOP,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -81,6 +84,7 @@ static const struct argp_option argp_opts[] = {
 	{ "json-key", OPT_JSON_KEY, "NAME", 0, "Count JSON text messages by the value of their top-level key NAME (e.g. type)", 0 },
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
 	{ "daemon", OPT_DAEMON, NULL, 0, "Run as a service: no payloads, events only with --json, metrics on, sd_notify readiness and watchdog, SIGHUP reloads the config", 0 },
+	{ "top", OPT_TOP, NULL, 0, "A live full-screen view instead of the event lines: totals, rates, losses and the open sessions, refreshed every second (needs a terminal; keys: q quit, s sort, r reverse, / filter, p pause)", 0 },
 	{ "clsact", OPT_CLSACT, NULL, 0, "Attach with clsact filters even where tcx links are available", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192; 32768 with -s 0)", 0 },
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
@@ -161,6 +165,17 @@ int app_load_options(struct options *o, int argc, char **argv, char *why, size_t
 		o->ringbuf_kb = o->snaplen ? OPTIONS_DEFAULT_RINGBUF_KB : OPTIONS_WHOLE_PACKET_RINGBUF_KB;
 	if (o->daemon && !o->json)
 		o->quiet = true; /* the journal gets events only when asked for */
+	if (o->top && (o->daemon || o->read_file[0] || o->json)) {
+		snprintf(err, sizeof(err), "--top is a live view on a terminal: not with %s",
+			 o->daemon ? "--daemon" : o->read_file[0] ? "-r" : "--json");
+		if (why)
+			snprintf(why, whylen, "%s", err);
+		else
+			pr_warn("%s", err);
+		return EX_USAGE;
+	}
+	if (o->top)
+		o->quiet = true; /* the screen is the output */
 	if (o->debug)
 		wst_log_verbosity = WST_LOG_DEBUG;
 	else if (o->verbose || o->daemon)

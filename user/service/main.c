@@ -77,6 +77,8 @@ static void on_event(void *ctx, const struct wst_event *ev)
 	struct app *app = ctx;
 
 	exporter_event(app->exporter, ev);
+	if (app->top)
+		top_event(app->top, ev);
 	if (app->opt.quiet) {
 		if (app->limit)
 			event_limit_forget(app->limit, ev);
@@ -193,6 +195,8 @@ int main(int argc, char **argv)
 	app.argc = argc;
 	app.argv = argv;
 	rc = app_load_options(&app.opt, argc, argv, NULL, 0);
+	if (!rc)
+		rc = app_top_check(&app);
 	if (rc)
 		return rc;
 	sigaction(SIGINT, &sa, NULL);
@@ -231,6 +235,7 @@ int main(int argc, char **argv)
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
 	event_limit_free(app.limit);
+	top_free(app.top);
 	exporter_free(app.exporter);
 	return rc;
 }

@@ -122,6 +122,7 @@ static const struct bool_opt bool_opts[] = {
 	BOOL_OPT("show-secrets", show_secrets),
 	BOOL_OPT("clsact", force_clsact),
 	BOOL_OPT("daemon", daemon),
+	BOOL_OPT("top", top),
 };
 
 int options_apply(struct options *o, const char *name, const char *value, char *err, size_t errlen)

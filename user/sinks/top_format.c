@@ -67,14 +67,15 @@ void top_fmt_us(char *buf, size_t len, int64_t us)
 		snprintf(buf, len, "%llds", (long long)(us / 1000000));
 }
 
-/* m:ss under an hour, then hours and minutes (1h02), then days (3d04). */
+/* m:ss under an hour, then hours and minutes (1h02) under a day, then
+ * days and hours (3d04). */
 void top_fmt_age(char *buf, size_t len, uint64_t ns)
 {
 	unsigned long long s = ns / 1000000000ull;
 
 	if (s < 3600)
 		snprintf(buf, len, "%llu:%02llu", s / 60, s % 60);
-	else if (s < 100 * 3600)
+	else if (s < 86400)
 		snprintf(buf, len, "%lluh%02llu", s / 3600, s / 60 % 60);
 	else if (s < 100 * 86400)
 		snprintf(buf, len, "%llud%02llu", s / 86400, s / 3600 % 24);
@@ -333,11 +334,11 @@ static void render_header(struct packer *p, const struct top_totals *tot)
 	for (size_t k = 0; k < sizeof(losses) / sizeof(losses[0]); k++)
 		lost |= tot->have[losses[k]] && tot->c[losses[k]];
 	pack_flush(p);
-	for (size_t k = 0; k < sizeof(losses) / sizeof(losses[0]); k++) {
+	for (size_t k = 0, shown = 0; k < sizeof(losses) / sizeof(losses[0]); k++) {
 		if (!tot->have[losses[k]])
 			continue; /* kernel counters without a kernel program */
 		top_fmt_count(b[0], 16, tot->c[losses[k]]);
-		pack_item(p, "%s%s %s", k ? "" : "lost: ", loss_names[k], b[0]);
+		pack_item(p, "%s%s %s", shown++ ? "" : "lost: ", loss_names[k], b[0]);
 		if (lost)
 			p->attr = TOP_ATTR_ALERT;
 	}

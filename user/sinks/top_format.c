@@ -308,6 +308,18 @@ static void render_header(struct packer *p, const struct top_totals *tot)
 	pack_item(p, "ends/s %s", R(ENDS, 0));
 	pack_item(p, "violations/s %s", R(VIOLATIONS, 0));
 
+	for (size_t k = 0; k < sizeof(losses) / sizeof(losses[0]); k++)
+		lost |= tot->have[losses[k]] && tot->c[losses[k]];
+	pack_flush(p);
+	for (size_t k = 0, shown = 0; k < sizeof(losses) / sizeof(losses[0]); k++) {
+		if (!tot->have[losses[k]])
+			continue; /* kernel counters without a kernel program */
+		top_fmt_count(b[0], 16, tot->c[losses[k]]);
+		pack_item(p, "%s%s %s", shown++ ? "" : "lost: ", loss_names[k], b[0]);
+		if (lost)
+			p->attr = TOP_ATTR_ALERT;
+	}
+
 	pack_group(p, "msgs c>s %s %s/s", N(MSG_C2S, 0), R(MSG_C2S, 1));
 	pack_item(p, "s>c %s %s/s", N(MSG_S2C, 0), R(MSG_S2C, 1));
 	top_fmt_bytes(b[0], 16, tot->c[TOP_C_BYTES_C2S]);
@@ -331,17 +343,6 @@ static void render_header(struct packer *p, const struct top_totals *tot)
 	pack_item(p, "ends abnormal %s", N(ENDS_ABNORMAL, 0));
 	pack_item(p, "reset %s", N(ENDS_RESET, 0));
 
-	for (size_t k = 0; k < sizeof(losses) / sizeof(losses[0]); k++)
-		lost |= tot->have[losses[k]] && tot->c[losses[k]];
-	pack_flush(p);
-	for (size_t k = 0, shown = 0; k < sizeof(losses) / sizeof(losses[0]); k++) {
-		if (!tot->have[losses[k]])
-			continue; /* kernel counters without a kernel program */
-		top_fmt_count(b[0], 16, tot->c[losses[k]]);
-		pack_item(p, "%s%s %s", shown++ ? "" : "lost: ", loss_names[k], b[0]);
-		if (lost)
-			p->attr = TOP_ATTR_ALERT;
-	}
 	pack_flush(p);
 }
 #undef R
@@ -387,16 +388,22 @@ void top_render(const struct top *t, const struct top_view *v, int width, int he
 	}
 	top_sort_rows(rows, shown, v->sort, v->reverse);
 
-	/* The last line says the keys; the others fill from the top. */
+	/*
+	 * The last line says the keys; the others fill from the top. The
+	 * header (the tracer's health in its first lines) leaves room for a
+	 * few rows of the table when the screen is short.
+	 */
 	p->fn = fn;
 	p->ctx = ctx;
 	p->width = width;
-	p->ymax = height - 1;
+	p->ymax = height - 2 - (int)(shown < 3 ? shown : 3);
+	if (p->ymax < 2)
+		p->ymax = height - 1 < 2 ? height - 1 : 2;
 	clock_text(clock, sizeof(clock), now_ns);
 	put(line, sizeof(line), &pos, width, "wstrace --top  %s  %s  sort %s%s%s%s%s", v->title ? v->title : "",
 	    clock, top_sort_name(v->sort), v->reverse ? " (reversed)" : "", v->filter[0] ? "  filter /" : "",
 	    v->filter, v->paused ? "  PAUSED" : "");
-	if (p->y < p->ymax)
+	if (p->y < height - 1)
 		fn(ctx, p->y++, line, TOP_ATTR_TITLE);
 	render_header(p, top_totals(t));
 	y = p->y;

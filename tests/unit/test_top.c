@@ -430,6 +430,31 @@ static void test_sessions(void **state)
 	assert_string_equal(r->how, "reset 1006");
 }
 
+/* Quantiles cover about the last minute: since start at first, then the
+ * last TOP_WINDOW refreshes. */
+static void test_quantile_window(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t t0;
+	int k;
+
+	upgrade(fx, 0);
+	frame(fx, 0, WST_S2C, WS_OP_PING, "p1");
+	frame(fx, 0, WST_C2S, WS_OP_PONG, "p1");
+	t0 = fx->p.now;
+	for (k = 1; k <= TOP_WINDOW; k++) {
+		refresh(fx, t0 + (uint64_t)k * SEC);
+		assert_true(top_totals(fx->top)->p50[TOP_H_RTT] >= 0);
+	}
+	refresh(fx, t0 + (uint64_t)k++ * SEC);
+	assert_true(top_totals(fx->top)->p50[TOP_H_RTT] < 0);
+	assert_true(top_totals(fx->top)->p99[TOP_H_UPGRADE] < 0);
+	frame(fx, 0, WST_S2C, WS_OP_PING, "p2");
+	frame(fx, 0, WST_C2S, WS_OP_PONG, "p2");
+	refresh(fx, t0 + (uint64_t)k * SEC);
+	assert_true(top_totals(fx->top)->p50[TOP_H_RTT] >= 0);
+}
+
 /* A full table counts what it cannot show; an ended row makes room. */
 static void test_table_full(void **state)
 {
@@ -517,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_row_80_columns),
 		cmocka_unit_test(test_sort_and_filter),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quantile_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_render, setup, teardown),
 	};

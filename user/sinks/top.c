@@ -384,8 +384,9 @@ static void refresh_hist(struct top *t)
 	}
 	if (t->ring_fill < TOP_WINDOW + 1)
 		t->ring_fill++;
-	/* The oldest snapshot kept: the window is newest minus it. */
-	old = (pos + TOP_WINDOW + 1 - (t->ring_fill - 1)) % (TOP_WINDOW + 1);
+	/* Since start until the ring is full, then newest minus the oldest
+	 * kept: TOP_WINDOW refreshes back. */
+	old = (pos + 1) % (TOP_WINDOW + 1);
 	for (int h = 0; h < TOP_H_MAX; h++) {
 		const double *bounds;
 		const uint64_t *counts;
@@ -396,7 +397,8 @@ static void refresh_hist(struct top *t)
 		if (n <= 0 || metrics_histogram_buckets(t->m, t->hist[h], 0, &bounds, &counts) != n)
 			continue;
 		for (int i = 0; i <= n; i++) {
-			uint64_t a = t->hist_ring[pos][h][i], b = t->ring_fill > 1 ? t->hist_ring[old][h][i] : 0;
+			uint64_t a = t->hist_ring[pos][h][i];
+			uint64_t b = t->ring_fill == TOP_WINDOW + 1 ? t->hist_ring[old][h][i] : 0;
 
 			delta[i] = a >= b ? a - b : 0;
 		}

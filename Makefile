@@ -26,8 +26,10 @@ SKEL_CFLAGS := -I$(BUILD)
 # Only the loader links libbpf; everything else needs these.
 # libmicrohttpd and GnuTLS serve /metrics, libyaml and libcrypt read its web config.
 BASE_LDLIBS := -lpcap -lz -lcrypto -lmicrohttpd -lgnutls -lyaml -lcrypt -lpthread -lm
+# Only the program itself draws on a terminal (--top).
+CURSES_LDLIBS := -lncursesw
 BPF_LDLIBS := -lbpf -lelf
-LDLIBS := $(BPF_LDLIBS) $(BASE_LDLIBS)
+LDLIBS := $(BPF_LDLIBS) $(BASE_LDLIBS) $(CURSES_LDLIBS)
 TEST_LDLIBS := -lcmocka $(BASE_LDLIBS)
 
 ifeq ($(V),1)
@@ -89,9 +91,9 @@ FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
-	libssl-dev libcmocka-dev pkg-config libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev
+	libssl-dev libcmocka-dev pkg-config libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev libncurses-dev
 DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
-	chromium libclang-rt-14-dev debootstrap systemd-container groff-base openssl curl python3-bcrypt
+	chromium tmux libclang-rt-14-dev debootstrap systemd-container groff-base openssl curl python3-bcrypt
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \

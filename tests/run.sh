@@ -38,7 +38,7 @@ FUZZ_SMOKE_TIMEOUT=${FUZZ_SMOKE_TIMEOUT:-600}
 # End-to-end scripts that also run with the sanitized wstrace (slower: the
 # limit is E2E_TIMEOUT all the same, which is generous for them).
 SYSTEMD_TIMEOUT=${SYSTEMD_TIMEOUT:-1500}
-ASAN_E2E=${ASAN_E2E:-"test_tcp_loopback test_ws_python test_metrics_tls"}
+ASAN_E2E=${ASAN_E2E:-"test_tcp_loopback test_ws_python test_metrics_tls test_top"}
 # Sanitizer reports are fatal and leaks are reported (tests/e2e/lib.sh uses
 # the same settings when a script runs on its own).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}

@@ -477,6 +477,64 @@ static void test_render_all_types_sample(void **state)
 	metrics_free(m);
 }
 
+/* Reading back by name, as --top does: families, label values, sums
+ * over the first label, histogram buckets. */
+static void test_read_back(void **state)
+{
+	static const char *const dirs[] = { "c2s", "s2c" };
+	static const char *const ops[] = { "text", "binary", "close" };
+	static const double bounds[] = { 0.01, 0.1 };
+	struct metrics_label l2[2] = { { "dir", dirs, 2 }, { "opcode", ops, 3 } };
+	struct metrics_label dyn[1] = { { "value", NULL, 2 } };
+	const double *b;
+	const uint64_t *n;
+	struct metrics *m;
+	int c, h, d;
+
+	(void)state;
+	assert_int_equal(metrics_new(&m), 0);
+	c = metrics_family(m, METRICS_COUNTER, "t_frames_total", "Frames.", l2, 2, NULL, 0);
+	h = metrics_histogram(m, "t_rtt_seconds", "RTT.", bounds, 2, NULL, NULL, 0);
+	d = metrics_family(m, METRICS_COUNTER, "t_app_total", "By value.", dyn, 1, NULL, 0);
+	assert_int_equal(metrics_find(m, "t_frames_total"), c);
+	assert_int_equal(metrics_find(m, "t_rtt_seconds"), h);
+	assert_int_equal(metrics_find(m, "t_nothing_total"), -ENOENT);
+	assert_int_equal(metrics_label_count(m, c, 0), 2);
+	assert_int_equal(metrics_label_count(m, c, 1), 3);
+	assert_int_equal(metrics_label_count(m, c, 2), 0);
+	assert_string_equal(metrics_label_value(m, c, 1, 2), "close");
+	assert_null(metrics_label_value(m, c, 1, 3));
+	assert_null(metrics_label_value(m, 99, 0, 0));
+
+	metrics_add(m, c, metrics_index2(m, c, 0, 0), 3);
+	metrics_add(m, c, metrics_index2(m, c, 0, 2), 4);
+	metrics_add(m, c, metrics_index2(m, c, 1, 1), 10);
+	assert_int_equal(metrics_counter_sum(m, c, 0), 7);
+	assert_int_equal(metrics_counter_sum(m, c, 1), 10);
+	assert_int_equal(metrics_counter_sum(m, c, -1), 17);
+	assert_int_equal(metrics_counter_sum(m, c, 2), 0);
+	assert_int_equal(metrics_counter_sum(m, h, -1), 0); /* not a counter */
+
+	/* A dynamic label: slots not taken read NULL; "other" after them. */
+	metrics_inc(m, d, (uint32_t)metrics_label_index(m, d, 0, "say", 3));
+	assert_int_equal(metrics_label_count(m, d, 0), 3);
+	assert_string_equal(metrics_label_value(m, d, 0, 0), "say");
+	assert_null(metrics_label_value(m, d, 0, 1));
+	assert_string_equal(metrics_label_value(m, d, 0, 2), METRICS_OTHER);
+
+	metrics_observe(m, h, 0, 0.005);
+	metrics_observe(m, h, 0, 0.05);
+	metrics_observe(m, h, 0, 0.05);
+	metrics_observe(m, h, 0, 5);
+	assert_int_equal(metrics_histogram_buckets(m, h, 0, &b, &n), 2);
+	assert_true(b[0] == 0.01 && b[1] == 0.1);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[1], 2);
+	assert_int_equal(n[2], 1);
+	assert_int_equal(metrics_histogram_buckets(m, c, 0, &b, &n), -EINVAL);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_bad_updates),
 		cmocka_unit_test(test_dynamic_labels),
 		cmocka_unit_test(test_render_all_types_sample),
+		cmocka_unit_test(test_read_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

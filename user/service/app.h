@@ -25,6 +25,7 @@
 #include "sinks/exporter.h"
 #include "sinks/output.h"
 #include "sinks/pcap_sink.h"
+#include "sinks/top.h"
 #include "metrics_http.h"
 #include "options.h"
 #include "webconfig.h"
@@ -46,6 +47,7 @@ struct app {
 	struct capture *capture;
 	struct pcap_source *source;
 	struct pcap_sink *writer;
+	struct top *top;         /* --top: the live view's model */
 	uint64_t packets;      /* packets of watched ports handed to the tracker */
 	uint64_t write_invalid;  /* records the pcap writer cannot represent */
 	uint64_t write_lost;     /* packets of the closed writer not written */
@@ -88,6 +90,19 @@ int app_load_web(const struct options *o, struct webconfig **out, char *why, siz
 
 /* loop.c: live capture until a signal, -c, or an error. */
 int app_run_live(struct app *app);
+/* The registry's snapshot counters and gauges brought up to date. */
+void app_update_metrics(struct app *app);
+
+/* top_screen.c: --top. check: EX_USAGE without a terminal (said). start:
+ * the model and the screen, 0 or an exit status. input: keys waiting on
+ * stdin. tick: the loop's timer; redraws once a second. stop: the
+ * terminal back, and what was logged meanwhile on stderr. */
+int app_top_check(const struct app *app);
+int app_top_start(struct app *app);
+void app_top_input(struct app *app);
+void app_top_tick(struct app *app, uint64_t now_ms);
+void app_top_draw(struct app *app);
+void app_top_stop(struct app *app);
 
 /* summary.c: what was captured and lost, on stderr. */
 void app_print_summary(struct app *app);

@@ -132,6 +132,17 @@ int app_load_options(struct options *o, int argc, char **argv, char *why, size_t
 	/* Whole packets need room for bursts of 64 KiB records. */
 	if (!o->ringbuf_kb)
 		o->ringbuf_kb = o->snaplen ? OPTIONS_DEFAULT_RINGBUF_KB : OPTIONS_WHOLE_PACKET_RINGBUF_KB;
+	if (o->top && (o->daemon || o->read_file[0] || o->json)) {
+		snprintf(err, sizeof(err), "--top is a live view on a terminal: not with %s",
+			 o->daemon ? "--daemon" : o->read_file[0] ? "-r" : "--json");
+		if (why)
+			snprintf(why, whylen, "%s", err);
+		else
+			pr_warn("%s", err);
+		return EX_USAGE;
+	}
+	if (o->top)
+		o->quiet = true; /* the screen is the output */
 	if (o->daemon && !o->json)
 		o->quiet = true; /* the journal gets events only when asked for */
 	if (o->debug)

@@ -24,9 +24,8 @@
 #define DRAIN_MS 50
 #define STATUS_EVERY_MS 5000
 
-static int render_metrics(void *ctx, char **buf, size_t *len)
+void app_update_metrics(struct app *app)
 {
-	struct app *app = ctx;
 	struct wst_counters k;
 	struct exporter_sources src = { 0 };
 
@@ -40,6 +39,13 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	src.pcap_write_errors = app_write_errors(app);
 	src.limit = app->limit;
 	exporter_update(app->exporter, &src);
+}
+
+static int render_metrics(void *ctx, char **buf, size_t *len)
+{
+	struct app *app = ctx;
+
+	app_update_metrics(app);
 	return exporter_render(app->exporter, buf, len);
 }
 
@@ -246,6 +252,8 @@ static void tick(struct app *app, uint64_t now_ms)
 			       ws_layer_stats(app->ws)->active);
 		app->last_status_ms = now_ms;
 	}
+	if (app->opt.top)
+		app_top_tick(app, now_ms);
 }
 
 static int add_fd(int epfd, int fd)
@@ -298,6 +306,13 @@ int app_run_live(struct app *app)
 	}
 	pr_info("listening on %d hooks (%s), %d ports", capture_n_attached(app->capture),
 		capture_uses_tcx(app->capture) ? "tcx" : "clsact", app->opt.ports.n);
+	if (app->opt.top) {
+		status = app_top_start(app);
+		if (!status && isatty(STDIN_FILENO) && (err = add_fd(epfd, STDIN_FILENO)))
+			pr_warn("--top: keys cannot be read: %s", strerror(-err));
+		if (status)
+			goto cleanup;
+	}
 	app->watchdog_usec = sdnotify_watchdog_usec();
 	sdnotify_send("READY=1");
 
@@ -337,6 +352,8 @@ int app_run_live(struct app *app)
 				if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 					pr_debug("timerfd: %s", strerror(errno));
 				tick(app, app_clock_ns(CLOCK_MONOTONIC) / 1000000);
+			} else if (app->opt.top && fd == STDIN_FILENO) {
+				app_top_input(app);
 			} else if (fd == http_fd) {
 				metrics_http_dispatch(app->http);
 			} else if (fd == capture_netlink_fd(app->capture)) {
@@ -356,6 +373,8 @@ int app_run_live(struct app *app)
 	if (!app->done)
 		capture_poll(app->capture, 0);
 cleanup:
+	if (app->opt.top)
+		app_top_stop(app);
 	sdnotify_send("STOPPING=1");
 	if (tfd >= 0)
 		close(tfd);

@@ -78,6 +78,8 @@ static void deliver_event(void *ctx, const struct wst_event *ev)
 	struct app *app = ctx;
 
 	exporter_event(app->exporter, ev);
+	if (app->top)
+		top_event(app->top, ev);
 	if (app->opt.quiet) {
 		if (app->limit)
 			event_limit_forget(app->limit, ev);
@@ -223,6 +225,8 @@ int main(int argc, char **argv)
 	rc = app_load_options(&app.opt, argc, argv, NULL, 0);
 	if (!rc)
 		rc = app_load_web(&app.opt, &app.web, NULL, 0);
+	if (!rc)
+		rc = app_top_check(&app);
 	if (rc)
 		return rc;
 	if (app.web && (!app.opt.metrics[0] || app.opt.read_file[0]))
@@ -269,6 +273,7 @@ int main(int argc, char **argv)
 	ws_layer_free(app.ws);
 	corr_free(app.corr);
 	event_limit_free(app.limit);
+	top_free(app.top);
 	exporter_free(app.exporter);
 	return rc;
 }

@@ -280,6 +280,10 @@ const struct option_def options_table[] = {
 	  .min = 1, .max = 86400, .unit = "seconds", .noun = "interval",
 	  .help = "Also print the summary (captured, lost, connections, frames, violations, gaps) "
 		  "on stderr every SECONDS" },
+	{ .name = "top", .type = OPTION_FLAG, AT(top), .flags = OPTION_CLI_ONLY,
+	  .help = "A live full-screen view instead of the event lines: totals, rates, losses and the "
+		  "open sessions, refreshed every second (needs a terminal; keys: q quit, s sort, "
+		  "r reverse, / filter, p pause)" },
 	{ .name = "json-key", .arg = "NAME", .type = OPTION_STRING, AT(json_key),
 	  .help = "Count JSON text messages by the value of their top-level key NAME (e.g. type)" },
 	{ .name = "correlate", .arg = "KEY", .type = OPTION_CUSTOM, .set = set_corr_key,

@@ -37,6 +37,7 @@ struct options {
 	bool show_payload, show_secrets;
 	bool daemon;
 	bool force_clsact;
+	bool top;                /* the live full-screen view */
 	uint32_t ringbuf_kb;
 	uint32_t wakeup_kb;
 	uint32_t max_flows;

@@ -27,6 +27,7 @@ static const struct {
 	{ "sudo wstrace -w out.pcap -q", "keep the packets for Wireshark" },
 	{ "wstrace -r capture.pcap", "decode a capture file, no privileges" },
 	{ "sudo wstrace -X -c 100", "hex dumps, stop after 100 packets" },
+	{ "sudo wstrace --top -p 7272", "live view of the open sessions" },
 	{ "sudo wstrace --metrics 9272 -q", "Prometheus counters on 127.0.0.1:9272" },
 	{ "sudo wstrace --metrics 0.0.0.0:9272 --web-config web.yml", "TLS, basic auth" },
 	{ "wstrace --config " CONFIG_DEFAULT_PATH " --daemon", "as the service runs it" },
@@ -39,7 +40,7 @@ static const struct {
 } exit_statuses[] = {
 	{ 0, "success" },
 	{ 64, "usage: a bad option or argument, on the command line or in the config file, "
-	      "or a bad --web-config file" },
+	      "or a bad --web-config file; --top without a terminal" },
 	{ 65, "the capture file (-r) is not one wstrace reads: not pcap or pcapng, an "
 	      "unsupported link type, cut short or corrupt" },
 	{ 66, "a file to read (-r, --config, --web-config and the files it names) is missing "

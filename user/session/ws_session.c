@@ -40,6 +40,20 @@ const struct ws_stats *ws_layer_stats(const struct ws_layer *l)
 	return &l->stats;
 }
 
+bool ws_layer_session_counts(const struct wst_flow *f, struct ws_session_counts *out)
+{
+	const struct ws_session *s = f ? f->app : NULL;
+
+	if (!s || s->phase != WS_PHASE_WS)
+		return false;
+	for (int dir = 0; dir < 2; dir++) {
+		out->frames[dir] = s->frames[dir];
+		out->messages[dir] = s->messages[dir];
+		out->bytes[dir] = s->bytes[dir];
+	}
+	return true;
+}
+
 const struct stream_budget *ws_layer_budget(const struct ws_layer *l)
 {
 	return &l->budget;

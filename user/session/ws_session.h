@@ -18,6 +18,7 @@
 #ifndef WST_WS_SESSION_H
 #define WST_WS_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,15 @@ void ws_layer_data(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir
 void ws_layer_gap(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,
 		  uint64_t missing);
 void ws_layer_end(struct ws_layer *l, const struct wst_event *closed);
+/* One connection's WebSocket accounting so far, as its ws_session_end
+ * will report it: frame payload bytes, by enum wst_flow_dir. */
+struct ws_session_counts {
+	uint64_t frames[2], messages[2], bytes[2];
+};
+
+/* The counts of the session on flow f, for a sink during one of its
+ * events; false when f carries no upgraded WebSocket session. */
+bool ws_layer_session_counts(const struct wst_flow *f, struct ws_session_counts *out);
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
 const struct stream_budget *ws_layer_budget(const struct ws_layer *l);
 void ws_layer_free(struct ws_layer *l);

@@ -499,3 +499,77 @@ double metrics_histogram_sum(const struct metrics *m, int family,
 
 	return s ? s->d[index] : 0;
 }
+
+int metrics_find(const struct metrics *m, const char *name)
+{
+	for (int i = 0; i < m->n_families; i++)
+		if (strcmp(m->priv->fam[i].name, name) == 0)
+			return i;
+	return -ENOENT;
+}
+
+static const struct metrics_dim *dim_of(const struct metrics *m, int family, int label)
+{
+	if ((unsigned int)family >= (unsigned int)m->n_families || label < 0 ||
+	    label >= m->priv->fam[family].n_labels)
+		return NULL;
+	return &m->priv->fam[family].dims[label];
+}
+
+int metrics_label_count(const struct metrics *m, int family, int label)
+{
+	const struct metrics_dim *d = dim_of(m, family, label);
+
+	if (!d)
+		return 0;
+	return d->dynamic ? d->n + 1 : d->n;
+}
+
+const char *metrics_label_value(const struct metrics *m, int family, int label, int index)
+{
+	const struct metrics_dim *d = dim_of(m, family, label);
+
+	if (!d || index < 0 || index >= metrics_label_count(m, family, label))
+		return NULL;
+	if (d->dynamic && index >= d->used && index < d->n)
+		return NULL; /* a slot not taken yet */
+	return d->values[index];
+}
+
+uint64_t metrics_counter_sum(const struct metrics *m, int family, int i0)
+{
+	const struct metrics_slot *s;
+	uint32_t from = 0, to, stride;
+	uint64_t sum = 0;
+
+	if ((unsigned int)family >= (unsigned int)m->n_families)
+		return 0;
+	s = &m->slot[family];
+	if (s->type != METRICS_COUNTER)
+		return 0;
+	to = s->n_series;
+	if (i0 >= 0) {
+		if ((uint32_t)i0 >= s->dim[0])
+			return 0;
+		stride = s->n_series / s->dim[0]; /* row-major: dimension 0 outermost */
+		from = (uint32_t)i0 * stride;
+		to = from + stride;
+	}
+	for (uint32_t i = from; i < to; i++)
+		sum += s->u[i];
+	return sum;
+}
+
+int metrics_histogram_buckets(const struct metrics *m, int family, uint32_t index,
+			      const double **bounds, const uint64_t **counts)
+{
+	const struct metrics_slot *s = hist_slot(m, family, index);
+	const struct metrics_fam *f;
+
+	if (!s)
+		return -EINVAL;
+	f = &m->priv->fam[family];
+	*bounds = f->buckets;
+	*counts = &s->u[(size_t)index * (f->n_buckets + 1)];
+	return f->n_buckets;
+}

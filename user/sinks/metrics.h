@@ -215,6 +215,28 @@ double metrics_histogram_sum(const struct metrics *m, int family,
 			     uint32_t index);
 
 /*
+ * Reading back by name, for views of the registry (--top): a family's id
+ * or -ENOENT; the number of indexes of a label dimension (a dynamic one's
+ * capacity, then METRICS_OTHER) and the value at an index (NULL when out
+ * of range or a dynamic slot not taken yet).
+ */
+int metrics_find(const struct metrics *m, const char *name);
+int metrics_label_count(const struct metrics *m, int family, int label);
+const char *metrics_label_value(const struct metrics *m, int family, int label, int index);
+
+/* A counter's series summed: those whose first label has index i0, or
+ * every series with i0 < 0. 0 for a bad family. */
+uint64_t metrics_counter_sum(const struct metrics *m, int family, int i0);
+
+/*
+ * A histogram series' buckets: *bounds gets the upper bounds and *counts
+ * the observations per bucket (not cumulative; one more than the bounds,
+ * the last above every bound). Returns the number of bounds, or -EINVAL.
+ */
+int metrics_histogram_buckets(const struct metrics *m, int family, uint32_t index,
+			      const double **bounds, const uint64_t **counts);
+
+/*
  * Renders the whole registry in the Prometheus text format 0.0.4 into a
  * new buffer (NUL-terminated, *len excludes the NUL) the caller frees.
  * Returns 0, -ENOMEM or -E2BIG (over METRICS_RENDER_MAX).

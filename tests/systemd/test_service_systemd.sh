@@ -29,8 +29,7 @@ PEER=("$PY" "$ROOT/tests/e2e/peers/ws_simple.py")
 TEXT="private chat text $E2E_ID"
 MPORT=9272 # the default: the container has a network namespace of its own
 
-# shellcheck disable=SC2154 # rc is set in the trap
-trap 'rc=$?; [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && sc_debug; sc_shutdown; e2e_cleanup' EXIT
+trap 'sc_on_exit; e2e_cleanup' EXIT
 
 prop() { sc_exec systemctl show --value -p "$1" wstrace; }
 state() { echo "$(prop ActiveState) $(prop SubState)"; }

@@ -218,6 +218,14 @@ test-systemd: wstrace $(TOOL_BIN)
 	$(Q)timeout 1800 env WSTRACE_BUILD=$(BUILD) bash tests/systemd/test_service_systemd.sh; \
 		rc=$$?; [ $$rc -eq 77 ] || exit $$rc
 
+# The Debian package under a booted systemd (tests/deb/test_deb.sh): make
+# deb, lintian, contents, then install, upgrade, remove and purge in the
+# container of test-systemd. Separate from `test`: building the package
+# alone takes minutes. Exit 77 is a skip, as above.
+test-deb: $(TOOL_BIN)
+	$(Q)timeout 2400 env WSTRACE_BUILD=$(BUILD) bash tests/deb/test_deb.sh; \
+		rc=$$?; [ $$rc -eq 77 ] || exit $$rc
+
 $(FUZZ_BUILD)/user/%.o: user/%.c $(LAYERS_OK)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
@@ -280,7 +288,7 @@ deb:
 	fi
 	$(call msg,DEB,$(DEB_FILE))
 	$(Q)cd $(DEB_WORK)/wstrace-$(WSTRACE_VERSION) && \
-		dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+		dpkg-buildpackage -us -uc -b -Jauto > ../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
 	$(Q)cp $(DEB_WORK)/wstrace_$(WSTRACE_VERSION)_$(DEB_ARCH).deb $(DEB_FILE)
 	@echo "$(DEB_FILE) (build log: $(DEB_WORK)/build.log)"
 

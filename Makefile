@@ -12,6 +12,14 @@ FUZZ_CC ?= clang
 BPFTOOL ?= bpftool
 PREFIX ?= /usr/local
 DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+# The system unit directory. Debian 12 packages use /lib/systemd/system
+# (debian/rules says so); a local install goes under PREFIX.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+# The one place the version is written: the binary (--version, build_info)
+# and the Debian package (debian/changelog, checked by `make deb`) read it.
+WSTRACE_VERSION := $(shell cat VERSION)
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/mips.*/mips/' -e 's/riscv64/riscv/')
 
@@ -20,7 +28,8 @@ CFLAGS ?= -O2 -g
 # Includes go through these paths: "core/log.h" names another layer's
 # header, a plain name one of the including file's own folder, "wstrace.h"
 # the record header shared with the kernel (ARCHITECTURE.md).
-override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf
+override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf \
+	-DWSTRACE_VERSION='"$(WSTRACE_VERSION)"'
 # The skeleton's folder, only for what includes the skeleton.
 SKEL_CFLAGS := -I$(BUILD)
 # Only the loader links libbpf; everything else needs these.
@@ -86,18 +95,25 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 FUZZ_LIBS := $(foreach l,$(filter-out capture,$(LINK_ORDER)),$(FUZZ_BUILD)/lib$(l).a)
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf \
-	-ffunction-sections -fdata-sections
+	-DWSTRACE_VERSION='"$(WSTRACE_VERSION)"' -ffunction-sections -fdata-sections
 FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
-DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
-	libssl-dev libcmocka-dev pkg-config libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev libncurses-dev
+# DEB_BUILD_DEPS is what compiling and the unit tests need beyond
+# build-essential: debian/control's Build-Depends names exactly these
+# (tests/deb/check_sources.sh holds the two lists equal).
+DEB_BUILD_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
+	libssl-dev libcmocka-dev pkg-config libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
+	libncurses-dev
+# make deb: dpkg-buildpackage (dpkg-dev), debhelper, git (the clean copy).
+DEB_BUILD := make gcc $(DEB_BUILD_DEPS) dpkg-dev debhelper git
 DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
-	chromium tmux libclang-rt-14-dev debootstrap systemd-container groff-base openssl curl python3-bcrypt
+	chromium tmux libclang-rt-14-dev debootstrap systemd-container groff-base openssl curl python3-bcrypt \
+	lintian
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 
 .PHONY: all test unit test-asan tests-build install clean vmlinux bench fuzz fuzz-build deps test-deps \
-	test-systemd check-layers man
+	test-systemd check-layers man deb test-deb print-deb-vars
 .DELETE_ON_ERROR:
 # Built by pattern rules but kept: libraries and tests link them.
 .SECONDARY:
@@ -114,7 +130,11 @@ $(BUILD)/wstrace: $(call obj,$(BUILD),$(MAIN_SRC)) $(ALL_LIBS)
 $(BUILD)/user/%.o: user/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The files that print the version are rebuilt when it changes.
+VERSION_SRC := $(shell grep -l WSTRACE_VERSION $(USER_SRC))
+$(call obj,$(BUILD),$(VERSION_SRC)) $(call obj,$(FUZZ_BUILD),$(VERSION_SRC)): VERSION
 
 # Only the loader includes the skeleton (and needs it generated first).
 $(call obj,$(BUILD),$(LOADER_SRC)): $(SKEL)
@@ -159,24 +179,24 @@ $(SKEL): $(BPF_OBJ)
 $(BUILD)/tests/lib/%.o: tests/lib/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
 # Unit tests need neither libbpf nor the skeleton.
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(PURE_LIBS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $< $(TESTLIB_OBJ) $(PURE_LIBS) $(TEST_LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) $< $(TESTLIB_OBJ) $(PURE_LIBS) $(TEST_LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/bpf/%.c $(TESTLIB_OBJ) $(ALL_LIBS) $(SKEL)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(SKEL_CFLAGS) $< $(TESTLIB_OBJ) $(ALL_LIBS) \
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(TEST_CFLAGS) $(SKEL_CFLAGS) $< $(TESTLIB_OBJ) $(ALL_LIBS) \
 		$(TEST_LDLIBS) $(BPF_LDLIBS) -o $@
 
 $(BUILD)/tools/%: tests/tools/%.c
 	$(call msg,TOOL,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< $(BPF_LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< $(BPF_LDLIBS) -lpthread -o $@
 
 tests-build: wstrace $(UNIT_BIN) $(BPFTEST_BIN) $(TOOL_BIN)
 
@@ -210,6 +230,14 @@ test: tests-build test-asan fuzz-build
 # Exit 77 is a skip (no root or tools; under CI=true the test fails instead).
 test-systemd: wstrace $(TOOL_BIN)
 	$(Q)timeout 1800 env WSTRACE_BUILD=$(BUILD) bash tests/systemd/test_service_systemd.sh; \
+		rc=$$?; [ $$rc -eq 77 ] || exit $$rc
+
+# The Debian package under a booted systemd (tests/deb/test_deb.sh): make
+# deb, lintian, contents, then install, upgrade, remove and purge in the
+# container of test-systemd. Separate from `test`: building the package
+# alone takes minutes. Exit 77 is a skip, as above.
+test-deb: $(TOOL_BIN)
+	$(Q)timeout 2400 env WSTRACE_BUILD=$(BUILD) bash tests/deb/test_deb.sh; \
 		rc=$$?; [ $$rc -eq 77 ] || exit $$rc
 
 $(FUZZ_BUILD)/user/%.o: user/%.c $(LAYERS_OK)
@@ -252,16 +280,47 @@ test-deps: deps
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-install: wstrace
-	install -D -m 0755 wstrace $(DESTDIR)$(PREFIX)/sbin/wstrace
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/local/sbin/wstrace|$(PREFIX)/sbin/wstrace|' dist/wstrace.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/wstrace.service
+# A local install (PREFIX=/usr/local) or a package's (debian/rules: PREFIX=/usr).
+install: wstrace man
+	install -D -m 0755 wstrace $(DESTDIR)$(SBINDIR)/wstrace
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/wstrace|$(SBINDIR)/wstrace|' dist/wstrace.service \
+		> $(DESTDIR)$(UNITDIR)/wstrace.service
+	install -D -m 0644 $(BUILD)/wstrace.8 $(DESTDIR)$(MANDIR)/man8/wstrace.8
 	test -e $(DESTDIR)/etc/wstrace/wstrace.conf || \
 		install -D -m 0644 dist/wstrace.conf $(DESTDIR)/etc/wstrace/wstrace.conf
 
+# The Debian package, built by dpkg-buildpackage from a clean copy of the
+# tree (the committed files with their uncommitted changes, nothing
+# untracked or built) in $(DEB_WORK)/, so the working tree stays as it is.
+# The package goes to $(BUILD)/wstrace_VERSION_ARCH.deb.
+DEB_WORK := build-deb
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_FILE = $(BUILD)/wstrace_$(WSTRACE_VERSION)_$(DEB_ARCH).deb
+deb:
+	$(Q)tests/deb/check_sources.sh
+	$(Q)rm -rf $(DEB_WORK) && mkdir -p $(DEB_WORK)/wstrace-$(WSTRACE_VERSION) $(BUILD)
+	$(Q)if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		tree=$$(git stash create) && git archive $${tree:-HEAD} | \
+		tar -x -C $(DEB_WORK)/wstrace-$(WSTRACE_VERSION); \
+	else \
+		tar -c --exclude='./build*' --exclude=./wstrace --exclude='*.o' --exclude=node_modules . | \
+		tar -x -C $(DEB_WORK)/wstrace-$(WSTRACE_VERSION); \
+	fi
+	$(call msg,DEB,$(DEB_FILE))
+	$(Q)cd $(DEB_WORK)/wstrace-$(WSTRACE_VERSION) && \
+		dpkg-buildpackage -us -uc -b -Jauto > ../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	$(Q)cp $(DEB_WORK)/wstrace_$(WSTRACE_VERSION)_$(DEB_ARCH).deb $(DEB_FILE)
+	@echo "$(DEB_FILE) (build log: $(DEB_WORK)/build.log)"
+
+# What tests/deb/check_sources.sh compares debian/ with.
+print-deb-vars:
+	@echo "version=$(WSTRACE_VERSION)"
+	@echo "build_deps=$(DEB_BUILD_DEPS)"
+
+
 clean:
-	rm -rf build build-asan build-fuzz wstrace
+	rm -rf build build-asan build-fuzz build-deb wstrace
 
 # Header dependencies, written by the compiler (-MMD -MP).
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

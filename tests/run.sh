@@ -9,7 +9,8 @@
 # FUZZ_SMOKE_SECONDS (3) from its seeds and counts as one test. The layer
 # check (tests/check_layers.sh) and its self-test count as two, the build
 # check (tests/check_build.sh: unit tests and fuzz targets need no BPF
-# toolchain) as one. Kernel tests (BPF test runs, end-to-end scripts in
+# toolchain) as one, the check of debian/ against VERSION and the
+# Makefile (tests/deb/check_sources.sh) and its self-test as two more. Kernel tests (BPF test runs, end-to-end scripts in
 # tests/e2e/) need root and BPF: elsewhere they skip with a message; the
 # scripts in ASAN_E2E run a second time with the sanitized binary.
 #
@@ -242,6 +243,9 @@ run_check "layers tests/check_layers.sh" tests/check_layers.sh
 run_check "layers tests/check_layers.sh --self-test" tests/check_layers.sh --self-test
 # Only the loader needs the BPF toolchain (and the check can fail).
 run_check "build tests/check_build.sh" tests/check_build.sh "$build"
+# debian/ agrees with VERSION and the Makefile's build dependencies.
+run_check "deb tests/deb/check_sources.sh" tests/deb/check_sources.sh
+run_check "deb tests/deb/check_sources.sh --self-test" tests/deb/check_sources.sh --self-test
 
 run_unit "$build" unit
 [ -n "$asan" ] && run_unit "$asan" asan

@@ -14,6 +14,8 @@
 #   sc_wait SECONDS CMD...       until CMD succeeds (every 0.2 s), at most SECONDS
 #   sc_debug                     what went wrong: boot log, failed units, journal tail
 #   sc_shutdown                  clean poweroff, then force; removes everything (idempotent)
+#   sc_on_exit                   for the EXIT trap: sc_debug on failure, sc_shutdown, and
+#                                returns the test's status: trap 'sc_on_exit; e2e_cleanup' EXIT
 #
 # The root is built once by debootstrap from the Debian mirror apt already
 # uses (apt's own index targets, no host name here) and kept under
@@ -305,4 +307,14 @@ sc_shutdown() {
 	[ -n "$SC_RUN" ] && rm -rf "$SC_RUN"
 	SC_LAUNCHER='' SC_NSPAWN='' SC_LEADER='' SC_RUN='' SC_NAME=
 	SC_CGROUPS=()
+}
+
+# sc_on_exit: the start of a container test's EXIT trap. e2e_cleanup exits
+# with the status $? has when it starts, so this returns the test's own
+# (after sc_shutdown, whose status would otherwise turn a failure into 0).
+sc_on_exit() {
+	local rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && sc_debug
+	sc_shutdown
+	return "$rc"
 }

@@ -11,9 +11,7 @@
 # or under EXPOSURE_MAX.
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$ROOT/tests/lib/systemd_container.sh"
-need_root
-TCXQ=$ROOT/$BUILD/tools/tcx_query
-[ -x "$TCXQ" ] || fail "no $TCXQ (make tests-build)"
+. "$ROOT/tests/lib/wstrace_unit.sh"
 if ! why=$(sc_need); then
 	[ "${CI:-}" = "true" ] && fail "$why (CI=true: not skipping)"
 	skip "$why"
@@ -25,30 +23,9 @@ fi
 EXPOSURE_MAX=1.9
 UNIT=/usr/local/lib/systemd/system/wstrace.service
 CONF=/etc/wstrace/wstrace.conf
-PEER=("$PY" "$ROOT/tests/e2e/peers/ws_simple.py")
-TEXT="private chat text $E2E_ID"
-MPORT=9272 # the default: the container has a network namespace of its own
 
-# shellcheck disable=SC2154 # rc is set in the trap
-trap 'rc=$?; [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && sc_debug; sc_shutdown; e2e_cleanup "$rc"' EXIT
+trap 'sc_on_exit; e2e_cleanup' EXIT
 
-prop() { sc_exec systemctl show --value -p "$1" wstrace; }
-state() { echo "$(prop ActiveState) $(prop SubState)"; }
-is_state() { [ "$(state)" = "$1" ]; }
-scrape() { sc_net "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$MPORT/metrics"; }
-metric() { scrape | awk -v m="$1" '$1==m {print $2}'; }
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
-listening() { sc_net ss -Hltn "sport = :$1" | grep -q .; }
-# server PORT: an echo server on the container's lo, until the test ends.
-server() {
-	# nsenter itself (not a subshell) becomes the server, so PIDS holds its PID.
-	nsenter --target "$SC_LEADER" --net "${PEER[@]}" server 127.0.0.1 "$1" 180 >/dev/null 2>"$TMP/server-$1.err" &
-	PIDS+=("$!")
-	sc_wait 15 listening "$1" || { cat "$TMP/server-$1.err"; fail "no server on port $1"; }
-}
-client() { # client PORT MESSAGES
-	expect_eq "$(sc_net timeout 30 "${PEER[@]}" client "ws://127.0.0.1:$1/" "$2" "$TEXT" 1000)" ok "client on $1, $2 messages"
-}
 journal_json() {
 	sc_exec journalctl -u wstrace -o cat --no-pager | grep '^{' >"$TMP/journal.json"
 	count_json "$TMP/journal.json" "$1"

@@ -30,7 +30,11 @@
 #include "options.h"
 #include "webconfig.h"
 
-#define WSTRACE_VERSION "0.1.0"
+/* The version lives in the VERSION file; the Makefile passes it as
+ * -DWSTRACE_VERSION (debian/changelog is checked against the same file). */
+#ifndef WSTRACE_VERSION
+#error "WSTRACE_VERSION is not defined: build with the Makefile, which reads VERSION"
+#endif
 
 struct app {
 	struct options opt;

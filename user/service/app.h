@@ -19,6 +19,7 @@
 #include "sources/capture.h"
 #include "sources/pcap_source.h"
 #include "tracking/tcp_track.h"
+#include "session/tls_join.h"
 #include "session/ws_session.h"
 #include "sinks/event_limit.h"
 #include "sinks/exporter.h"
@@ -37,6 +38,7 @@ struct app {
 	struct event_limit *limit; /* in front of out; NULL: every event printed */
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
+	struct tls_join *tls;  /* TLS plaintext into the WebSocket layer's flows */
 	struct exporter *exporter;
 	struct metrics_http *http;
 	struct capture *capture;

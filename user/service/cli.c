@@ -60,6 +60,8 @@ enum {
 	OPT_MAX_MESSAGE,
 	OPT_EVENT_LIMIT,
 	OPT_EVENT_BURST,
+	OPT_NO_TLS,
+	OPT_SSL_LIB,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -82,6 +84,8 @@ static const struct argp_option argp_opts[] = {
 	{ "config", OPT_CONFIG, "FILE", 0, "Read settings from FILE (key = value lines; the command line overrides them). With --daemon the default is " CONFIG_DEFAULT_PATH, 0 },
 	{ "daemon", OPT_DAEMON, NULL, 0, "Run as a service: no payloads, events only with --json, metrics on, sd_notify readiness and watchdog, SIGHUP reloads the config", 0 },
 	{ "clsact", OPT_CLSACT, NULL, 0, "Attach with clsact filters even where tcx links are available", 0 },
+	{ "no-tls", OPT_NO_TLS, NULL, 0, "Do not read TLS plaintext from OpenSSL (uprobes on libssl and node); wss connections are then only seen as TLS", 0 },
+	{ "ssl-lib", OPT_SSL_LIB, "PATH", 0, "Also probe this OpenSSL library or program (repeatable; for a custom OpenSSL build)", 0 },
 	{ "ringbuf-kb", OPT_RINGBUF_KB, "KB", 0, "Ring buffer size in KiB (default 8192; 32768 with -s 0)", 0 },
 	{ "wakeup-kb", OPT_WAKEUP_KB, "KB", 0, "Wake user space when this much is queued (default 256; at most a quarter of the ring buffer; 0: on every packet); what stays below it is read within 50 ms", 0 },
 	{ "max-flows", OPT_MAX_FLOWS, "N", 0, "Connections tracked at most (default 65536); the least recent is evicted", 0 },

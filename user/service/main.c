@@ -179,6 +179,8 @@ static int setup_pipeline(struct app *app)
 	if (!rc)
 		rc = tcp_tracker_new(&app->tracker, &to, &app->opt.ports,
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
+	if (!rc)
+		rc = tls_join_new(&app->tls, app->tracker, app->ws);
 	if (rc)
 		pr_warn("failed to set up decoding: %s", strerror(-rc));
 	return !rc ? 0 : rc == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
@@ -228,6 +230,7 @@ int main(int argc, char **argv)
 	capture_close(app.capture);
 	metrics_http_close(app.http);
 	pcap_source_close(app.source);
+	tls_join_free(app.tls);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
 	event_limit_free(app.limit);

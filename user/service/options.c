@@ -122,6 +122,7 @@ static const struct bool_opt bool_opts[] = {
 	BOOL_OPT("show-secrets", show_secrets),
 	BOOL_OPT("clsact", force_clsact),
 	BOOL_OPT("daemon", daemon),
+	BOOL_OPT("no-tls", no_tls),
 };
 
 int options_apply(struct options *o, const char *name, const char *value, char *err, size_t errlen)
@@ -168,6 +169,17 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 		}
 		snprintf(o->ifaces[o->n_ifaces++], OPTIONS_STR_MAX, "%s", value);
 		return 0;
+	}
+	if (!strcmp(name, "ssl-lib")) {
+		if (o->n_ssl_libs >= OPTIONS_MAX_SSL_LIBS) {
+			snprintf(err, errlen, "--ssl-lib: at most %d files", OPTIONS_MAX_SSL_LIBS);
+			return -EINVAL;
+		}
+		if (!value || value[0] != '/') {
+			snprintf(err, errlen, "--ssl-lib: expected an absolute path, not '%s'", value ? value : "");
+			return -EINVAL;
+		}
+		return copy_str(o->ssl_libs[o->n_ssl_libs++], value, name, err, errlen);
 	}
 	if (!strcmp(name, "port")) {
 		char perr[200];

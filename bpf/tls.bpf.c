@@ -35,6 +35,13 @@ struct {
 	__type(value, __u64);
 } tls_counters SEC(".maps");
 
+/*
+ * The network namespace (its inode) wstrace captures in: the TC hooks see
+ * only its interfaces, so sockets of other namespaces, whose tuples could
+ * match a flow of this one, are not ours. 0: every namespace.
+ */
+const volatile __u32 netns_ino = 0;
+
 enum wst_call_op { WST_CALL_READ = 1, WST_CALL_WRITE = 2, WST_CALL_HANDSHAKE = 3 };
 
 /* The socket of a stream as found. */
@@ -42,7 +49,8 @@ struct wst_tls_conn {
 	struct wst_tuple tuple;
 	__u64 cookie;
 	__s32 fd;
-	__u32 src;          /* enum wst_tls_src */
+	__u16 src;          /* enum wst_tls_src */
+	__u16 foreign;      /* in another network namespace */
 };
 
 /* An SSL call in progress on a thread (key: pid_tgid). */
@@ -147,8 +155,8 @@ static __always_inline int port_watched(__u16 port)
 /* A known socket of no watched port: its plaintext is not ours. */
 static __always_inline int conn_unwatched(const struct wst_tls_conn *c)
 {
-	return c->src != WST_TLS_SRC_NONE && !port_watched(c->tuple.lport) &&
-	       !port_watched(c->tuple.rport);
+	return c->src != WST_TLS_SRC_NONE &&
+	       (c->foreign || (!port_watched(c->tuple.lport) && !port_watched(c->tuple.rport)));
 }
 
 static __always_inline int conn_from_fd(int fd, __u32 src, struct wst_tls_conn *conn)
@@ -161,6 +169,7 @@ static __always_inline int conn_from_fd(int fd, __u32 src, struct wst_tls_conn *
 	if (wst_sk_tuple(sk, &conn->tuple))
 		return -1;
 	conn->cookie = wst_sk_cookie(sk);
+	conn->foreign = netns_ino && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != netns_ino;
 	conn->fd = fd;
 	conn->src = src;
 	return 0;

@@ -29,9 +29,12 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
 	struct app *app = ctx;
 	struct wst_counters k;
 	struct exporter_sources src = { 0 };
+	uint64_t tk[WST_TLS_CNT_MAX];
 
 	app_kernel_counters(app, &k);
 	src.kernel = app->capture ? &k : NULL;
+	src.tls_kernel = app->capture && !capture_read_tls_counters(app->capture, tk) ? tk : NULL;
+	src.tls = tls_join_stats(app->tls);
 	src.tcp = tcp_tracker_stats(app->tracker);
 	src.tcp_active = tcp_tracker_active(app->tracker);
 	src.ws = ws_layer_stats(app->ws);

@@ -24,6 +24,7 @@ struct tls_stream {
 	uint64_t id;               /* what flow->tls_stream holds */
 	bool known;                /* tuple is the socket */
 	bool midstream;            /* first seen past its start */
+	bool server;               /* the process is the connection's server */
 	struct wst_tuple tuple;
 	uint64_t next_off[2];      /* by enum wst_tls_dir */
 	struct tls_held *held, *held_tail;
@@ -122,13 +123,41 @@ static void stream_restart(struct tls_join *j, struct tls_stream *s)
 	memset(s->next_off, 0, sizeof(s->next_off));
 }
 
+static struct tls_stream *stream_by_id(struct tls_join *j, uint64_t id)
+{
+	for (int b = 0; b < TLS_JOIN_BUCKETS; b++)
+		for (struct tls_stream *s = j->buckets[b]; s; s = s->next)
+			if (s->id == id)
+				return s;
+	return NULL;
+}
+
+/*
+ * A server's own plaintext takes over the flow from its local client's,
+ * which came first (the client writes first): both carry the same bytes
+ * at the same offsets, so the server's resumes where the client's
+ * stopped. Once per connection; then the client's is the other end's.
+ */
+static bool take_over(struct tls_join *j, struct tls_stream *s, struct wst_flow *f)
+{
+	struct tls_stream *o;
+
+	if (!s->server || s->midstream || !(o = stream_by_id(j, f->tls_stream)) || o->server ||
+	    o->midstream)
+		return false;
+	s->next_off[WST_TLS_READ] = o->next_off[WST_TLS_WRITE];
+	s->next_off[WST_TLS_WRITE] = o->next_off[WST_TLS_READ];
+	f->tls_stream = s->id;
+	return true;
+}
+
 static void feed(struct tls_join *j, struct tls_stream *s, const struct wst_tls_rec *r,
 		 const uint8_t *data)
 {
 	const struct wst_tuple *t = &s->tuple;
 	enum wst_flow_dir l2r, dir;
 	struct wst_flow *f;
-	uint64_t off = r->offset, want = s->next_off[r->dir & 1];
+	uint64_t off = r->offset, want;
 	size_t len = r->cap_len;
 
 	f = tcp_tracker_find(j->tracker, t->family, t->laddr, t->lport, t->raddr, t->rport, &l2r);
@@ -136,6 +165,7 @@ static void feed(struct tls_join *j, struct tls_stream *s, const struct wst_tls_
 		j->stats.no_flow++;
 		return;
 	}
+	s->server = l2r == WST_S2C;
 	if (!f->tls_stream) {
 		f->tls_stream = s->id;
 		ws_layer_tls(j->ws, f, r->ts_ns);
@@ -144,10 +174,11 @@ static void feed(struct tls_join *j, struct tls_stream *s, const struct wst_tls_
 			ws_layer_gap(j->ws, f, WST_C2S, r->ts_ns, 0);
 			ws_layer_gap(j->ws, f, WST_S2C, r->ts_ns, 0);
 		}
-	} else if (f->tls_stream != s->id) {
+	} else if (f->tls_stream != s->id && !take_over(j, s, f)) {
 		j->stats.other_side++;
 		return;
 	}
+	want = s->next_off[r->dir & 1];
 	/* what the process writes goes from its side (local) to the peer */
 	dir = r->dir == WST_TLS_WRITE ? l2r : l2r == WST_C2S ? WST_S2C : WST_C2S;
 	if (off > want) {

@@ -8,7 +8,8 @@
  * what the process reads comes from its peer, what it writes goes to it.
  * The flow is then TLS (ws_layer_tls): its packets' payload, ciphertext,
  * is not decoded. One stream feeds a flow: when both ends are traced (a
- * local client with OpenSSL too), the first with data does, the other is
+ * local client with OpenSSL too), the server's does (taking over from the
+ * client's, which has data first, where it stopped), the other is
  * counted. Records sent before their socket was known are held, bounded,
  * until it is. The offsets of each record say what is missing: a gap.
  */

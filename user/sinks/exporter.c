@@ -43,6 +43,10 @@ static const char *const close_codes[] = {
 };
 enum { CC_APPLICATION = 16, CC_INVALID, CC_NONE, CC_UNKNOWN };
 static const char *const initiators[] = { "client", "server" };
+static const char *const tls_outcomes[] = { "decrypted", "not_decrypted" };
+/* plaintext that did not reach a connection: lost in the kernel, or not joined */
+static const char *const tls_lost[] = { "ringbuf_full", "truncated", "read_fault" };
+static const char *const tls_unjoined[] = { "no_flow", "other_side", "unjoined" };
 static const char *const hows[] = { "close", "abnormal", "reset", "end", "other" };
 static const char *const loss_kinds[] = {
 	"deflate_context_lost", "not_inflated", "unsynced_at_end", "other",
@@ -81,6 +85,7 @@ struct exporter {
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
+	int tls_conns, tls_calls, tls_bytes, tls_lost, tls_unjoined;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
 	int late_packets, evicted_packets;
@@ -282,6 +287,24 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		NULL, NULL, 0));
 	CHK(e->held = metrics_gauge(m, "wstrace_reassembly_held_bytes",
 		"Out-of-order bytes held for reassembly now.", NULL, NULL, 0));
+	CHK(e->tls_conns = metrics_counter(m, "wstrace_tls_connections_total",
+		"Connections seen to carry TLS: decrypted (plaintext read from their TLS"
+		" library), or ended with none (not_decrypted).", "outcome", tls_outcomes, 2));
+	e->tls_calls = e->tls_bytes = e->tls_lost = e->tls_unjoined = -1;
+	if (!o->no_kernel) {
+		CHK(e->tls_calls = metrics_counter(m, "wstrace_tls_calls_total",
+			"SSL_read/SSL_write calls with data on watched ports, recorded by the uprobes.",
+			NULL, NULL, 0));
+		CHK(e->tls_bytes = metrics_counter(m, "wstrace_tls_plaintext_bytes_total",
+			"Plaintext bytes those calls moved.", NULL, NULL, 0));
+		CHK(e->tls_lost = metrics_counter(m, "wstrace_tls_lost_total",
+			"Plaintext lost in the kernel: records (ring buffer full), calls longer than"
+			" 1 MiB (truncated), pages not readable (read_fault).", "reason", tls_lost, 3));
+		CHK(e->tls_unjoined = metrics_counter(m, "wstrace_tls_unjoined_records_total",
+			"Plaintext records not fed to a connection: no tracked connection with their"
+			" socket's addresses, the other end's library already feeds it, socket never"
+			" known or bounds reached.", "reason", tls_unjoined, 3));
+	}
 	CHK(e->bad_records = metrics_counter(m, "wstrace_bad_records_total",
 		"Captured records rejected as malformed.", NULL, NULL, 0));
 	CHK(e->pcap_errors = metrics_counter(m, "wstrace_pcap_write_errors_total",
@@ -671,6 +694,22 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 	if (src->budget) {
 		metrics_counter_set(m, e->overflows, 0, src->budget->overflows);
 		metrics_set(m, e->held, 0, (double)src->budget->held);
+	}
+	if (src->ws) {
+		metrics_counter_set(m, e->tls_conns, 0, src->ws->tls_decrypted);
+		metrics_counter_set(m, e->tls_conns, 1, src->ws->tls_undecrypted);
+	}
+	if (src->tls_kernel) {
+		metrics_counter_set(m, e->tls_calls, 0, src->tls_kernel[WST_TLS_CNT_CALLS]);
+		metrics_counter_set(m, e->tls_bytes, 0, src->tls_kernel[WST_TLS_CNT_BYTES]);
+		metrics_counter_set(m, e->tls_lost, 0, src->tls_kernel[WST_TLS_CNT_RINGBUF_FULL]);
+		metrics_counter_set(m, e->tls_lost, 1, src->tls_kernel[WST_TLS_CNT_TRUNCATED]);
+		metrics_counter_set(m, e->tls_lost, 2, src->tls_kernel[WST_TLS_CNT_READ_FAULT]);
+	}
+	if (src->tls) {
+		metrics_counter_set(m, e->tls_unjoined, 0, src->tls->no_flow);
+		metrics_counter_set(m, e->tls_unjoined, 1, src->tls->other_side);
+		metrics_counter_set(m, e->tls_unjoined, 2, src->tls->unjoined);
 	}
 	metrics_counter_set(m, e->bad_records, 0, src->bad_records);
 	metrics_counter_set(m, e->pcap_errors, 0, src->pcap_write_errors);

@@ -271,6 +271,7 @@ static int tls_attach_all(struct capture_tls *t, const struct capture_opts *opts
 int capture_tls_open(struct capture *c, const struct capture_opts *opts)
 {
 	struct capture_tls *t = calloc(1, sizeof(*t));
+	struct stat st;
 	int err;
 
 	if (!t)
@@ -283,6 +284,9 @@ int capture_tls_open(struct capture *c, const struct capture_opts *opts)
 		return err;
 	}
 	t->skel->rodata->wakeup_bytes = opts->wakeup_bytes;
+	/* only sockets of the namespace whose interfaces are captured */
+	if (!stat("/proc/self/ns/net", &st))
+		t->skel->rodata->netns_ino = st.st_ino;
 	/* The packet programs' ring buffer and ports: one order, one port set. */
 	err = bpf_map__reuse_fd(t->skel->maps.events, c->progs.events);
 	if (!err)

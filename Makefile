@@ -79,7 +79,9 @@ TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 FUZZ_BUILD := build-fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
-FUZZ_OBJ := $(call obj,$(FUZZ_BUILD),$(foreach l,$(LAYERS),$(call layer_src,$(l))))
+# Not the live loop and the summary: they call main.c and the loader.
+FUZZ_OBJ := $(call obj,$(FUZZ_BUILD),$(filter-out user/service/loop.c user/service/summary.c,\
+	$(foreach l,$(LAYERS),$(call layer_src,$(l)))))
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf \
 	-ffunction-sections -fdata-sections
@@ -88,7 +90,7 @@ FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
 	libssl-dev libcmocka-dev pkg-config
-DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
+DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd openssl curl \
 	chromium libclang-rt-14-dev debootstrap systemd-container
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 

@@ -289,6 +289,32 @@ static void test_no_flow(void **state)
 	fx_free(&fx);
 }
 
+/* A full stream table forgets the streams whose connection is gone. */
+static void test_reap_when_full(void **state)
+{
+	struct fixture fx;
+	struct wst_plaintext pt;
+
+	(void)state;
+	fx_init(&fx);
+	memset(&pt, 0, sizeof(pt));
+	pt.r.kind = WST_REC_TLS_DATA;
+	pt.r.src = WST_TLS_SRC_SYSCALL;
+	pt.r.tuple.family = 4;
+	pt.r.tuple.lport = PIPE_SERVER_PORT;
+	pt.r.tuple.rport = PIPE_CLIENT_PORT;
+	pt.r.cap_len = pt.r.call_len = 1;
+	pt.data = (const uint8_t *)"x";
+	for (uint64_t i = 0; i <= TLS_JOIN_MAX_STREAMS; i++) {
+		pt.r.ssl = 0x1000 + i * 16; /* a process that never calls SSL_free */
+		tls_join_plaintext(fx.j, &pt);
+	}
+	assert_int_equal(tls_join_stats(fx.j)->streams, TLS_JOIN_MAX_STREAMS + 1);
+	assert_int_equal(tls_join_stats(fx.j)->reaped, TLS_JOIN_MAX_STREAMS);
+	assert_int_equal(tls_join_stats(fx.j)->unjoined, 0);
+	fx_free(&fx);
+}
+
 static void test_tls_record_start(void **state)
 {
 	(void)state;
@@ -313,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_server_takes_over),
 		cmocka_unit_test(test_no_flow),
+		cmocka_unit_test(test_reap_when_full),
 		cmocka_unit_test(test_tls_record_start),
 	};
 

@@ -36,6 +36,7 @@ struct tls_join {
 	struct ws_layer *ws;
 	struct tls_stream *buckets[TLS_JOIN_BUCKETS];
 	uint64_t n, next_id;
+	size_t held_bytes;         /* of every stream */
 	struct tls_join_stats stats;
 };
 
@@ -63,8 +64,9 @@ static struct tls_stream **bucket(struct tls_join *j, uint32_t tgid, uint64_t ss
 	return &j->buckets[h >> 52 & (TLS_JOIN_BUCKETS - 1)];
 }
 
-static void held_free(struct tls_stream *s)
+static void held_free(struct tls_join *j, struct tls_stream *s)
 {
+	j->held_bytes -= s->held_bytes;
 	while (s->held) {
 		struct tls_held *h = s->held;
 
@@ -84,11 +86,46 @@ static void stream_remove(struct tls_join *j, uint32_t tgid, uint64_t ssl)
 			continue;
 		*pp = s->next;
 		j->stats.unjoined += !s->known && s->held;
-		held_free(s);
+		held_free(j, s);
 		free(s);
 		j->n--;
 		return;
 	}
+}
+
+/* Whether s's connection is gone (closed, or no longer tracked). */
+static bool stream_gone(struct tls_join *j, const struct tls_stream *s)
+{
+	const struct wst_tuple *t = &s->tuple;
+	enum wst_flow_dir d;
+	struct wst_flow *f;
+
+	if (!s->known)
+		return false;
+	f = tcp_tracker_find(j->tracker, t->family, t->laddr, t->lport, t->raddr, t->rport, &d);
+	return !f || f->state == TCP_ST_CLOSED;
+}
+
+/*
+ * The table is full: forget the streams whose connection is gone (a
+ * process that ended without SSL_free, a connection closed long ago).
+ */
+static void stream_reap(struct tls_join *j)
+{
+	for (int b = 0; b < TLS_JOIN_BUCKETS; b++)
+		for (struct tls_stream **pp = &j->buckets[b]; *pp;) {
+			struct tls_stream *s = *pp;
+
+			if (!stream_gone(j, s)) {
+				pp = &s->next;
+				continue;
+			}
+			*pp = s->next;
+			held_free(j, s);
+			free(s);
+			j->n--;
+			j->stats.reaped++;
+		}
 }
 
 static struct tls_stream *stream_get(struct tls_join *j, uint32_t tgid, uint64_t ssl)
@@ -98,6 +135,8 @@ static struct tls_stream *stream_get(struct tls_join *j, uint32_t tgid, uint64_t
 	for (s = *b; s; s = s->next)
 		if (s->tgid == tgid && s->ssl == ssl)
 			return s;
+	if (j->n >= TLS_JOIN_MAX_STREAMS)
+		stream_reap(j);
 	if (j->n >= TLS_JOIN_MAX_STREAMS)
 		return NULL;
 	s = calloc(1, sizeof(*s));
@@ -116,7 +155,7 @@ static struct tls_stream *stream_get(struct tls_join *j, uint32_t tgid, uint64_t
 /* A new connection on the same TLS object (SSL_set_fd again): start over. */
 static void stream_restart(struct tls_join *j, struct tls_stream *s)
 {
-	held_free(s);
+	held_free(j, s);
 	s->id = ++j->next_id;
 	s->known = false;
 	s->midstream = false;
@@ -204,6 +243,7 @@ static void hold(struct tls_join *j, struct tls_stream *s, const struct wst_plai
 	struct tls_held *h;
 
 	if (s->held_bytes + pt->r.cap_len > TLS_JOIN_MAX_HELD ||
+	    j->held_bytes + pt->r.cap_len > TLS_JOIN_MAX_HELD_ALL ||
 	    !(h = malloc(sizeof(*h) + pt->r.cap_len))) {
 		j->stats.unjoined++;
 		return;
@@ -217,6 +257,7 @@ static void hold(struct tls_join *j, struct tls_stream *s, const struct wst_plai
 		s->held = h;
 	s->held_tail = h;
 	s->held_bytes += pt->r.cap_len;
+	j->held_bytes += pt->r.cap_len;
 	j->stats.held++;
 }
 
@@ -250,7 +291,7 @@ void tls_join_plaintext(struct tls_join *j, const struct wst_plaintext *pt)
 		/* what came before the socket was known, in order */
 		for (struct tls_held *h = s->held; h; h = h->next)
 			feed(j, s, &h->r, h->data);
-		held_free(s);
+		held_free(j, s);
 	}
 	if (!(r->flags & WST_TLS_F_MAP))
 		feed(j, s, r, pt->data);
@@ -265,7 +306,7 @@ void tls_join_free(struct tls_join *j)
 			struct tls_stream *s = j->buckets[b];
 
 			j->buckets[b] = s->next;
-			held_free(s);
+			held_free(j, s);
 			free(s);
 		}
 	free(j);

@@ -32,11 +32,14 @@ struct tls_join_stats {
 	uint64_t unjoined;      /* records dropped: socket never known, holding bound,
 				 * stream table full */
 	uint64_t gaps, gap_bytes; /* plaintext missing (truncated calls, lost records) */
+	uint64_t reaped;        /* streams forgotten with the table full: connection gone */
 };
 
-/* Bounds: streams at once, and bytes held per stream before its socket is known. */
+/* Bounds: streams at once (when full, those whose connection is gone are
+ * forgotten), and bytes held before their socket is known. */
 #define TLS_JOIN_MAX_STREAMS 16384
 #define TLS_JOIN_MAX_HELD (256u << 10)
+#define TLS_JOIN_MAX_HELD_ALL (16u << 20) /* and for all streams together */
 
 struct tls_join;
 

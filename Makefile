@@ -51,7 +51,9 @@ endif
 
 BPF_SRC := bpf/wstrace.bpf.c
 BPF_OBJ := $(BUILD)/wstrace.bpf.o
-SKEL := $(BUILD)/wstrace.skel.h
+# The TLS plaintext programs (uprobes): a second object, loaded unless --no-tls.
+TLS_BPF_OBJ := $(BUILD)/tls.bpf.o
+SKEL := $(BUILD)/wstrace.skel.h $(BUILD)/tls.skel.h
 
 # One folder per layer under user/, bottom to top; each builds into
 # build/libLAYER.a. ARCHITECTURE.md says what each layer may include, and
@@ -62,7 +64,7 @@ USER_HDR := $(wildcard $(foreach l,$(LAYERS),user/$(l)/*.h))
 # The loader: the sources that include libbpf, the skeleton or the
 # loader's own state (capture_internal.h). They build into libcapture.a,
 # linked by wstrace and the BPF tests alone.
-LOADER_SRC := $(shell grep -l -E '\#include [<"](bpf/|wstrace\.skel\.h|capture_internal\.h)' $(USER_SRC))
+LOADER_SRC := $(shell grep -l -E '\#include [<"](bpf/|wstrace\.skel\.h|tls\.skel\.h|capture_internal\.h)' $(USER_SRC))
 # The program itself: main.c and the files that share its state (app.h).
 MAIN_SRC := $(shell grep -l '\#include "app.h"' user/service/*.c)
 obj = $(patsubst user/%.c,$(1)/user/%.o,$(2))
@@ -165,16 +167,16 @@ $(BUILD)/wstrace.8: $(BUILD)/wstrace
 	$(call msg,MAN,$@)
 	$(Q)$< --help-man > $@
 
-$(BPF_OBJ): $(BPF_SRC) $(wildcard bpf/*.h) vmlinux/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-		-Ivmlinux -Ibpf -c $< -o $(BUILD)/wstrace.tmp.bpf.o
-	$(Q)$(BPFTOOL) gen object $@ $(BUILD)/wstrace.tmp.bpf.o
+		-Ivmlinux -Ibpf -c $< -o $(BUILD)/$*.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(BUILD)/$*.tmp.bpf.o
 
-$(SKEL): $(BPF_OBJ)
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name wstrace_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(BUILD)/tests/lib/%.o: tests/lib/%.c
 	$(call msg,CC,$@)

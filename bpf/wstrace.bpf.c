@@ -21,22 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set through skel->rodata before load. 0 = whole packet. */
 const volatile __u32 snaplen = 0;
-/* 0 = wake user space on every record; else once this much is queued. */
-const volatile __u32 wakeup_bytes = 0;
-
-/* Watched ports: nonzero = watched. User space changes it at run time. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} ports SEC(".maps");
-
-/* Sized by user space before load (bpf_map__set_max_entries). */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
-} events SEC(".maps");
+#include "shared_maps.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -163,7 +163,76 @@ _Static_assert(sizeof(struct wst_task) == 40, "wst_task layout changed");
 
 /* Records of the socket owners (WST_REC_SOCK_*) go here. */
 
-/* Records of TLS plaintext (WST_REC_TLS_*) go here. */
+/*
+ * TLS plaintext (WST_REC_TLS_DATA, WST_REC_TLS_FREE), from uprobes on the
+ * OpenSSL calls of any process (bpf/tls.bpf.c). A stream is one SSL object
+ * of one process, (tgid, ssl); its bytes come in order per direction, each
+ * record saying where it starts (offset), so user space sees what is
+ * missing. The socket is found from the syscalls the thread makes on it
+ * (no OpenSSL struct offsets): src says how.
+ */
+#define WST_TLS_CHUNK 16384     /* plaintext bytes per record at most */
+#define WST_TLS_MAX_CHUNKS 64   /* records per SSL call: the rest is a counted gap */
+
+enum wst_tls_dir {
+	WST_TLS_READ = 0,       /* SSL_read: from the peer to this process */
+	WST_TLS_WRITE = 1,      /* SSL_write: from this process to the peer */
+};
+
+/* How the record's socket was found. */
+enum wst_tls_src {
+	WST_TLS_SRC_NONE = 0,       /* not known (yet): the tuple is zero */
+	WST_TLS_SRC_SYSCALL = 1,    /* a socket syscall of the thread inside the SSL call */
+	WST_TLS_SRC_HANDSHAKE = 2,  /* a socket syscall inside SSL_do_handshake */
+	WST_TLS_SRC_SET_FD = 3,     /* SSL_set_fd(ssl, fd) */
+	WST_TLS_SRC_LAST_READ = 4,  /* memory BIO: the thread's last socket read before SSL_read */
+	WST_TLS_SRC_NEXT_WRITE = 5, /* memory BIO: the thread's first socket write after the call */
+};
+
+enum wst_tls_flag {
+	WST_TLS_F_TRUNCATED = 0x01, /* the call moved more than the records carry */
+	WST_TLS_F_CACHED = 0x02,    /* socket known from an earlier call on this SSL object */
+	WST_TLS_F_MAP = 0x04,       /* no data: the stream's socket is now known */
+	WST_TLS_F_MIDSTREAM = 0x08, /* first seen at a data call: earlier bytes unknown */
+};
+
+struct wst_tls_rec {
+	__u16 version;     /* WST_RECORD_VERSION */
+	__u16 kind;        /* WST_REC_TLS_DATA or WST_REC_TLS_FREE */
+	__u8 dir;          /* enum wst_tls_dir */
+	__u8 flags;        /* enum wst_tls_flag bits */
+	__u8 src;          /* enum wst_tls_src */
+	__u8 _pad0;
+	__u64 ts_ns;       /* CLOCK_MONOTONIC */
+	__u64 ssl;         /* the SSL object's address: the stream, with tgid */
+	__u32 tgid;
+	__u32 tid;
+	__u64 offset;      /* DATA: stream offset of the first byte in dir;
+			    * FREE: bytes read in all */
+	__u32 call_len;    /* DATA: bytes the call moved; FREE: bytes written (saturated) */
+	__u32 cap_len;     /* bytes that follow this header (DATA only) */
+	struct wst_tuple tuple; /* local = the process's side; zero when src is NONE */
+	__u64 cookie;      /* socket cookie, 0 if none was generated */
+	__s32 fd;
+	__u32 hdr_len;     /* sizeof(struct wst_tls_rec) */
+};
+
+_Static_assert(sizeof(struct wst_tls_rec) == 104, "wst_tls_rec layout changed");
+_Static_assert(__builtin_offsetof(struct wst_tls_rec, kind) ==
+	       __builtin_offsetof(struct wst_rec_head, kind), "record head moved");
+
+/* Per-CPU counters of the TLS programs (array indexes). */
+enum wst_tls_counter {
+	WST_TLS_CNT_CALLS,        /* SSL data calls recorded */
+	WST_TLS_CNT_BYTES,        /* plaintext bytes they moved */
+	WST_TLS_CNT_RINGBUF_FULL, /* records lost: ring buffer full */
+	WST_TLS_CNT_TRUNCATED,    /* calls longer than WST_TLS_CHUNK * WST_TLS_MAX_CHUNKS */
+	WST_TLS_CNT_READ_FAULT,   /* plaintext not readable (page not present) */
+	WST_TLS_CNT_NO_CONN,      /* records sent before their socket was known */
+	WST_TLS_CNT_NESTED,       /* SSL call made inside another on the thread */
+	WST_TLS_CNT_FILTERED,     /* calls on sockets of no watched port: not sent */
+	WST_TLS_CNT_MAX,
+};
 
 /* Per-CPU counters the kernel keeps; user space sums them over CPUs. */
 enum wst_counter {

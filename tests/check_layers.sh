@@ -109,7 +109,7 @@ while read -r f; do
 		name=${name%%\"*}
 		case $name in
 		wstrace.h) ;;
-		wstrace.skel.h)
+		wstrace.skel.h | tls.skel.h)
 			[ "$layer" = sources ] || offence "$f:$line: the BPF skeleton outside user/sources/" ;;
 		*../*|./*)
 			offence "$f:$line: relative include \"$name\": use an -I path (\"core/log.h\", \"wstrace.h\")" ;;

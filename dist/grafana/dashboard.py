@@ -225,6 +225,17 @@ ROWS = [
                q(rate("wstrace_tcp_packets_total", by=["dir"]), "decoded {{dir}}")], "pps"),
         panel(TS, "Bytes per second seen by the kernel program", "IP bytes (wstrace_bytes_total).",
               [q(rate("wstrace_bytes_total", by=["direction"]), "{{direction}}")], "Bps"),
+        panel(TS, "TLS plaintext per second",
+              "wss connections decrypted and not (wstrace_tls_connections_total), SSL calls read by"
+              " the uprobes (wstrace_tls_calls_total, wstrace_tls_plaintext_bytes_total), plaintext"
+              " lost in the kernel (wstrace_tls_lost_total) or not joined to a connection"
+              " (wstrace_tls_unjoined_records_total).",
+              [q(rate("wstrace_tls_connections_total", by=["outcome"]), "connections {{outcome}}"),
+               q(rate("wstrace_tls_calls_total"), "SSL calls"),
+               q(rate("wstrace_tls_plaintext_bytes_total"), "plaintext bytes"),
+               q(rate("wstrace_tls_lost_total", by=["reason"]), "lost {{reason}}"),
+               q(rate("wstrace_tls_unjoined_records_total", by=["reason"]), "not joined {{reason}}")],
+              "cps"),
         panel(TS, "Kernel losses per second",
               "Ring buffer full (wstrace_ringbuf_lost_total), payloads cut at the snaplen"
               " (wstrace_truncated_packets_total), copy failures (wstrace_load_errors_total),"

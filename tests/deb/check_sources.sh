@@ -42,7 +42,7 @@ tmp=$(mktemp -d /tmp/wstrace-check-sources.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 copy() {
 	rm -rf "$tmp/t" && mkdir -p "$tmp/t"
-	cp -r Makefile VERSION debian mk "$tmp/t/"
+	cp -r Makefile VERSION debian "$tmp/t/"
 }
 copy
 check "$tmp/t" || { echo "check_sources self-test: an unchanged copy fails" >&2; exit 1; }

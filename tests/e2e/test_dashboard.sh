@@ -154,9 +154,9 @@ burst_counted() {
 # Bounded; what is still missing then is named by the checks below.
 wait_until 30 burst_counted || true
 expect_eq "$ends" 8 "sessions ended on the main instance"
-expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="abnormal"}')" 2 "abnormal ends (1006)"
-expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="reset"}')" 1 "reset ends"
-expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_upgrades_total{status="403"}')" 2 "upgrades refused with 403"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="abnormal",transport="ws"}')" 2 "abnormal ends (1006)"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_session_ends_total{how="reset",transport="ws"}')" 1 "reset ends"
+expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_upgrades_total{status="403",transport="ws"}')" 2 "upgrades refused with 403"
 expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_violations_total{kind="unmasked_client_frame"}')" 1 "unmasked client frames"
 expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_closes_total{code="1008",initiator="server"}')" 1 "close 1008 by the server"
 expect_eq "$(sample "$TMP/m1.txt" 'wstrace_ws_ping_rtt_seconds_count')" 6 "ping round trips"

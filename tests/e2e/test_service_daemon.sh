@@ -75,7 +75,7 @@ expect_eq "$(grep -c "private chat text" "$J" "$TMP/d.err" | awk -F: '{s+=$2} EN
 expect_eq "$(count_json "$J" 'e["event"]=="ws_upgrade" and e["headers"].get("Cookie")=="<redacted>"')" 1 "cookie redacted"
 expect_eq "$(count_json "$J" 'e["event"]=="ws_upgrade" and e["path"]=="/?token=<redacted>&room=1"')" 1 "query token redacted"
 expect_eq "$(count_json "$J" 'e["event"]=="tcp_syn" and e["dst"]=="127.0.0.1:7273"')" 0 "port 7273 not watched yet"
-frames_before=$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')
+frames_before=$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}')
 expect_eq "$frames_before" 3 "c2s text frames in /metrics"
 
 info "SIGHUP: port 7273 and payloads on"
@@ -90,7 +90,7 @@ wait_for 30 "the 7273 connection's close in the daemon's output" \
 expect_eq "$(count_json "$J" 'e["event"]=="tcp_syn" and e["dst"]=="127.0.0.1:7273"')" 1 "port 7273 captured after SIGHUP"
 expect_eq "$(count_json "$J" 'e["event"]=="ws_frame" and e.get("text")=="'"$TEXT"'"')" 4 "payload shown after show-payload = true"
 expect_eq "$(grep -c "$SECRET" "$J")" 0 "cookie still redacted"
-expect_eq "$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')" 5 "counters kept across SIGHUP (3 + 2)"
+expect_eq "$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}')" 5 "counters kept across SIGHUP (3 + 2)"
 expect_eq "$(ip netns exec "$NS" "$TCXQ" lo | head -1)" "ingress 1 tc_ingress" "one ingress program on lo after reload"
 
 info "SIGTERM: STOPPING=1, detached"

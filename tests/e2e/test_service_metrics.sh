@@ -102,7 +102,7 @@ tail -n 1 "$TMP/burst.txt" | grep -q '^wstrace_' || fail "the scrape after the b
 
 info "promtool check metrics on a live scrape"
 c2s_text() {
-	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\"}" {print $2}'
+	http_get "$NS" "http://127.0.0.1:$MPORT/metrics" | awk '$1 == "wstrace_ws_messages_total{dir=\"c2s\",type=\"text\",transport=\"ws\"}" {print $2}'
 }
 wait_for 30 "/metrics to count the 10 messages sent" prints 10 c2s_text
 http_get "$NS" "http://127.0.0.1:$MPORT/metrics" >"$TMP/scrape.txt"
@@ -116,9 +116,9 @@ info "Prometheus's view"
 # A scrape that came after every connection was closed and counted.
 wait_for 30 "a Prometheus scrape after the 3 connections closed" \
 	prints 3 promql 'sum(wstrace_tcp_connections_closed_total)'
-expect_eq "$(promql 'wstrace_ws_messages_total{dir="c2s",type="text"}')" 10 "c2s text messages (5 + 2 + 3)"
-expect_eq "$(promql 'wstrace_ws_messages_total{dir="s2c",type="text"}')" 10 "s2c text messages (echoes)"
-expect_eq "$(promql 'wstrace_ws_upgrades_total{status="101"}')" 3 "completed upgrades, one per connection"
+expect_eq "$(promql 'wstrace_ws_messages_total{dir="c2s",type="text",transport="ws"}')" 10 "c2s text messages (5 + 2 + 3)"
+expect_eq "$(promql 'wstrace_ws_messages_total{dir="s2c",type="text",transport="ws"}')" 10 "s2c text messages (echoes)"
+expect_eq "$(promql 'wstrace_ws_upgrades_total{status="101",transport="ws"}')" 3 "completed upgrades, one per connection"
 expect_eq "$(promql 'wstrace_ws_closes_total{code="1000",initiator="client"}')" 1 "close 1000 by the client"
 expect_eq "$(promql 'wstrace_ws_closes_total{code="1001",initiator="client"}')" 1 "close 1001 by the client"
 expect_eq "$(promql 'wstrace_ws_closes_total{code="application",initiator="client"}')" 1 "close 4001 (application range)"

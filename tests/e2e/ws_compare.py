@@ -89,10 +89,14 @@ def endpoint(ip, port):
     return "[%s]:%s" % (ip, port) if ":" in ip else "%s:%s" % (ip, port)
 
 
-def tshark_parse(pcap, port):
+def tshark_parse(pcap, port, keylog=None):
     """Returns ({conn: {dir: [frame]}}, {conn: extensions}, conn order).
-    conn is the client endpoint "ip:port"; dir "c2s" or "s2c"."""
-    cmd = ["tshark", "-r", pcap, "-d", "tcp.port==%d,http" % port,
+    conn is the client endpoint "ip:port"; dir "c2s" or "s2c". With a key
+    log the port is TLS, decrypted by tshark with the peers' keys."""
+    decode = ["-d", "tcp.port==%d,http" % port]
+    if keylog:
+        decode = ["-o", "tls.keylog_file:" + keylog, "-d", "tcp.port==%d,tls" % port]
+    cmd = ["tshark", "-r", pcap] + decode + [
            "-Y", "websocket or http.response.code == 101", "-T", "json", "-x"]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
@@ -519,10 +523,19 @@ def main():
     ap.add_argument("--expect", help="DEFLATE:END,... one per connection, in order")
     ap.add_argument("--port", type=int, default=7272)
     ap.add_argument("--label", default="peer")
+    ap.add_argument("--keylog", help="TLS key log: the port is wss, every WebSocket event must say tls")
     a = ap.parse_args()
 
-    tframes, exts, order = tshark_parse(a.pcap, a.port)
+    tframes, exts, order = tshark_parse(a.pcap, a.port, a.keylog)
     live = load_events(a.live)
+    if a.keylog:
+        ws_evs = [e for e in live if e["event"].startswith("ws_") or e["event"] == "http_request"]
+        if not ws_evs:
+            err("no WebSocket events")
+        for e in ws_evs:
+            if e.get("tls") is not True:
+                err("%s at %s without \"tls\": true" % (e["event"], e["ts"]))
+                break
     wframes = by_conn(live, ("ws_frame",))
     wcontrols = by_conn(live, ("ws_ping", "ws_pong", "ws_close"))
     wmsgs = by_conn(live, ("ws_message",))

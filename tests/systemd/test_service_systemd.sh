@@ -100,8 +100,8 @@ client 7272 3
 out=$(scrape)
 [ -n "$out" ] || fail "empty scrape"
 grep -q '^wstrace_build_info' <<<"$out" || { echo "$out" | head; fail "no wstrace_build_info in the scrape"; }
-sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text"}' 3 ||
-	fail "c2s text frames in /metrics: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')', want 3"
+sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}' 3 ||
+	fail "c2s text frames in /metrics: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}')', want 3"
 expect_eq "$(metric 'wstrace_tcp_handshakes_total{outcome="established"}')" 1 "handshakes in /metrics"
 expect_eq "$(journal_json True)" 0 "JSON lines in the journal with json = false"
 
@@ -120,8 +120,8 @@ sc_wait 10 is_state "active running" || fail "not READY again after reload: $(st
 expect_eq "$(prop MainPID)" "$MAIN" "main PID kept by reload"
 expect_eq "$(prop NRestarts)" 0 "restarts"
 client 7273 2
-sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text"}' 5 ||
-	fail "c2s text frames after reload: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')', want 3 + 2"
+sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}' 5 ||
+	fail "c2s text frames after reload: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}')', want 3 + 2"
 echo "ok: counters kept across reload (3 + 2)"
 sc_wait 10 journal_json_is 'e["event"]=="ws_frame" and e["dst"]=="127.0.0.1:7273" and e["opcode"]=="text"' 2 ||
 	fail "ws_frame events in the journal: $(journal_json 'e["event"]=="ws_frame" and e["dst"]=="127.0.0.1:7273" and e["opcode"]=="text"'), want 2"
@@ -144,8 +144,8 @@ kill9_restarted
 expect_eq "$(sc_net "$TCXQ" lo | paste -sd' ')" "ingress 1 tc_ingress egress 0" "tcx programs on lo after the restart"
 expect_eq "$(sc_net tc filter show dev lo ingress | grep -c cls_ingress)" 0 "clsact filters on lo"
 client 7272 1
-sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text"}' 1 ||
-	fail "c2s text frames after the restart: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')', want 1"
+sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}' 1 ||
+	fail "c2s text frames after the restart: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}')', want 1"
 echo "ok: the restarted daemon captures"
 
 info "clsact mode: kill -9 and restart leave exactly one filter"
@@ -159,8 +159,8 @@ kill9_restarted
 expect_eq "$(filters)" 1 "clsact filters on lo after kill -9 and restart"
 expect_eq "$(sc_net "$TCXQ" lo | paste -sd' ')" "ingress 0 egress 0" "tcx programs on lo in clsact mode"
 client 7272 1
-sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text"}' 1 ||
-	fail "c2s text frames in clsact mode: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text"}')', want 1"
+sc_wait 10 metric_is 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}' 1 ||
+	fail "c2s text frames in clsact mode: '$(metric 'wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}')', want 1"
 echo "ok: the restarted daemon captures in clsact mode"
 
 info "systemctl stop: clean exit, nothing attached"

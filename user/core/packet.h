@@ -18,6 +18,16 @@ struct wst_packet {
 	const uint8_t *payload; /* r.cap_len bytes, owned by the source */
 };
 
+/*
+ * A record of TLS plaintext read or written by a process (WST_REC_TLS_DATA,
+ * WST_REC_TLS_FREE), checked by its source: the bytes of one stream, in
+ * order per direction.
+ */
+struct wst_plaintext {
+	struct wst_tls_rec r;   /* ts_ns is CLOCK_REALTIME here */
+	const uint8_t *data;    /* r.cap_len bytes, owned by the source */
+};
+
 /* Longest "[addr]:port" text, IPv6 with brackets, plus NUL. */
 #define WST_ENDPOINT_STRLEN 56
 

@@ -20,6 +20,7 @@
 #include "sources/pcap_source.h"
 #include "tracking/tcp_track.h"
 #include "session/correlate.h"
+#include "session/tls_join.h"
 #include "session/ws_session.h"
 #include "sinks/event_limit.h"
 #include "sinks/exporter.h"
@@ -45,6 +46,7 @@ struct app {
 	struct tcp_tracker *tracker;
 	struct ws_layer *ws;
 	struct corr *corr;          /* --correlate, --correlate-reply; NULL: off */
+	struct tls_join *tls;  /* TLS plaintext into the WebSocket layer's flows */
 	struct exporter *exporter;
 	struct metrics_http *http;
 	struct webconfig *web;  /* --web-config, until the endpoint takes it */

@@ -28,9 +28,12 @@ void app_update_metrics(struct app *app)
 {
 	struct wst_counters k;
 	struct exporter_sources src = { 0 };
+	uint64_t tk[WST_TLS_CNT_MAX];
 
 	app_kernel_counters(app, &k);
 	src.kernel = app->capture ? &k : NULL;
+	src.tls_kernel = app->capture && !capture_read_tls_counters(app->capture, tk) ? tk : NULL;
+	src.tls = tls_join_stats(app->tls);
 	src.tcp = tcp_tracker_stats(app->tracker);
 	src.tcp_active = tcp_tracker_active(app->tracker);
 	src.ws = ws_layer_stats(app->ws);
@@ -134,12 +137,37 @@ static struct capture_opts capture_opts_of(const struct options *o, const char *
 	return co;
 }
 
+/* A TLS plaintext record from the ring buffer, to the join. */
+static int on_tls_record(void *ctx, const void *data, size_t size, int64_t mono_to_real_ns)
+{
+	struct app *app = ctx;
+	struct wst_plaintext pt;
+
+	if (capture_parse_tls_record(data, size, mono_to_real_ns, &pt))
+		return -EINVAL;
+	if (!app->done)
+		tls_join_plaintext(app->tls, &pt);
+	return 0;
+}
+
 static int open_capture(struct app *app)
 {
 	const char *ifaces[OPTIONS_MAX_IFACES];
+	const char *libs[OPTIONS_MAX_SSL_LIBS];
 	struct capture_opts co = capture_opts_of(&app->opt, ifaces);
+	int rc;
 
-	return capture_open(&app->capture, &co, app_on_packet, app);
+	for (int i = 0; i < app->opt.n_ssl_libs; i++)
+		libs[i] = app->opt.ssl_libs[i];
+	co.tls = !app->opt.no_tls;
+	co.ssl_libs = libs;
+	co.n_ssl_libs = app->opt.n_ssl_libs;
+	rc = capture_open(&app->capture, &co, app_on_packet, app);
+	if (!rc && co.tls) {
+		capture_set_reader(app->capture, WST_REC_TLS_DATA, on_tls_record, app);
+		capture_set_reader(app->capture, WST_REC_TLS_FREE, on_tls_record, app);
+	}
+	return rc;
 }
 
 static bool same_ifaces(const struct options *a, const struct options *b)

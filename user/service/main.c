@@ -209,6 +209,8 @@ static int setup_pipeline(struct app *app)
 	if (!rc)
 		rc = tcp_tracker_new(&app->tracker, &to, &app->opt.ports,
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
+	if (!rc)
+		rc = tls_join_new(&app->tls, app->tracker, app->ws);
 	if (rc)
 		pr_warn("failed to set up decoding: %s", strerror(-rc));
 	return !rc ? 0 : rc == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
 	metrics_http_close(app.http);
 	webconfig_free(app.web);
 	pcap_source_close(app.source);
+	tls_join_free(app.tls);
 	tcp_tracker_free(app.tracker);
 	ws_layer_free(app.ws);
 	corr_free(app.corr);

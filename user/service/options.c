@@ -231,6 +231,20 @@ static int set_corr_key(struct options *o, const struct option_def *d, const cha
 	return copy_str(keys[(*n)++], value, d->name, err, errlen);
 }
 
+static int set_ssl_lib(struct options *o, const struct option_def *d, const char *value,
+		       char *err, size_t errlen)
+{
+	if (o->n_ssl_libs >= OPTIONS_MAX_SSL_LIBS) {
+		snprintf(err, errlen, "--ssl-lib: at most %d files", OPTIONS_MAX_SSL_LIBS);
+		return -EINVAL;
+	}
+	if (!value || value[0] != '/') {
+		snprintf(err, errlen, "--ssl-lib: expected an absolute path, not '%s'", value ? value : "");
+		return -EINVAL;
+	}
+	return copy_str(o->ssl_libs[o->n_ssl_libs++], value, d->name, err, errlen);
+}
+
 #define AT(f) .off = offsetof(struct options, f), .size = sizeof(((struct options *)0)->f)
 
 /* In the order --help lists them. */
@@ -310,6 +324,12 @@ const struct option_def options_table[] = {
 	{ .name = "daemon", .type = OPTION_FLAG, AT(daemon),
 	  .help = "Run as a service: no payloads, events only with --json, metrics on, sd_notify "
 		  "readiness and watchdog, SIGHUP reloads the config" },
+	{ .name = "no-tls", .type = OPTION_FLAG, AT(no_tls),
+	  .help = "Do not read TLS plaintext from OpenSSL (uprobes on libssl and node); wss connections "
+		  "are then only seen as TLS" },
+	{ .name = "ssl-lib", .arg = "PATH", .type = OPTION_CUSTOM, .set = set_ssl_lib,
+	  .max = OPTIONS_MAX_SSL_LIBS,
+	  .help = "Also probe this OpenSSL library or program (repeatable; for a custom OpenSSL build)" },
 	{ .name = "clsact", .type = OPTION_FLAG, AT(force_clsact),
 	  .help = "Attach with clsact filters even where tcx links are available" },
 	/* 0: chosen after the command line, by the snaplen. */

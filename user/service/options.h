@@ -20,6 +20,7 @@
 #define OPTIONS_MAX_IFACES 64
 #define OPTIONS_STR_MAX 256
 #define OPTIONS_MAX_CORR_KEYS 8 /* CORR_MAX_KEYS */
+#define OPTIONS_MAX_SSL_LIBS 16
 
 struct options {
 	char ifaces[OPTIONS_MAX_IFACES][OPTIONS_STR_MAX];
@@ -38,6 +39,9 @@ struct options {
 	bool daemon;
 	bool force_clsact;
 	bool top;                /* the live full-screen view */
+	bool no_tls;             /* no TLS plaintext uprobes */
+	char ssl_libs[OPTIONS_MAX_SSL_LIBS][OPTIONS_STR_MAX]; /* --ssl-lib: more files to probe */
+	int n_ssl_libs;
 	uint32_t ringbuf_kb;
 	uint32_t wakeup_kb;
 	uint32_t max_flows;

@@ -65,6 +65,20 @@ void app_print_summary(struct app *app)
 		" undecodable (compression context lost)\n",
 		ws->violations, ws->gaps, ws->gap_bytes, ws->resyncs, ws->resync_bytes, b->overflows,
 		ws->decode_losses);
+	if (ws->tls_wire || ws->tls_decrypted) {
+		const struct tls_join_stats *tj = tls_join_stats(app->tls);
+		uint64_t tk[WST_TLS_CNT_MAX];
+
+		fprintf(stderr, "%" PRIu64 " TLS connections decrypted, %" PRIu64 " not decrypted; %" PRIu64
+			" plaintext records joined (%" PRIu64 " bytes), %" PRIu64 " gaps, %" PRIu64
+			" not joined (%" PRIu64 " no connection, %" PRIu64 " other end's)\n",
+			ws->tls_decrypted, ws->tls_undecrypted, tj->records, tj->bytes, tj->gaps,
+			tj->no_flow + tj->other_side + tj->unjoined, tj->no_flow, tj->other_side);
+		if (app->capture && !capture_read_tls_counters(app->capture, tk))
+			fprintf(stderr, "%" PRIu64 " TLS plaintext records lost (ring buffer full), %" PRIu64
+				" calls truncated, %" PRIu64 " unreadable\n", tk[WST_TLS_CNT_RINGBUF_FULL],
+				tk[WST_TLS_CNT_TRUNCATED], tk[WST_TLS_CNT_READ_FAULT]);
+	}
 	if (app_write_errors(app))
 		fprintf(stderr, "%" PRIu64 " packets not written to %s\n", app_write_errors(app), app->opt.write_file);
 	if (app->limit) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/tls_record.h"
 #include "tracking/flow.h"
 #include "ws_session_internal.h"
 
@@ -149,14 +150,33 @@ static void session_gap(struct ws_dir *d, uint64_t missing)
 		ws_handshake_ignore(s); /* an HTTP head with a hole cannot be parsed */
 }
 
+/* The packet path's bytes: TLS on the wire is ciphertext, never decoded. */
 static void on_stream_data(void *ctx, const uint8_t *p, size_t len)
 {
-	session_data(ctx, p, len);
+	struct ws_dir *d = ctx;
+	struct ws_session *s = d->s;
+
+	if (s->flow->tls)
+		return;
+	if (!d->wire_seen) {
+		d->wire_seen = true;
+		/* HTTP starts with a letter and a frame with 0x14-0x17 is
+		 * invalid (RSV3, reserved opcode): this is a TLS record */
+		if (tls_record_start(p, len)) {
+			s->flow->tls = true;
+			s->layer->stats.tls_wire++;
+			return;
+		}
+	}
+	session_data(d, p, len);
 }
 
 static void on_stream_gap(void *ctx, uint64_t missing)
 {
-	session_gap(ctx, missing);
+	struct ws_dir *d = ctx;
+
+	if (!d->s->flow->tls)
+		session_gap(d, missing);
 }
 
 static const struct stream_ops stream_ops = { .data = on_stream_data, .gap = on_stream_gap };
@@ -188,6 +208,8 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 		ws_frames_end(s, &s->d[dir]);
 	}
 	ws_handshake_end(s);
+	if (s->flow->tls && !s->decrypted)
+		l->stats.tls_undecrypted++;
 	if (s->phase == WS_PHASE_WS) {
 		struct wst_event ev = { 0 };
 		bool closed = s->close_seen[0] || s->close_seen[1];
@@ -247,6 +269,8 @@ void ws_layer_event(void *ctx, const struct wst_event *ev)
 		return;
 	if (pkt->r.payload_len == 0 && !(pkt->r.tcp_flags & WST_TCP_SYN) && !ev->flow->app)
 		return; /* nothing to decode yet: no state for bare ACKs */
+	if (ev->flow->tls)
+		return; /* TLS on the wire: its plaintext, if any, takes the byte path */
 	s = session_get(l, ev->flow);
 	if (!s || s->phase == WS_PHASE_IGNORE)
 		return; /* not WebSocket: its bytes are not looked at again */
@@ -266,6 +290,17 @@ static struct ws_session *session_at(struct ws_layer *l, struct wst_flow *f, uin
 	s->pkt = NULL;
 	s->ts_ns = ts_ns;
 	return s;
+}
+
+void ws_layer_tls(struct ws_layer *l, struct wst_flow *f, uint64_t ts_ns)
+{
+	struct ws_session *s = session_at(l, f, ts_ns);
+
+	f->tls = true;
+	if (s && !s->decrypted) {
+		s->decrypted = true;
+		l->stats.tls_decrypted++;
+	}
 }
 
 void ws_layer_data(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,

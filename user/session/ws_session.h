@@ -51,6 +51,9 @@ struct ws_stats {
 	uint64_t decode_losses;   /* compression context lost, messages not inflated */
 	uint64_t pings, pongs, closes, rtt_matched;
 	uint64_t active;          /* WebSocket sessions open now */
+	uint64_t tls_wire;        /* connections seen to carry TLS on the wire */
+	uint64_t tls_decrypted;   /* connections whose TLS plaintext came in */
+	uint64_t tls_undecrypted; /* ended TLS connections with no plaintext */
 };
 
 struct ws_layer;
@@ -67,6 +70,9 @@ void ws_layer_event(void *ctx, const struct wst_event *ev);
  * packet. The WebSocket events go to the next sink; the caller passes the
  * connection's own events (tcp_closed) on itself.
  */
+/* f is TLS and its plaintext takes the byte path: its packets' payload is
+ * no longer decoded, its WebSocket events are the TLS ones. */
+void ws_layer_tls(struct ws_layer *l, struct wst_flow *f, uint64_t ts_ns);
 void ws_layer_data(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,
 		   const uint8_t *p, size_t len);
 void ws_layer_gap(struct ws_layer *l, struct wst_flow *f, enum wst_flow_dir dir, uint64_t ts_ns,

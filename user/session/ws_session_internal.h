@@ -53,6 +53,7 @@ struct ws_dir {
 	uint8_t dir;              /* enum wst_flow_dir */
 	uint8_t carry;            /* the parked decoder's flags */
 	bool lost_pending;        /* the next decoder starts lost */
+	bool wire_seen;           /* the packet path gave this direction bytes */
 	/* permessage-deflate as negotiated for this direction's sender */
 	bool deflate, no_context_takeover;
 	uint8_t window_bits;
@@ -76,6 +77,7 @@ struct ws_session {
 	uint8_t phase;            /* enum ws_phase */
 	bool decoders_ready;      /* upgraded: directions configured */
 	bool midstream;
+	bool decrypted;           /* TLS plaintext came by the byte path */
 	bool upgrade_seen;
 	bool close_seen[2];
 	uint8_t close_first;      /* enum wst_flow_dir */

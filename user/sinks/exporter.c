@@ -20,6 +20,8 @@
 
 static const char *const kdirs[] = { "ingress", "egress" };
 static const char *const dirs[] = { WST_FLOW_DIRS(WST_KIND_LABEL) }; /* enum wst_flow_dir */
+/* WebSocket in the clear, or over TLS decoded from its plaintext */
+static const char *const transports[] = { "ws", "wss" };
 static const char *const flags[] = { "syn", "synack", "fin", "rst" };
 /* timeout: the SYN was never answered; incomplete: SYN-ACK, no final ACK */
 static const char *const outcomes[] = { "established", "refused", "timeout", "incomplete" };
@@ -45,6 +47,10 @@ static const char *const hows[] = { WST_SESSION_ENDS(WST_KIND_LABEL) "other" };
 static const char *const loss_kinds[] = { WST_DECODE_LOSSES(WST_KIND_LABEL) "other" };
 /* From WS_VIOL_NONE + 1. */
 static const char *const violation_kinds[] = { WS_VIOLATIONS(WST_KIND_LABEL) "other" };
+static const char *const tls_outcomes[] = { "decrypted", "not_decrypted" };
+/* plaintext that did not reach a connection: lost in the kernel, or not joined */
+static const char *const tls_lost[] = { "ringbuf_full", "truncated", "read_fault" };
+static const char *const tls_unjoined[] = { "no_flow", "other_side", "unjoined" };
 static const char *const unmatched[] = {
 	"not_object", "no_key", "not_string", "invalid_json", "not_decoded",
 };
@@ -76,6 +82,7 @@ struct exporter {
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
+	int tls_conns, tls_calls, tls_bytes, tls_lost, tls_unjoined;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
 	int late_packets, evicted_packets;
@@ -111,13 +118,17 @@ static int declare_kernel(struct exporter *e);
 static int declare(struct exporter *e, const struct exporter_opts *o)
 {
 	struct metrics *m = e->m;
-	struct metrics_label l2[2];
+	struct metrics_label l2[2], l3[3];
 	struct timespec ts;
 	int err = 0;
 
 #define CHK(id) do { if ((id) < 0 && !err) err = (id); } while (0)
 #define L2(a, av, b, bv) (l2[0] = (struct metrics_label){ a, av, (int)ARRAY_SIZE(av) }, \
 			  l2[1] = (struct metrics_label){ b, bv, (int)ARRAY_SIZE(bv) }, l2)
+#define L3(a, av, b, bv) (l3[0] = (struct metrics_label){ a, av, (int)ARRAY_SIZE(av) }, \
+			  l3[1] = (struct metrics_label){ b, bv, (int)ARRAY_SIZE(bv) }, \
+			  l3[2] = (struct metrics_label){ "transport", transports, 2 }, l3)
+#define LT(a, av) L2(a, av, "transport", transports)
 
 	CHK(e->build_info = metrics_info(m, "wstrace_build_info",
 		"wstrace version, constant 1.", "version", o->version ? o->version : "unknown"));
@@ -170,10 +181,11 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 
 	/* HTTP upgrade */
 	CHK(e->upg_requests = metrics_counter(m, "wstrace_ws_upgrade_requests_total",
-		"HTTP requests asking for a WebSocket upgrade.", NULL, NULL, 0));
-	CHK(e->upgrades = metrics_counter(m, "wstrace_ws_upgrades_total",
-		"Responses to WebSocket upgrade requests, by HTTP status.",
-		"status", statuses, ARRAY_SIZE(statuses)));
+		"HTTP requests asking for a WebSocket upgrade, by transport (wss: over TLS).",
+		"transport", transports, 2));
+	CHK(e->upgrades = metrics_family(m, METRICS_COUNTER, "wstrace_ws_upgrades_total",
+		"Responses to WebSocket upgrade requests, by HTTP status and transport.",
+		LT("status", statuses), 2, NULL, 0));
 	CHK(e->upgrade_s = metrics_histogram(m, "wstrace_ws_upgrade_seconds",
 		"Time from the upgrade request to its response.",
 		metrics_buckets_seconds, metrics_n_buckets_seconds, NULL, NULL, 0));
@@ -186,17 +198,17 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	CHK(e->ws_midstream = metrics_counter(m, "wstrace_ws_midstream_sessions_total",
 		"WebSocket sessions picked up without their upgrade.", NULL, NULL, 0));
 	CHK(e->frames = metrics_family(m, METRICS_COUNTER, "wstrace_ws_frames_total",
-		"WebSocket frames by direction and opcode.",
-		L2("dir", dirs, "opcode", opcodes), 2, NULL, 0));
-	CHK(e->frame_bytes = metrics_counter(m, "wstrace_ws_frame_payload_bytes_total",
-		"WebSocket frame payload bytes (as on the wire) by direction.",
-		"dir", dirs, 2));
+		"WebSocket frames by direction, opcode and transport (wss: over TLS).",
+		L3("dir", dirs, "opcode", opcodes), 3, NULL, 0));
+	CHK(e->frame_bytes = metrics_family(m, METRICS_COUNTER, "wstrace_ws_frame_payload_bytes_total",
+		"WebSocket frame payload bytes (as in the stream) by direction and transport.",
+		LT("dir", dirs), 2, NULL, 0));
 	CHK(e->messages = metrics_family(m, METRICS_COUNTER, "wstrace_ws_messages_total",
-		"WebSocket messages by direction and type (unknown: first frame not seen).",
-		L2("dir", dirs, "type", msg_types), 2, NULL, 0));
+		"WebSocket messages by direction, type (unknown: first frame not seen) and transport.",
+		L3("dir", dirs, "type", msg_types), 3, NULL, 0));
 	CHK(e->message_bytes = metrics_family(m, METRICS_HISTOGRAM, "wstrace_ws_message_bytes",
 		"Size of whole WebSocket messages, inflated when compressed.",
-		L2("dir", dirs, "type", msg_types), 2,
+		L3("dir", dirs, "type", msg_types), 3,
 		metrics_buckets_bytes, metrics_n_buckets_bytes));
 	CHK(e->closes = metrics_family(m, METRICS_COUNTER, "wstrace_ws_closes_total",
 		"Closing handshakes started, by the first close frame's code and sender.",
@@ -210,9 +222,9 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	CHK(e->session_s = metrics_histogram(m, "wstrace_ws_session_duration_seconds",
 		"Duration of WebSocket sessions, from the 101 response to their end.",
 		duration_buckets, ARRAY_SIZE(duration_buckets), NULL, NULL, 0));
-	CHK(e->session_ends = metrics_counter(m, "wstrace_ws_session_ends_total",
+	CHK(e->session_ends = metrics_family(m, METRICS_COUNTER, "wstrace_ws_session_ends_total",
 		"WebSocket sessions ended: close handshake, TCP closed without one"
-		" (abnormal), reset, or capture end.", "how", hows, ARRAY_SIZE(hows)));
+		" (abnormal), reset, or capture end; by transport.", LT("how", hows), 2, NULL, 0));
 
 	/* Losses */
 	CHK(e->gaps = metrics_counter(m, "wstrace_ws_stream_gaps_total",
@@ -235,6 +247,24 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		NULL, NULL, 0));
 	CHK(e->held = metrics_gauge(m, "wstrace_reassembly_held_bytes",
 		"Out-of-order bytes held for reassembly now.", NULL, NULL, 0));
+	CHK(e->tls_conns = metrics_counter(m, "wstrace_tls_connections_total",
+		"Connections seen to carry TLS: decrypted (plaintext read from their TLS"
+		" library), or ended with none (not_decrypted).", "outcome", tls_outcomes, 2));
+	e->tls_calls = e->tls_bytes = e->tls_lost = e->tls_unjoined = -1;
+	if (!o->no_kernel) {
+		CHK(e->tls_calls = metrics_counter(m, "wstrace_tls_calls_total",
+			"SSL_read/SSL_write calls with data on watched ports, recorded by the uprobes.",
+			NULL, NULL, 0));
+		CHK(e->tls_bytes = metrics_counter(m, "wstrace_tls_plaintext_bytes_total",
+			"Plaintext bytes those calls moved.", NULL, NULL, 0));
+		CHK(e->tls_lost = metrics_counter(m, "wstrace_tls_lost_total",
+			"Plaintext lost in the kernel: records (ring buffer full), calls longer than"
+			" 1 MiB (truncated), pages not readable (read_fault).", "reason", tls_lost, 3));
+		CHK(e->tls_unjoined = metrics_counter(m, "wstrace_tls_unjoined_records_total",
+			"Plaintext records not fed to a connection: no tracked connection with their"
+			" socket's addresses, the other end's library already feeds it, socket never"
+			" known or bounds reached.", "reason", tls_unjoined, 3));
+	}
 	CHK(e->bad_records = metrics_counter(m, "wstrace_bad_records_total",
 		"Captured records rejected as malformed.", NULL, NULL, 0));
 	CHK(e->pcap_errors = metrics_counter(m, "wstrace_pcap_write_errors_total",
@@ -287,6 +317,8 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	return err;
 #undef CHK
 #undef L2
+#undef L3
+#undef LT
 }
 
 static int declare_kernel(struct exporter *e)
@@ -441,7 +473,8 @@ unmatched:
 	metrics_inc(e->m, e->app_unmatched, metrics_index2(e->m, e->app_unmatched, dir, um));
 }
 
-static void on_message(struct exporter *e, unsigned int dir, const struct ws_message_info *mi)
+static void on_message(struct exporter *e, unsigned int dir, unsigned int tp,
+		       const struct ws_message_info *mi)
 {
 	unsigned int type;
 	uint32_t k;
@@ -449,7 +482,7 @@ static void on_message(struct exporter *e, unsigned int dir, const struct ws_mes
 	if (!mi)
 		return;
 	type = mi->opcode == WS_OP_TEXT ? 0 : mi->opcode == WS_OP_BINARY ? 1 : 2;
-	k = metrics_index2(e->m, e->messages, dir, type);
+	k = metrics_index3(e->m, e->messages, dir, type, tp);
 	metrics_inc(e->m, e->messages, k);
 	/* Sizes only when known: whole, and inflated if compressed. */
 	if (!mi->incomplete && (!mi->compressed || mi->inflated))
@@ -512,6 +545,7 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 	struct exporter *e = ctx;
 	struct metrics *m = e->m;
 	unsigned int dir = dir_of(ev);
+	unsigned int tp = ev->flow && ev->flow->tls; /* transports[] */
 
 	if (wst_event_is_packet(ev->type)) {
 		metrics_inc(m, e->tcp_packets, dir);
@@ -523,12 +557,13 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		metrics_inc(m, e->http_requests, 0);
 		break;
 	case WST_EV_WS_UPGRADE:
-		metrics_inc(m, e->upg_requests, 0);
+		metrics_inc(m, e->upg_requests, tp);
 		break;
 	case WST_EV_WS_ESTABLISHED:
 	case WST_EV_WS_UPGRADE_FAILED:
-		metrics_inc(m, e->upgrades, ev->type == WST_EV_WS_ESTABLISHED ? 0
-					    : (uint32_t)status_index(ev->u.response.resp));
+		metrics_inc(m, e->upgrades, metrics_index2(m, e->upgrades,
+				ev->type == WST_EV_WS_ESTABLISHED ? 0 : status_index(ev->u.response.resp),
+				tp));
 		/*
 		 * Latency only when the request was seen. The layer leaves req
 		 * NULL after freeing it and reports 0 for an unseen request,
@@ -540,14 +575,14 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 	case WST_EV_WS_FRAME:
 		if (!ev->u.frame.h)
 			break;
-		metrics_inc(m, e->frames, metrics_index2(m, e->frames, dir,
-							  ws_opcode_index(ev->u.frame.h->opcode)));
+		metrics_inc(m, e->frames, metrics_index3(m, e->frames, dir,
+							  ws_opcode_index(ev->u.frame.h->opcode), tp));
 		/* A frame cut by the connection's end: the bytes that went by. */
-		metrics_add(m, e->frame_bytes, dir, ev->u.frame.incomplete ? ev->u.frame.seen
-							       : ev->u.frame.h->payload_len);
+		metrics_add(m, e->frame_bytes, metrics_index2(m, e->frame_bytes, dir, tp),
+			    ev->u.frame.incomplete ? ev->u.frame.seen : ev->u.frame.h->payload_len);
 		break;
 	case WST_EV_WS_MESSAGE:
-		on_message(e, dir, ev->u.message);
+		on_message(e, dir, tp, ev->u.message);
 		break;
 	case WST_EV_WS_PONG:
 		if (ev->u.control.rtt_us >= 0)
@@ -568,7 +603,8 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		break;
 	}
 	case WST_EV_WS_SESSION_END:
-		metrics_inc(m, e->session_ends, kind_index((int)ev->u.session.how, 0, LAST(hows)));
+		metrics_inc(m, e->session_ends, metrics_index2(m, e->session_ends,
+				kind_index((int)ev->u.session.how, 0, LAST(hows)), tp));
 		observe_us(e, e->session_s, 0, ev->u.session.duration_us);
 		break;
 	case WST_EV_WS_VIOLATION:
@@ -642,6 +678,22 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 	if (src->budget) {
 		metrics_counter_set(m, e->overflows, 0, src->budget->overflows);
 		metrics_set(m, e->held, 0, (double)src->budget->held);
+	}
+	if (src->ws) {
+		metrics_counter_set(m, e->tls_conns, 0, src->ws->tls_decrypted);
+		metrics_counter_set(m, e->tls_conns, 1, src->ws->tls_undecrypted);
+	}
+	if (src->tls_kernel) {
+		metrics_counter_set(m, e->tls_calls, 0, src->tls_kernel[WST_TLS_CNT_CALLS]);
+		metrics_counter_set(m, e->tls_bytes, 0, src->tls_kernel[WST_TLS_CNT_BYTES]);
+		metrics_counter_set(m, e->tls_lost, 0, src->tls_kernel[WST_TLS_CNT_RINGBUF_FULL]);
+		metrics_counter_set(m, e->tls_lost, 1, src->tls_kernel[WST_TLS_CNT_TRUNCATED]);
+		metrics_counter_set(m, e->tls_lost, 2, src->tls_kernel[WST_TLS_CNT_READ_FAULT]);
+	}
+	if (src->tls) {
+		metrics_counter_set(m, e->tls_unjoined, 0, src->tls->no_flow);
+		metrics_counter_set(m, e->tls_unjoined, 1, src->tls->other_side);
+		metrics_counter_set(m, e->tls_unjoined, 2, src->tls->unjoined);
 	}
 	metrics_counter_set(m, e->bad_records, 0, src->bad_records);
 	metrics_counter_set(m, e->pcap_errors, 0, src->pcap_write_errors);

@@ -41,6 +41,7 @@
 #include "core/event.h"
 #include "tracking/stream.h"
 #include "tracking/tcp_track.h"
+#include "session/tls_join.h"
 #include "session/ws_session.h"
 #include "event_limit.h"
 #include "metrics.h"
@@ -63,6 +64,8 @@ struct exporter_sources {
 	const struct stream_budget *budget;
 	uint64_t bad_records, pcap_write_errors;
 	const struct event_limit *limit;    /* events not printed */
+	const uint64_t *tls_kernel;         /* enum wst_tls_counter, or NULL: TLS off */
+	const struct tls_join_stats *tls;   /* the plaintext join, or NULL */
 };
 
 /* Fills *src just before each render; see exporter_set_collect(). */

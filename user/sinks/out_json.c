@@ -384,5 +384,7 @@ void out_json_event(struct output *o, const struct wst_event *ev)
 		print_tcp_fact_fields(o, ev);
 	if (ev->flow->midstream)
 		output_puts(o, ",\"midstream\":true");
+	if (ev->flow->tls && wst_event_is_ws(ev->type))
+		output_puts(o, ",\"tls\":true");
 	output_write(o, "}\n", 2);
 }

@@ -87,6 +87,9 @@ static void text_hex(struct output *o, const uint8_t *p, size_t kept)
 
 static void print_ws(struct output *o, const struct wst_event *ev)
 {
+	/* WebSocket over TLS, decoded from its plaintext */
+	const char *ws = ev->flow->tls ? "WSS" : "WS";
+
 		switch (ev->type) {
 	case WST_EV_HTTP_REQUEST: {
 		const struct http_request *r = ev->u.upgrade.req;
@@ -109,7 +112,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 			char *tmp;
 			struct http_str path = output_shown_path(o, r->path, &tmp);
 
-			output_printf(o, "WS upgrade %.*s %.*s", (int)r->method.len, r->method.p, (int)path.len, path.p);
+			output_printf(o, "%s upgrade %.*s %.*s", ws, (int)r->method.len, r->method.p, (int)path.len, path.p);
 			free(tmp);
 		}
 		text_http(o, "host", r->host);
@@ -129,7 +132,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_UPGRADE_FAILED: {
 		const struct http_response *r = ev->u.response.resp;
 
-		output_printf(o, "WS %d", r->status);
+		output_printf(o, "%s %d", ws, r->status);
 		if (ev->type == WST_EV_WS_ESTABLISHED) {
 			output_printf(o, " accept=%s", wst_accept_result_name(ev->u.response.accept));
 			text_protocol(o, r->ws_protocol);
@@ -144,7 +147,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_FRAME: {
 		const struct ws_frame_header *h = ev->u.frame.h;
 
-		output_puts(o, "WS ");
+		output_printf(o, "%s ", ws);
 		text_frame_header(o, h);
 		if (ev->u.frame.incomplete) {
 			/* Cut by the end of the connection: how much went by. */
@@ -163,7 +166,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		const struct ws_message_info *m = ev->u.message;
 		const char *name = ws_opcode_name(m->opcode);
 
-		output_printf(o, "WS message %s %" PRIu64 "B (%u frame%s%s%s%s)", name ? name : "reserved",
+		output_printf(o, "%s message %s %" PRIu64 "B (%u frame%s%s%s%s)", ws, name ? name : "reserved",
 			m->total_len, m->frames, m->frames == 1 ? "" : "s", m->compressed ? (m->inflated ? ", inflated" : ", not inflated") : "",
 			m->incomplete ? ", incomplete" : "",
 			m->opcode == WS_OP_TEXT && !m->utf8_valid ? ", invalid UTF-8" : "");
@@ -176,7 +179,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_PONG: {
 		const struct ws_control_info *c = ev->u.control.c;
 
-		output_puts(o, "WS ");
+		output_printf(o, "%s ", ws);
 		text_frame_header(o, c->h);
 		if (ev->type == WST_EV_WS_PONG && ev->u.control.rtt_us >= 0)
 			output_printf(o, " rtt %" PRId64 "us", ev->u.control.rtt_us);
@@ -187,7 +190,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 	case WST_EV_WS_CLOSE: {
 		const struct ws_control_info *c = ev->u.control.c;
 
-		output_puts(o, "WS ");
+		output_printf(o, "%s ", ws);
 		text_frame_header(o, c->h);
 		if (c->close_parsed && c->close_code != 1005)
 			output_printf(o, " %u", c->close_code);
@@ -199,7 +202,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		return;
 	}
 	case WST_EV_WS_SESSION_END:
-		output_printf(o, "WS session-end %s", wst_session_end_name(ev->u.session.how));
+		output_printf(o, "%s session-end %s", ws, wst_session_end_name(ev->u.session.how));
 		if (ev->u.session.code)
 			output_printf(o, " %u", ev->u.session.code);
 		if (ev->u.session.initiator)
@@ -211,20 +214,20 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 			ev->u.session.bytes[1]);
 		return;
 	case WST_EV_WS_VIOLATION:
-		output_printf(o, "WS violation %s (%" PRIu64 ")\n", ws_violation_name(ev->u.violation.kind),
+		output_printf(o, "%s violation %s (%" PRIu64 ")\n", ws, ws_violation_name(ev->u.violation.kind),
 			ev->u.violation.detail);
 		return;
 	case WST_EV_WS_GAP:
 		if (ev->u.loss.bytes)
-			output_printf(o, "WS gap %s %" PRIu64 "B missing%s\n", wst_gap_kind_name(ev->u.loss.kind),
+			output_printf(o, "%s gap %s %" PRIu64 "B missing%s\n", ws, wst_gap_kind_name(ev->u.loss.kind),
 				ev->u.loss.bytes,
 				ev->u.loss.boundary_lost ? ", frame boundary lost" : "");
 		else
-			output_printf(o, "WS gap %s (started mid-stream)%s\n", wst_gap_kind_name(ev->u.loss.kind),
+			output_printf(o, "%s gap %s (started mid-stream)%s\n", ws, wst_gap_kind_name(ev->u.loss.kind),
 				ev->u.loss.boundary_lost ? ", frame boundary lost" : "");
 		return;
 	case WST_EV_WS_RESYNC:
-		output_printf(o, "WS resync after %" PRIu64 "B skipped\n", ev->u.loss.bytes);
+		output_printf(o, "%s resync after %" PRIu64 "B skipped\n", ws, ev->u.loss.bytes);
 		return;
 	case WST_EV_WS_FANOUT: {
 		const struct wst_fanout *f = ev->u.fanout;

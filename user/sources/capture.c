@@ -209,6 +209,8 @@ static void cap_progs(struct capture *c)
 	p->cls[CAP_IN] = bpf_program__fd(s->progs.cls_ingress);
 	p->cls[CAP_OUT] = bpf_program__fd(s->progs.cls_egress);
 	p->sync_rcu = bpf_map__fd(s->maps.sync_rcu);
+	p->events = bpf_map__fd(s->maps.events);
+	p->ports = bpf_map__fd(s->maps.ports);
 	p->tcx_idle = &s->bss->tcx_idle;
 	p->handoff = &s->bss->handoff;
 	p->handoff_epoch = &s->bss->handoff_epoch;
@@ -294,6 +296,8 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 
 	/* Attach. */
 	err = capture_attach_start(c, opts);
+	if (!err && opts->tls)
+		err = capture_tls_open(c, opts);
 	if (err)
 		goto cleanup;
 	*out = c;
@@ -308,6 +312,7 @@ void capture_close(struct capture *c)
 {
 	if (!c)
 		return;
+	capture_tls_close(c);
 	capture_detach_all(c);
 	if (c->sync_inner_fd >= 0)
 		close(c->sync_inner_fd);

@@ -26,6 +26,9 @@ struct capture_opts {
 	uint32_t ringbuf_bytes; /* 0 = CAPTURE_DEFAULT_RINGBUF; rounded up to a power of two */
 	uint32_t wakeup_bytes;  /* 0 = wake per record; else poll with a timeout */
 	bool force_clsact;      /* use clsact even where tcx is available */
+	bool tls;               /* TLS plaintext from OpenSSL (uprobes) */
+	const char *const *ssl_libs; /* more libraries or programs to probe */
+	int n_ssl_libs;
 };
 
 #define CAPTURE_DEFAULT_RINGBUF (8u << 20)
@@ -75,6 +78,10 @@ int capture_read_counters(const struct capture *c, struct wst_counters *out);
  * of a kind with no reader are bad records. 0 or -EINVAL. */
 int capture_set_reader(struct capture *c, enum wst_record_kind kind,
 		       capture_record_fn fn, void *ctx);
+/* The TLS programs' counters (enum wst_tls_counter) summed over CPUs; and
+ * how many files they are attached to. 0, or -ENOENT when TLS is off. */
+int capture_read_tls_counters(const struct capture *c, uint64_t out[WST_TLS_CNT_MAX]);
+int capture_tls_files(const struct capture *c);
 /* Records rejected by the size, version and kind checks. */
 uint64_t capture_bad_records(const struct capture *c);
 /* Hooks (one per interface and direction) attached now. */

@@ -25,6 +25,7 @@ struct capture_progs {
 	int tcx[CAP_NDIR];        /* tc_ingress, tc_egress: program fds */
 	int cls[CAP_NDIR];        /* cls_ingress, cls_egress */
 	int sync_rcu;             /* map fd: an update returns once running programs are done */
+	int events, ports;        /* map fds: the ring buffer and the watched ports */
 	/* the mode words the programs read (bpf/handoff.bpf.h), in their .bss */
 	volatile __u32 *tcx_idle, *handoff, *handoff_epoch;
 };
@@ -41,6 +42,7 @@ struct cap_iface {
 };
 
 struct wstrace_bpf;
+struct capture_tls;
 
 #define CAPTURE_MAX_KIND 16 /* above every enum wst_record_kind */
 
@@ -51,6 +53,7 @@ struct capture_reader {
 
 struct capture {
 	struct wstrace_bpf *skel;  /* capture.c only */
+	struct capture_tls *tls;   /* capture_tls.c: the TLS uprobes, NULL if off */
 	struct capture_progs progs;
 	struct ring_buffer *rb;
 	capture_packet_fn fn;
@@ -100,6 +103,13 @@ bool capture_unpark(struct capture *c, int ifindex);
 void capture_destroy_parked(struct capture *c);
 /* Removes the wstrace filters whose owner is gone (at start). */
 void capture_remove_orphans(struct capture *c);
+
+/* capture_tls.c */
+/* Loads the TLS programs on the packet programs' ring buffer and ports, and
+ * attaches them to the OpenSSL libraries found. 0 (also when there is no
+ * library: nothing to attach) or -errno, reported. */
+int capture_tls_open(struct capture *c, const struct capture_opts *opts);
+void capture_tls_close(struct capture *c);
 
 /* capture_ifaces.c */
 /* Attaches to the interfaces of opts (at start). 0 or -errno, reported. */

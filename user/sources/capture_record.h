@@ -19,4 +19,11 @@
 int capture_parse_record(const void *data, size_t size, int64_t mono_to_real_ns,
 			 struct wst_packet *pkt);
 
+/*
+ * Checks one TLS plaintext record (WST_REC_TLS_DATA or WST_REC_TLS_FREE)
+ * of size bytes and builds pt (data points into the record). 0 or -EINVAL.
+ */
+int capture_parse_tls_record(const void *data, size_t size, int64_t mono_to_real_ns,
+			     struct wst_plaintext *pt);
+
 #endif /* WST_CAPTURE_RECORD_H */

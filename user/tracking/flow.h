@@ -89,6 +89,11 @@ struct wst_flow {
 	uint64_t rst_ns;      /* TCP_ST_RESET: when the RST was seen */
 	struct tcp_half half[2]; /* by enum wst_flow_dir */
 	void *app;            /* state of the protocol above TCP (WebSocket) */
+	/* TLS: the payload on the wire is TLS (ciphertext); the plaintext, when
+	 * it can be had, comes from tls_stream, a stream of one process's TLS
+	 * library (0: none yet) */
+	bool tls;
+	uint64_t tls_stream;
 };
 
 /* Tombstones per flow slot: an evicted connection needs remembering while

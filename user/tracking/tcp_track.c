@@ -473,6 +473,22 @@ void tcp_tracker_finish(struct tcp_tracker *t, uint64_t now_ns)
 	}
 }
 
+struct wst_flow *tcp_tracker_find(struct tcp_tracker *t, int family, const uint8_t saddr[16],
+				  uint16_t sport, const uint8_t daddr[16], uint16_t dport,
+				  enum wst_flow_dir *dir)
+{
+	struct wst_packet pkt = { .r = { .family = family, .sport = sport, .dport = dport,
+					 .tcp_flags = WST_TCP_ACK } };
+	struct flow_key key;
+
+	memcpy(pkt.r.saddr, saddr, 16);
+	memcpy(pkt.r.daddr, daddr, 16);
+	/* the very key the packet path builds (flow.c), so both find one flow */
+	if (!flow_key_from_packet(&pkt, t->ports, &key, dir))
+		return NULL;
+	return flow_lookup(&t->flows, &key);
+}
+
 const struct tcp_stats *tcp_tracker_stats(const struct tcp_tracker *t)
 {
 	return &t->stats;

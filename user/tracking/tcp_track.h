@@ -73,6 +73,15 @@ void tcp_tracker_packet(struct tcp_tracker *t, const struct wst_packet *pkt);
 void tcp_tracker_expire(struct tcp_tracker *t, uint64_t now_ns);
 /* End of capture: every open flow gets tcp_closed (reason "end"). */
 void tcp_tracker_finish(struct tcp_tracker *t, uint64_t now_ns);
+/*
+ * The tracked flow a packet from (saddr, sport) to (daddr, dport) would
+ * belong to, and that packet's direction in it; NULL if none (not a
+ * watched port, or not tracked). For sources that know a connection by its
+ * addresses, not by a packet (TLS plaintext).
+ */
+struct wst_flow *tcp_tracker_find(struct tcp_tracker *t, int family, const uint8_t saddr[16],
+				  uint16_t sport, const uint8_t daddr[16], uint16_t dport,
+				  enum wst_flow_dir *dir);
 const struct tcp_stats *tcp_tracker_stats(const struct tcp_tracker *t);
 uint64_t tcp_tracker_active(const struct tcp_tracker *t);
 void tcp_tracker_free(struct tcp_tracker *t);

@@ -8,10 +8,14 @@
            | 4001 (client closes, "custom reason") | fin (TCP FIN, no close
            frame) | rst (TCP reset)
 Prints "ok" per connection whose echoes all came back.
+A wss:// URL trusts the certificate in WS_TLS_CA; SSLKEYLOGFILE names a key
+log (Python's ssl writes it), for tshark to decrypt a capture.
 """
 import asyncio
+import os
 import random
 import socket
+import ssl
 import struct
 import sys
 
@@ -50,6 +54,12 @@ async def one(url, deflate, end):
         kw["compression"] = None
         kw["extensions"] = [ClientPerMessageDeflateFactory(
             server_max_window_bits=9, client_max_window_bits=9)]
+    if url.startswith("wss:"):
+        ctx = ssl.create_default_context(cafile=os.environ["WS_TLS_CA"])
+        ctx.check_hostname = False
+        if os.environ.get("SSLKEYLOGFILE"):
+            ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
+        kw["ssl"] = ctx
     ws = await websockets.connect(url, **kw)
     for m in MESSAGES:
         await ws.send(m)

@@ -15,9 +15,24 @@ const { WebSocketServer } = require(path.join(__dirname, '..', 'node', 'node_mod
 
 const [host, port, conns] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 let done = 0;
-const wss = new WebSocketServer({ host, port, maxPayload: 1 << 22, perMessageDeflate: { threshold: 0 } });
+const opts = { maxPayload: 1 << 22, perMessageDeflate: { threshold: 0 } };
+let wss;
+if (process.env.WS_TLS_CERT) {
+	// wss: an https server (node's TLS, its built-in OpenSSL) with the PEM
+	// files of WS_TLS_CERT and WS_TLS_KEY; WS_TLS_MAX=1.2 caps the version.
+	const fs = require('fs');
+	const server = require('https').createServer({
+		cert: fs.readFileSync(process.env.WS_TLS_CERT),
+		key: fs.readFileSync(process.env.WS_TLS_KEY),
+		maxVersion: process.env.WS_TLS_MAX === '1.2' ? 'TLSv1.2' : 'TLSv1.3',
+	});
+	wss = new WebSocketServer({ server, ...opts });
+	server.listen(port, host, () => console.log('listening'));
+} else {
+	wss = new WebSocketServer({ host, port, ...opts });
+	wss.on('listening', () => console.log('listening'));
+}
 
-wss.on('listening', () => console.log('listening'));
 wss.on('connection', (ws) => {
 	ws.on('error', () => {});
 	ws.on('message', (data, isBinary) => {

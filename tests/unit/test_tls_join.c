@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests: TLS plaintext into tracked connections (session/tls_join.c),
+ * TLS on the wire never decoded (session/ws_session.c), and the wire
+ * check (protocol/tls_record.c). The connection's packets go through the
+ * real tracker and WebSocket layer (pipeline.h) carrying TLS records, its
+ * plaintext as the ring buffer's records would give it: the same
+ * WebSocket events as the conversation in the clear, each of a TLS flow.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "protocol/tls_record.h"
+#include "tracking/flow.h"
+#include "session/tls_join.h"
+#include "pipeline.h"
+#include "recorder.h"
+
+/* A TLS 1.2 ClientHello's first bytes, and an application data record. */
+static const uint8_t client_hello[] = { 0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03 };
+static const uint8_t app_data[] = { 0x17, 0x03, 0x03, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef };
+
+struct fixture {
+	struct pipeline p;
+	struct recorder r;
+	struct tls_join *j;
+	uint64_t off[2][2]; /* next offset by side (0 server, 1 client) and enum wst_tls_dir */
+	int ws_tls, ws_clear; /* HTTP and WebSocket events of TLS flows, of others */
+};
+
+static void count_tls(void *ctx, const struct wst_event *ev)
+{
+	struct fixture *fx = ctx;
+
+	if (wst_event_is_ws(ev->type))
+		(*(ev->flow->tls ? &fx->ws_tls : &fx->ws_clear))++;
+}
+
+static void fx_init(struct fixture *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	rec_init(&fx->r);
+	fx->r.also = count_tls;
+	fx->r.also_ctx = fx;
+	pipe_init(&fx->p, rec_sink(&fx->r), NULL, NULL);
+	assert_int_equal(tls_join_new(&fx->j, fx->p.t, fx->p.ws), 0);
+}
+
+static void fx_free(struct fixture *fx)
+{
+	tls_join_free(fx->j);
+	pipe_free(&fx->p);
+	rec_free(&fx->r);
+}
+
+enum side { SERVER, CLIENT };
+
+/*
+ * A plaintext record of side's SSL object: what it read or wrote, at that
+ * stream's next offset (skip: that many bytes lost first). known false:
+ * its socket not yet found.
+ */
+static void plain(struct fixture *fx, enum side side, enum wst_tls_dir dir, const void *b, size_t n,
+		  bool known, uint64_t skip)
+{
+	static const uint8_t caddr[4] = { 10, 0, 0, 1 }, saddr[4] = { 10, 0, 0, 2 };
+	struct wst_plaintext pt;
+
+	memset(&pt, 0, sizeof(pt));
+	pt.r.version = WST_RECORD_VERSION;
+	pt.r.kind = WST_REC_TLS_DATA;
+	pt.r.hdr_len = sizeof(pt.r);
+	pt.r.dir = dir;
+	pt.r.ts_ns = (fx->p.now += PIPE_STEP_NS);
+	pt.r.ssl = side == SERVER ? 0x5000 : 0xc000;
+	pt.r.tgid = side == SERVER ? 100 : 200;
+	pt.r.offset = fx->off[side][dir] + skip;
+	pt.r.call_len = pt.r.cap_len = (uint32_t)n;
+	if (known) {
+		pt.r.src = WST_TLS_SRC_NEXT_WRITE;
+		pt.r.tuple.family = 4;
+		memcpy(pt.r.tuple.laddr, side == SERVER ? saddr : caddr, 4);
+		memcpy(pt.r.tuple.raddr, side == SERVER ? caddr : saddr, 4);
+		pt.r.tuple.lport = side == SERVER ? PIPE_SERVER_PORT : PIPE_CLIENT_PORT;
+		pt.r.tuple.rport = side == SERVER ? PIPE_CLIENT_PORT : PIPE_SERVER_PORT;
+	}
+	pt.data = b;
+	fx->off[side][dir] += skip + n;
+	tls_join_plaintext(fx->j, &pt);
+}
+
+/* The server's socket is found now (a TLS_DATA record with WST_TLS_F_MAP). */
+static void map(struct fixture *fx, enum side side)
+{
+	struct wst_plaintext pt;
+
+	memset(&pt, 0, sizeof(pt));
+	pt.r.version = WST_RECORD_VERSION;
+	pt.r.kind = WST_REC_TLS_DATA;
+	pt.r.flags = WST_TLS_F_MAP;
+	pt.r.ts_ns = fx->p.now;
+	pt.r.ssl = side == SERVER ? 0x5000 : 0xc000;
+	pt.r.tgid = side == SERVER ? 100 : 200;
+	pt.r.src = WST_TLS_SRC_NEXT_WRITE;
+	pt.r.tuple.family = 4;
+	pt.r.tuple.laddr[0] = 10, pt.r.tuple.laddr[3] = 2;
+	pt.r.tuple.raddr[0] = 10, pt.r.tuple.raddr[3] = 1;
+	pt.r.tuple.lport = PIPE_SERVER_PORT;
+	pt.r.tuple.rport = PIPE_CLIENT_PORT;
+	tls_join_plaintext(fx->j, &pt);
+}
+
+/* The server's view of the conversation: it reads c2s, writes s2c. */
+static void srv(struct fixture *fx, enum wst_flow_dir d, const void *b, size_t n)
+{
+	plain(fx, SERVER, d == WST_C2S ? WST_TLS_READ : WST_TLS_WRITE, b, n, true, 0);
+}
+
+static uint32_t frame(uint8_t *f, enum wst_flow_dir d, const char *s)
+{
+	return pipe_frame_bytes(f, d, WS_OP_TEXT, s, strlen(s));
+}
+
+/* The TCP handshake and a ClientHello on the wire. */
+static void tls_open(struct fixture *fx)
+{
+	pipe_handshake(&fx->p);
+	pipe_pkt(&fx->p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, client_hello, sizeof(client_hello));
+}
+
+static void closes(struct fixture *fx)
+{
+	pipe_pkt(&fx->p, WST_C2S, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&fx->p, WST_S2C, WST_TCP_FIN | WST_TCP_ACK, NULL, 0);
+	pipe_pkt(&fx->p, WST_C2S, WST_TCP_ACK, NULL, 0);
+}
+
+/* The server's plaintext decodes as the conversation in the clear would. */
+static void test_server_plaintext(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n;
+	int i;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	pipe_pkt(&fx.p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	n = frame(f, WST_C2S, "hello over tls");
+	pipe_pkt(&fx.p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	srv(&fx, WST_C2S, f, n);
+	n = frame(f, WST_S2C, "welcome");
+	srv(&fx, WST_S2C, f, n);
+	closes(&fx);
+
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_UPGRADE), 1);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_ESTABLISHED), 1);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_MESSAGE), 2);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_VIOLATION), 0);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_SESSION_END), 1);
+	i = rec_find(&fx.r, 0, WST_EV_WS_MESSAGE, WST_C2S);
+	assert_true(i >= 0);
+	assert_non_null(strstr(fx.r.ev[i].desc, "data=68656c6c6f206f76657220746c73")); /* hello over tls */
+	assert_true(rec_find(&fx.r, 0, WST_EV_WS_MESSAGE, WST_S2C) > i);
+	assert_int_equal(fx.ws_clear, 0);
+	assert_true(fx.ws_tls >= 7);
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_decrypted, 1);
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_undecrypted, 0);
+	assert_int_equal(tls_join_stats(fx.j)->records, 4);
+	fx_free(&fx);
+}
+
+/* TLS on the wire with no plaintext: no HTTP violation, counted as not decrypted. */
+static void test_wire_tls_not_decoded(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	pipe_pkt(&fx.p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	pipe_pkt(&fx.p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	closes(&fx);
+	for (int i = 0; i < fx.r.n; i++)
+		assert_false(wst_event_is_ws(fx.r.ev[i].type));
+	assert_int_equal(rec_count(&fx.r, WST_EV_TCP_CLOSED), 1);
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_wire, 1);
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_undecrypted, 1);
+	assert_int_equal(ws_layer_stats(fx.p.ws)->violations, 0);
+	fx_free(&fx);
+}
+
+/* Records sent before their socket was known are held, then fed in order. */
+static void test_held_until_known(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	plain(&fx, SERVER, WST_TLS_READ, pipe_request, sizeof(pipe_request) - 1, false, 0);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_UPGRADE), 0);
+	assert_int_equal(tls_join_stats(fx.j)->held, 1);
+	map(&fx, SERVER);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_UPGRADE), 1);
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	n = frame(f, WST_C2S, "late");
+	srv(&fx, WST_C2S, f, n);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_MESSAGE), 1);
+	closes(&fx);
+	fx_free(&fx);
+}
+
+/* A jump in a stream's offsets is a gap of that many bytes. */
+static void test_gap(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n;
+	int i;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	plain(&fx, SERVER, WST_TLS_READ, "", 0, true, 0);
+	n = frame(f, WST_C2S, "after the hole");
+	plain(&fx, SERVER, WST_TLS_READ, f, n, true, 1000);
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_C2S);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, 1000);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, 1000);
+	closes(&fx);
+	fx_free(&fx);
+}
+
+/*
+ * Both ends traced (a local client with OpenSSL): the client's plaintext
+ * comes first, the server's takes over where it stopped; each byte is
+ * decoded once.
+ */
+static void test_server_takes_over(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	plain(&fx, CLIENT, WST_TLS_WRITE, pipe_request, sizeof(pipe_request) - 1, true, 0);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_UPGRADE), 1);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1); /* the same bytes */
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	plain(&fx, CLIENT, WST_TLS_READ, pipe_response, sizeof(pipe_response) - 1, true, 0);
+	n = frame(f, WST_C2S, "once");
+	plain(&fx, CLIENT, WST_TLS_WRITE, f, n, true, 0);
+	srv(&fx, WST_C2S, f, n);
+	closes(&fx);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_UPGRADE), 1);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_ESTABLISHED), 1);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_MESSAGE), 1);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_VIOLATION), 0);
+	assert_int_equal(tls_join_stats(fx.j)->other_side, 2);
+	fx_free(&fx);
+}
+
+/* Plaintext of a socket no tracked connection has is counted, not decoded. */
+static void test_no_flow(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	assert_int_equal(tls_join_stats(fx.j)->no_flow, 1);
+	assert_int_equal(fx.r.n, 0);
+	fx_free(&fx);
+}
+
+/* A full stream table forgets the streams whose connection is gone. */
+static void test_reap_when_full(void **state)
+{
+	struct fixture fx;
+	struct wst_plaintext pt;
+
+	(void)state;
+	fx_init(&fx);
+	memset(&pt, 0, sizeof(pt));
+	pt.r.kind = WST_REC_TLS_DATA;
+	pt.r.src = WST_TLS_SRC_SYSCALL;
+	pt.r.tuple.family = 4;
+	pt.r.tuple.lport = PIPE_SERVER_PORT;
+	pt.r.tuple.rport = PIPE_CLIENT_PORT;
+	pt.r.cap_len = pt.r.call_len = 1;
+	pt.data = (const uint8_t *)"x";
+	for (uint64_t i = 0; i <= TLS_JOIN_MAX_STREAMS; i++) {
+		pt.r.ssl = 0x1000 + i * 16; /* a process that never calls SSL_free */
+		tls_join_plaintext(fx.j, &pt);
+	}
+	assert_int_equal(tls_join_stats(fx.j)->streams, TLS_JOIN_MAX_STREAMS + 1);
+	assert_int_equal(tls_join_stats(fx.j)->reaped, TLS_JOIN_MAX_STREAMS);
+	assert_int_equal(tls_join_stats(fx.j)->unjoined, 0);
+	fx_free(&fx);
+}
+
+static void test_tls_record_start(void **state)
+{
+	(void)state;
+	assert_true(tls_record_start(client_hello, sizeof(client_hello)));
+	assert_true(tls_record_start(app_data, sizeof(app_data)));
+	assert_true(tls_record_start((const uint8_t *)"\x15\x03\x03\x00\x02", 5)); /* alert */
+	assert_true(tls_record_start((const uint8_t *)"\x16", 1));                 /* a prefix */
+	assert_false(tls_record_start((const uint8_t *)"GET / HTTP/1.1", 14));
+	assert_false(tls_record_start((const uint8_t *)"\x81\x85", 2));           /* a ws frame */
+	assert_false(tls_record_start((const uint8_t *)"\x16\x02", 2));           /* not 3.x */
+	assert_false(tls_record_start((const uint8_t *)"\x17\x03\x05", 3));       /* 3.5 */
+	assert_false(tls_record_start((const uint8_t *)"\x17\x03\x03\xff\xff", 5)); /* too long */
+	assert_false(tls_record_start((const uint8_t *)"", 0));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_server_plaintext),
+		cmocka_unit_test(test_wire_tls_not_decoded),
+		cmocka_unit_test(test_held_until_known),
+		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_server_takes_over),
+		cmocka_unit_test(test_no_flow),
+		cmocka_unit_test(test_reap_when_full),
+		cmocka_unit_test(test_tls_record_start),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

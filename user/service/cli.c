@@ -60,6 +60,12 @@ enum {
 	OPT_MAX_MESSAGE,
 	OPT_EVENT_LIMIT,
 	OPT_EVENT_BURST,
+	OPT_NO_OWNERS,
+	OPT_PID,
+	OPT_COMM,
+	OPT_CGROUP,
+	OPT_METRICS_LABEL,
+	OPT_METRICS_LABEL_TOP,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -88,6 +94,12 @@ static const struct argp_option argp_opts[] = {
 	{ "max-message", OPT_MAX_MESSAGE, "BYTES", 0, "Report a message_too_big violation for messages longer than BYTES (K, M, G suffixes; default 16M; 0 = no limit), as soon as their frame headers say so", 0 },
 	{ "event-limit", OPT_EVENT_LIMIT, "N", 0, "Print at most N events a second of one kind (ws_frame, tcp_data, ...) per connection, after a burst of --event-burst; the rest are counted and said in an events_suppressed line (default 1000; 0 = print all)", 0 },
 	{ "event-burst", OPT_EVENT_BURST, "N", 0, "Events of one kind per connection printed at once before --event-limit applies (default 10000)", 0 },
+	{ "pid", OPT_PID, "PID", 0, "Only connections whose server is process PID (repeatable; live capture)", 0 },
+	{ "comm", OPT_COMM, "NAME", 0, "Only connections whose server process is named NAME (as in /proc/PID/comm)", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Only connections whose server process is in the cgroup v2 PATH or below it", 0 },
+	{ "no-owners", OPT_NO_OWNERS, NULL, 0, "Do not find the processes behind connections (no server_pid ... fields, no accept/connect hooks)", 0 },
+	{ "metrics-label", OPT_METRICS_LABEL, "process|container", 0, "Split the WebSocket metrics by the server's process name or container (the --metrics-label-top busiest values, the rest as 'other')", 0 },
+	{ "metrics-label-top", OPT_METRICS_LABEL_TOP, "N", 0, "Values of --metrics-label kept (default 10, up to 1000); more become 'other'", 0 },
 	{ 0 },
 };
 

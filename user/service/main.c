@@ -75,6 +75,12 @@ static void print_event(void *ctx, const struct wst_event *ev)
 static void on_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
+	struct wst_event copy;
+	struct wst_attrib at;
+
+	ev = app_attrib_event(app, ev, &copy, &at);
+	if (!ev)
+		return; /* --pid, --comm, --cgroup */
 
 	exporter_event(app->exporter, ev);
 	if (app->opt.quiet) {
@@ -103,7 +109,8 @@ void app_on_packet(void *ctx, const struct wst_packet *pkt)
 		else if (err)
 			app_write_failed(app, err);
 	}
-	tcp_tracker_packet(app->tracker, pkt);
+	if (!app_attrib_hold(app, pkt))
+		tcp_tracker_packet(app->tracker, pkt);
 	app->packets++;
 	if (app->opt.count && app->packets >= app->opt.count)
 		app->done = true;
@@ -210,6 +217,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = app.opt.read_file[0] ? run_file(&app) : app_run_live(&app);
 
+	app_attrib_expire(&app, true);
 	if (app.tracker)
 		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : app_clock_ns(CLOCK_REALTIME));
 	fflush(stdout);
@@ -226,6 +234,7 @@ int main(int argc, char **argv)
 	if (!rc && app.write_err)
 		rc = EX_IOERR;
 	capture_close(app.capture);
+	app_attrib_close(&app);
 	metrics_http_close(app.http);
 	pcap_source_close(app.source);
 	tcp_tracker_free(app.tracker);

@@ -25,6 +25,7 @@ void options_defaults(struct options *o, bool daemon)
 	o->max_message = WS_LAYER_DEFAULT_MAX_MESSAGE;
 	o->event_limit = OPTIONS_DEFAULT_EVENT_LIMIT;
 	o->event_burst = OPTIONS_DEFAULT_EVENT_BURST;
+	o->metrics_label_top = OPTIONS_DEFAULT_LABEL_TOP;
 	/*
 	 * The service decodes every frame: with payloads cut at 4096 bytes, a
 	 * 64 KiB GSO packet full of small frames would lose most of them.
@@ -122,6 +123,7 @@ static const struct bool_opt bool_opts[] = {
 	BOOL_OPT("show-secrets", show_secrets),
 	BOOL_OPT("clsact", force_clsact),
 	BOOL_OPT("daemon", daemon),
+	BOOL_OPT("no-owners", no_owners),
 };
 
 int options_apply(struct options *o, const char *name, const char *value, char *err, size_t errlen)
@@ -261,6 +263,58 @@ int options_apply(struct options *o, const char *name, const char *value, char *
 			return 0;
 		}
 		return copy_str(o->metrics, value, name, err, errlen);
+	}
+	if (!strcmp(name, "pid")) {
+		if (o->applying_cli && !o->pids_from_cli) {
+			o->n_pids = 0; /* the command line replaces the file's list */
+			o->pids_from_cli = true;
+		}
+		if (parse_u64(value, 1, 4194304, &v) || o->n_pids >= OPTIONS_MAX_PIDS) {
+			snprintf(err, errlen, "--pid: bad process id '%s' (1 to 4194304, at most %d of them)",
+				 value ? value : "", OPTIONS_MAX_PIDS);
+			return -EINVAL;
+		}
+		o->pids[o->n_pids++] = (uint32_t)v;
+		return 0;
+	}
+	if (!strcmp(name, "comm")) {
+		if (!value || !*value || strlen(value) > 15) {
+			snprintf(err, errlen, "--comm: bad process name '%s': 1 to 15 characters, as in "
+				 "/proc/PID/comm", value ? value : "");
+			return -EINVAL;
+		}
+		return copy_str(o->comm, value, name, err, errlen);
+	}
+	if (!strcmp(name, "cgroup")) {
+		if (!value || value[0] != '/') {
+			snprintf(err, errlen, "--cgroup: bad path '%s': a cgroup v2 path from its root, "
+				 "like /system.slice/x.service", value ? value : "");
+			return -EINVAL;
+		}
+		return copy_str(o->cgroup, value, name, err, errlen);
+	}
+	if (!strcmp(name, "metrics-label")) {
+		if (value && !strcmp(value, "process"))
+			o->metrics_label = OPTIONS_LABEL_PROCESS;
+		else if (value && !strcmp(value, "container"))
+			o->metrics_label = OPTIONS_LABEL_CONTAINER;
+		else if (value && !strcmp(value, "none"))
+			o->metrics_label = OPTIONS_LABEL_NONE;
+		else {
+			snprintf(err, errlen, "--metrics-label: expected process, container or none, not '%s'",
+				 value ? value : "");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(name, "metrics-label-top")) {
+		if (parse_u64(value, 1, 1000, &v)) {
+			snprintf(err, errlen, "--metrics-label-top: bad number '%s': expected 1 to 1000",
+				 value ? value : "");
+			return -EINVAL;
+		}
+		o->metrics_label_top = (uint32_t)v;
+		return 0;
 	}
 	if (!strcmp(name, "read"))
 		return copy_str(o->read_file, value, name, err, errlen);

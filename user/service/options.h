@@ -16,6 +16,14 @@
 
 #define OPTIONS_MAX_IFACES 64
 #define OPTIONS_STR_MAX 256
+#define OPTIONS_MAX_PIDS 64
+
+enum options_metrics_label {
+	OPTIONS_LABEL_NONE,
+	OPTIONS_LABEL_PROCESS,   /* comm of the server process */
+	OPTIONS_LABEL_CONTAINER, /* short container id, or the cgroup path */
+};
+#define OPTIONS_DEFAULT_LABEL_TOP 10
 
 struct options {
 	char ifaces[OPTIONS_MAX_IFACES][OPTIONS_STR_MAX];
@@ -39,9 +47,18 @@ struct options {
 	uint64_t max_message;    /* message_too_big above this many bytes; 0 = no limit */
 	uint32_t event_limit;    /* events printed a second per connection and kind; 0 = all */
 	uint32_t event_burst;    /* and in a burst */
+	/* Who is behind a connection (issue: process attribution). */
+	bool no_owners;          /* no socket owner programs */
+	uint32_t pids[OPTIONS_MAX_PIDS]; /* --pid: only connections these serve */
+	int n_pids;
+	char comm[OPTIONS_STR_MAX];      /* --comm: "" = any */
+	char cgroup[OPTIONS_STR_MAX];    /* --cgroup: "" = any; a path and what is below it */
+	int metrics_label;       /* enum options_metrics_label */
+	uint32_t metrics_label_top; /* label values kept; the rest are "other" */
 	/* Set by options_apply when a list option was given, so a later
 	 * source (the command line) replaces the list instead of adding. */
 	bool ifaces_from_cli;
+	bool pids_from_cli;
 	bool applying_cli;
 };
 

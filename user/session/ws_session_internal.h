@@ -77,6 +77,8 @@ struct ws_session {
 	bool decoders_ready;      /* upgraded: directions configured */
 	bool midstream;
 	bool upgrade_seen;
+	bool proxy_checked;       /* the stream's start was looked at for a PROXY header */
+	char *forwarded_for;      /* the client behind a proxy (PROXY header), or NULL */
 	bool close_seen[2];
 	uint8_t close_first;      /* enum wst_flow_dir */
 	uint16_t close_code;

@@ -53,7 +53,7 @@ enum { UM_NOT_OBJECT, UM_NO_KEY, UM_NOT_STRING, UM_INVALID_JSON, UM_NOT_DECODED 
 /* HTTP-level violation kinds emitted by the WebSocket layer itself. */
 static const char *const http_kinds[] = {
 	"http_syntax", "http_too_long", "http_version", "http_incomplete",
-	"server_spoke_first", "extension_unknown", "extension_invalid",
+	"server_spoke_first", "extension_unknown", "extension_invalid", "proxy_protocol",
 };
 
 #define MAX_KINDS 80

@@ -26,6 +26,7 @@ struct capture_opts {
 	uint32_t ringbuf_bytes; /* 0 = CAPTURE_DEFAULT_RINGBUF; rounded up to a power of two */
 	uint32_t wakeup_bytes;  /* 0 = wake per record; else poll with a timeout */
 	bool force_clsact;      /* use clsact even where tcx is available */
+	bool owners;            /* send WST_REC_SOCK_OWNER records (who accepted, connected) */
 };
 
 #define CAPTURE_DEFAULT_RINGBUF (8u << 20)
@@ -75,6 +76,14 @@ int capture_read_counters(const struct capture *c, struct wst_counters *out);
  * of a kind with no reader are bad records. 0 or -EINVAL. */
 int capture_set_reader(struct capture *c, enum wst_record_kind kind,
 		       capture_record_fn fn, void *ctx);
+/* Whether socket owner records come (capture_opts.owners, and the hooks attached). */
+bool capture_owners_on(const struct capture *c);
+/*
+ * Hands the reader of WST_REC_SOCK_OWNER one record per (process, socket)
+ * of a watched port open now (register the reader first): the count, or
+ * -errno (said).
+ */
+int capture_scan_owners(struct capture *c);
 /* Records rejected by the size, version and kind checks. */
 uint64_t capture_bad_records(const struct capture *c);
 /* Hooks (one per interface and direction) attached now. */

@@ -193,6 +193,7 @@ def client(port, args):
         req += b"X-Forwarded-For: %s, 10.9.9.9\r\n" % xff.encode()
     s.sendall(req + b"\r\n")
     recv_until(s, b"\r\n\r\n")
+    say("upgraded")
     if wait:
         end = time.time() + 60
         while not os.path.exists(wait) and time.time() < end:

@@ -236,6 +236,9 @@ bool owners_lookup(struct owners *o, const struct flow_key *key, struct wst_attr
 	memset(out, 0, sizeof(*out));
 	if (!c)
 		return false;
+	/* in use: the last to be forgotten */
+	lru_unlink(o, c);
+	lru_append(o, c);
 	out->server = c->side[OWNER_SERVER] ? &c->side[OWNER_SERVER]->p : NULL;
 	out->client = c->side[OWNER_CLIENT] ? &c->side[OWNER_CLIENT]->p : NULL;
 	out->forwarded_for = c->fwd[0] ? c->fwd : NULL;

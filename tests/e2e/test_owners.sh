@@ -71,7 +71,9 @@ info "a connection opened before wstrace starts"
 in_cg clients "$NS" $PEERS client "$P1" --wait "$TMP/go" >"$TMP/hold.log"
 wait_for 10 "the early client's upgrade" grep -q '^upgraded' "$TMP/hold.log"
 
-start_wstrace "$NS" "$TMP/all.json" "$TMP/all.err" --json -p "$P1,$P2"
+MPORT=$((P1 + 3))
+start_wstrace "$NS" "$TMP/all.json" "$TMP/all.err" --json -p "$P1,$P2" \
+	--metrics "127.0.0.1:$MPORT" --metrics-label process --metrics-label-top 1
 A_PID=$WSTRACE_PID A_ERR=$WSTRACE_ERR
 export WSTRACE_OWNER_HOOK=sys_exit
 start_wstrace "$NS" "$TMP/pid.json" "$TMP/pid.err" --json -p "$P1,$P2" --pid "$W1"
@@ -121,6 +123,25 @@ wait_port "$NS" "$P3"
 ip netns exec "$NS" $PEERS client "$P3" --bind 127.0.0.5 >"$TMP/nginx_client.log" || { cat "$TMP/nginx.log"; fail "client through nginx failed"; }
 wait_for 10 "the early client's end" gone "${PIDS[2]}"
 settle "$NS" "$P1" "$P2" "$P3"
+
+info "--metrics-label process, one value kept: python3 first, node as other"
+scrape() {
+	ip netns exec "$NS" "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+		"http://127.0.0.1:$MPORT/metrics"
+}
+sessions_of() { scrape | awk -v m="wstrace_ws_owner_sessions_total{process=\"$1\"}" '$1 == m { print $2 }'; }
+wait_for 30 "the python sessions in /metrics" prints 7 sessions_of python3
+expect_eq "$(sessions_of other)" 2 "node's sessions counted as other"
+scrape >"$TMP/scrape.txt"
+[ "$(grep -c '^wstrace_ws_owner_sessions_total{' "$TMP/scrape.txt")" -eq 2 ] || fail "more than python3 and other"
+grep -q '^wstrace_ws_owner_messages_total{dir="c2s",process="python3"} 8$' "$TMP/scrape.txt" ||
+	{ grep owner "$TMP/scrape.txt"; fail "python3's c2s messages"; }
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$TMP/scrape.txt" || fail "promtool rejects the exposition"
+	echo "ok: promtool accepts it"
+else
+	ws_need "promtool (Debian package prometheus)" false
+fi
 stop_wstrace "$A_PID" "$A_ERR"
 stop_wstrace "$B_PID" "$B_ERR"
 stop_wstrace "$C_PID" "$C_ERR"

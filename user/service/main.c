@@ -171,6 +171,9 @@ static int setup_pipeline(struct app *app)
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,
 		.no_kernel = app->opt.read_file[0] != '\0',
+		.owner_label = app->opt.metrics_label == OPTIONS_LABEL_PROCESS ? "process" :
+			       app->opt.metrics_label == OPTIONS_LABEL_CONTAINER ? "container" : NULL,
+		.owner_max_values = (int)app->opt.metrics_label_top,
 	};
 	int rc;
 

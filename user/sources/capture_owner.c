@@ -85,13 +85,15 @@ void capture_owner_configure(struct capture *c, bool want)
 	}
 	for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++)
 		set_autoload(c, tp_progs[i], tp);
-	set_autoload(c, SYS_EXIT_PROG, sys_exit);
+	/* also with the tracepoints: the fallback should they not attach */
+	set_autoload(c, SYS_EXIT_PROG, c->owner_mode != CAP_OWNER_OFF && prog(c, SYS_EXIT_PROG));
 	set_autoload(c, ITER_PROG, c->owner_mode != CAP_OWNER_OFF);
 }
 
-int capture_owner_attach(struct capture *c)
+/* Attaches the programs of the mode: 0 or -errno (nothing attached). */
+static int attach_mode(struct capture *c)
 {
-	int n = 0;
+	int n = 0, err = 0;
 
 	if (c->owner_mode == CAP_OWNER_TRACEPOINTS) {
 		for (size_t i = 0; i < sizeof(tp_progs) / sizeof(tp_progs[0]); i++)
@@ -99,18 +101,31 @@ int capture_owner_attach(struct capture *c)
 	} else if (c->owner_mode == CAP_OWNER_SYS_EXIT) {
 		c->owner_links[n++] = bpf_program__attach(prog(c, SYS_EXIT_PROG));
 	}
-	for (int i = 0; i < n; i++) {
-		if (!c->owner_links[i]) {
-			int err = -errno;
+	for (int i = 0; i < n && !err; i++)
+		if (!c->owner_links[i])
+			err = -errno;
+	if (err)
+		capture_owner_detach(c);
+	return err;
+}
 
-			pr_warn("cannot attach the socket owner programs: %s; connections are not "
-				"attributed to processes", strerror(-err));
-			capture_owner_detach(c);
-			c->owner_mode = CAP_OWNER_OFF;
-			return 0; /* packets are still captured */
-		}
+int capture_owner_attach(struct capture *c)
+{
+	int err = attach_mode(c);
+
+	if (err && c->owner_mode == CAP_OWNER_TRACEPOINTS && prog(c, SYS_EXIT_PROG)) {
+		/* perf_event_open refused (a sandbox): the hook that needs only bpf() */
+		pr_debug("cannot attach the syscall tracepoints (%s): socket owners from "
+			 "tp_btf/sys_exit", strerror(-err));
+		c->owner_mode = CAP_OWNER_SYS_EXIT;
+		err = attach_mode(c);
 	}
-	return 0;
+	if (err) {
+		pr_warn("cannot attach the socket owner programs: %s; connections are not "
+			"attributed to processes", strerror(-err));
+		c->owner_mode = CAP_OWNER_OFF;
+	}
+	return 0; /* packets are still captured */
 }
 
 void capture_owner_detach(struct capture *c)

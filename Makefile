@@ -77,7 +77,9 @@ TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 FUZZ_BUILD := build-fuzz
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
-FUZZ_OBJ := $(call obj,$(FUZZ_BUILD),$(foreach l,$(LAYERS),$(call layer_src,$(l))))
+# The service files that call main.c's app_* functions stay out: no target runs them.
+FUZZ_APP_SRC := user/service/summary.c user/service/loop.c user/service/attrib.c
+FUZZ_OBJ := $(call obj,$(FUZZ_BUILD),$(filter-out $(FUZZ_APP_SRC),$(foreach l,$(LAYERS),$(call layer_src,$(l)))))
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf \
 	-ffunction-sections -fdata-sections

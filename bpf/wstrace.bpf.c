@@ -289,6 +289,8 @@ static __always_inline int wst_cls(struct __sk_buff *skb, __u8 dir)
 	return wst_capture(skb, dir);
 }
 
+#include "sock_owner.bpf.h"
+
 /* Attached as tcx links. */
 SEC("tc")
 int tc_ingress(struct __sk_buff *skb)

@@ -161,7 +161,34 @@ struct wst_task {
 
 _Static_assert(sizeof(struct wst_task) == 40, "wst_task layout changed");
 
-/* Records of the socket owners (WST_REC_SOCK_*) go here. */
+/* How the owner of a WST_REC_SOCK_OWNER record was found. */
+enum wst_sock_how {
+	WST_SOCK_ACCEPT = 1,   /* accept()/accept4() returned it: the server side */
+	WST_SOCK_CONNECT = 2,  /* connect() on it: the client side */
+	WST_SOCK_EXISTING = 3, /* held by the process when wstrace started (iterator) */
+};
+
+/*
+ * The process behind one TCP socket of a watched port (WST_REC_SOCK_OWNER),
+ * sent from the accepting or connecting task, or read from the task_file
+ * iterator at start. tuple.local is this socket's side: for the server
+ * side lport is the watched port, for a local client rport is.
+ */
+struct wst_sock_rec {
+	__u16 version;     /* WST_RECORD_VERSION */
+	__u16 kind;        /* WST_REC_SOCK_OWNER */
+	__u8 how;          /* enum wst_sock_how */
+	__u8 state;        /* the socket's TCP state (TCP_ESTABLISHED = 1, ...) */
+	__u16 _pad0;
+	__s32 fd;
+	__u32 _pad1;
+	__u64 ts_ns;       /* CLOCK_MONOTONIC */
+	__u64 cookie;      /* socket cookie, 0 if never generated */
+	struct wst_task task;
+	struct wst_tuple tuple;
+};
+
+_Static_assert(sizeof(struct wst_sock_rec) == 112, "wst_sock_rec layout changed");
 
 /*
  * TLS plaintext (WST_REC_TLS_DATA, WST_REC_TLS_FREE), from uprobes on the
@@ -248,6 +275,7 @@ enum wst_counter {
 	WST_CNT_TRUNCATED,      /* records whose payload was cut by snaplen */
 	WST_CNT_LOAD_ERRORS,    /* bpf_skb_load_bytes failed on a matched packet */
 	WST_CNT_FRAGMENTS,      /* TCP segments of watched ports in IP fragments: not captured */
+	WST_CNT_OWNER_LOST,     /* socket owner records lost: ring buffer full */
 	WST_CNT_MAX,
 };
 

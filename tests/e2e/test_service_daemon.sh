@@ -128,9 +128,10 @@ ip netns exec "$NS" "$WSTRACE" --daemon --config "$TMP/any.conf" >/dev/null 2>"$
 APID=$!; PIDS+=("$APID")
 # Capabilities are dropped before "listening on".
 wait_for 30 "the daemon to attach" grep -q "listening on" "$TMP/any.err"
-# CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39): nothing else.
-expect_eq "$(awk '/^CapEff/ {print $2}' /proc/$APID/status)" 000000c000001000 "effective capabilities"
-expect_eq "$(awk '/^CapBnd/ {print $2}' /proc/$APID/status)" 000000c000001000 "bounding set"
+# CAP_DAC_READ_SEARCH (2: cgroup ids to paths), CAP_NET_ADMIN (12),
+# CAP_PERFMON (38), CAP_BPF (39): nothing else.
+expect_eq "$(awk '/^CapEff/ {print $2}' /proc/$APID/status)" 000000c000001004 "effective capabilities"
+expect_eq "$(awk '/^CapBnd/ {print $2}' /proc/$APID/status)" 000000c000001004 "bounding set"
 NS2=$(new_ns peer)
 ip link add "wsd$E2E_ID" netns "$NS" type veth peer name "wse$E2E_ID" netns "$NS2"
 ip -n "$NS" link set "wsd$E2E_ID" up

@@ -403,12 +403,17 @@ def compare_messages(tframes, exts, wmsgs):
 TIMINGS = ("ts", "upgrade_us", "duration_us", "rtt_us")
 
 
+def live_only(key):
+    """Who is behind a connection: a capture file has no processes."""
+    return key.startswith(("server_", "client_")) or key == "forwarded_for"
+
+
 def ws_view(events):
     out = []
     for e in events:
         if not (e["event"].startswith("ws_") or e["event"].startswith("http_")):
             continue
-        k = {x: y for x, y in e.items() if x not in TIMINGS}
+        k = {x: y for x, y in e.items() if x not in TIMINGS and not live_only(x)}
         if e["event"] == "ws_pong":
             k["rtt"] = "rtt_us" in e
         out.append(json.dumps(k, sort_keys=True))

@@ -260,9 +260,22 @@ def pipeline_seeds():
     # regress-*: inputs that found defects, kept as they are (not made here).
 
 
+def proxy_hdr_seeds():
+    sig = bytes([0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A])
+    write("proxy_hdr", "v1_tcp4", b"\x00PROXY TCP4 192.0.2.7 127.0.0.1 56324 7272\r\nGET / HTTP/1.1\r\n")
+    write("proxy_hdr", "v1_tcp6", b"\x00PROXY TCP6 2001:db8::1 ::1 4000 7272\r\n")
+    write("proxy_hdr", "v1_unknown", b"\x00PROXY UNKNOWN\r\n")
+    write("proxy_hdr", "v2_inet", b"\x00" + sig + bytes([0x21, 0x11, 0, 12, 198, 51, 100, 9, 127, 0, 0, 1,
+                                                       0xDC, 0x04, 0x1C, 0x68]) + b"GET")
+    write("proxy_hdr", "v2_inet6_tlv", b"\x00" + sig + bytes([0x21, 0x21, 0, 40]) + bytes(36) + b"\x04\x00\x01\x00")
+    write("proxy_hdr", "v2_local", b"\x00" + sig + bytes([0x20, 0x00, 0, 0]))
+    write("proxy_hdr", "headers", b"\x01GET / HTTP/1.1\r\nHost: x\r\nForwarded: for=\"[2001:db8::1]:80\";proto=http, "
+          b"for=1.2.3.4\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nX-Real-IP: 10.0.0.3\r\n\r\n")
+
+
 def main():
     for t in ("packet", "capture_record", "stream", "tcp_track", "ws_session", "config",
-              "webconfig", "pipeline"):
+              "webconfig", "pipeline", "proxy_hdr"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     packet_seeds()
     record_seeds()
@@ -272,6 +285,7 @@ def main():
     config_seeds()
     webconfig_seeds()
     pipeline_seeds()
+    proxy_hdr_seeds()
 
 
 if __name__ == "__main__":

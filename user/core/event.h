@@ -92,6 +92,21 @@ static inline bool wst_event_is_ws(enum wst_event_type t)
 	return t >= WST_EV_HTTP_REQUEST && t <= WST_EV_WS_REPLY_TIMEOUT;
 }
 
+/* The process behind one side of a connection (tracking/owners.c). */
+struct wst_proc {
+	uint32_t pid;
+	uint64_t start_ns;       /* ns since boot: pid and start name the process */
+	char comm[17];
+	const char *cgroup;      /* cgroup v2 path, "" when unknown */
+	const char *container;   /* 64 hex digits, or NULL: the cgroup names none */
+};
+
+/* Who is behind a connection, as far as known. */
+struct wst_attrib {
+	const struct wst_proc *server, *client; /* NULL: not known (or not local) */
+	const char *forwarded_for;              /* the client behind a proxy, or NULL */
+};
+
 struct wst_event {
 	enum wst_event_type type;
 	uint64_t ts_ns;                 /* CLOCK_REALTIME */
@@ -107,6 +122,8 @@ struct wst_event {
 	 * upper layers must not create state for them.
 	 */
 	bool decode;
+	/* Connection events of a live capture: who is behind it, or NULL. */
+	const struct wst_attrib *attrib;
 	union {
 		struct {
 			uint64_t handshake_us;  /* SYN to final ACK */
@@ -129,6 +146,8 @@ struct wst_event {
 			const struct http_request *req;
 			int check;             /* enum http_upgrade_check */
 			const char *why;       /* reason the check failed, or NULL */
+			/* the client behind a proxy (PROXY header, Forwarded...), or NULL */
+			const char *forwarded_for;
 		} upgrade;                     /* WS_UPGRADE, HTTP_REQUEST */
 		struct {
 			const struct http_response *resp;

@@ -125,6 +125,7 @@ enum {
 	X(WS_VIOL_SERVER_SPOKE_FIRST, "server_spoke_first", "the server sent bytes before any request") \
 	X(WS_VIOL_EXTENSION_UNKNOWN, "extension_unknown", "the 101 accepts an extension wstrace does not know") \
 	X(WS_VIOL_EXTENSION_INVALID, "extension_invalid", "the 101's Sec-WebSocket-Extensions cannot be parsed (RFC 7692 7.1)") \
+	X(WS_VIOL_PROXY_PROTOCOL, "proxy_protocol", "a malformed PROXY protocol header before the request") \
 	X(WS_VIOL_METHOD, "method", "an upgrade request that is not GET (4.1)") \
 	X(WS_VIOL_NO_HOST, "no_host", "an upgrade request without Host (4.1)") \
 	X(WS_VIOL_KEY, "key", "Sec-WebSocket-Key missing, repeated, or not the base64 of 16 bytes (4.1)") \

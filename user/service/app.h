@@ -37,8 +37,20 @@
 #error "WSTRACE_VERSION is not defined: build with the Makefile, which reads VERSION"
 #endif
 
+struct attrib;
+
+/* What attribution did (attrib.c). */
+struct attrib_stats {
+	uint64_t held;           /* new connections whose packets waited for their server */
+	uint64_t hold_timeout;   /* ... that passed without it */
+	uint64_t hold_overflow;  /* packets not held: bounds reached */
+	uint64_t no_memory;
+	uint64_t owners_added, owners_evicted, conns, procs;
+};
+
 struct app {
 	struct options opt;
+	struct attrib *attrib;   /* live capture with socket owners, else NULL */
 	int argc;
 	char **argv;
 	struct output out;
@@ -93,6 +105,20 @@ void app_on_packet(void *ctx, const struct wst_packet *pkt);
  * put in why when it is not NULL (a reload).
  */
 int app_load_web(const struct options *o, struct webconfig **out, char *why, size_t whylen);
+/* attrib.c: who is behind connections (live capture). */
+/* After the capture is open: the owner table, the reader, the sockets open now. */
+int app_attrib_open(struct app *app);
+void app_attrib_close(struct app *app);
+/* True if pkt waits for its connection's server (it reaches the tracker later). */
+bool app_attrib_hold(struct app *app, const struct wst_packet *pkt);
+/* Connections that waited long enough (all with force) go on. */
+void app_attrib_expire(struct app *app, bool force);
+/* Forgets the connections closed since the last call. */
+void app_attrib_flush(struct app *app);
+/* ev with its attribution (in copy, at), ev itself, or NULL when a filter drops it. */
+const struct wst_event *app_attrib_event(struct app *app, const struct wst_event *ev,
+					 struct wst_event *copy, struct wst_attrib *at);
+struct attrib_stats app_attrib_stats(const struct app *app);
 
 /* loop.c: live capture until a signal, -c, or an error. */
 int app_run_live(struct app *app);

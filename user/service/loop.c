@@ -130,6 +130,7 @@ static struct capture_opts capture_opts_of(const struct options *o, const char *
 		.ringbuf_bytes = o->ringbuf_kb * 1024u,
 		.wakeup_bytes = wakeup_bytes(o),
 		.force_clsact = o->force_clsact,
+		.owners = !o->no_owners,
 	};
 
 	for (int i = 0; i < o->n_ifaces; i++)
@@ -254,6 +255,7 @@ static void tick(struct app *app, uint64_t now_ms)
 	 * first, so that no timeout (a reset linger) ends before them. */
 	if (app->opt.wakeup_kb)
 		capture_poll(app->capture, 0);
+	app_attrib_expire(app, false);
 	tcp_tracker_expire(app->tracker, app_clock_ns(CLOCK_REALTIME));
 	if (app->corr)
 		corr_tick(app->corr, app_clock_ns(CLOCK_REALTIME));
@@ -310,6 +312,11 @@ int app_run_live(struct app *app)
 	err = open_capture(app);
 	if (err)
 		return capture_status(err);
+	err = app_attrib_open(app);
+	if (err) {
+		pr_warn("failed to set up process attribution: %s", strerror(-err));
+		return EX_OSERR;
+	}
 	status = open_metrics(app);
 	if (status)
 		return status;

@@ -76,6 +76,12 @@ static void print_event(void *ctx, const struct wst_event *ev)
 static void deliver_event(void *ctx, const struct wst_event *ev)
 {
 	struct app *app = ctx;
+	struct wst_event copy;
+	struct wst_attrib at;
+
+	ev = app_attrib_event(app, ev, &copy, &at);
+	if (!ev)
+		return; /* --pid, --comm, --cgroup */
 
 	exporter_event(app->exporter, ev);
 	if (app->top)
@@ -117,7 +123,8 @@ void app_on_packet(void *ctx, const struct wst_packet *pkt)
 		else if (err)
 			app_write_failed(app, err);
 	}
-	tcp_tracker_packet(app->tracker, pkt);
+	if (!app_attrib_hold(app, pkt))
+		tcp_tracker_packet(app->tracker, pkt);
 	app->packets++;
 	if (app->opt.count && app->packets >= app->opt.count)
 		app->done = true;
@@ -178,6 +185,9 @@ static int setup_pipeline(struct app *app)
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,
 		.no_kernel = app->opt.read_file[0] != '\0',
+		.owner_label = app->opt.metrics_label == OPTIONS_LABEL_PROCESS ? "process" :
+			       app->opt.metrics_label == OPTIONS_LABEL_CONTAINER ? "container" : NULL,
+		.owner_max_values = (int)app->opt.metrics_label_top,
 	};
 	int rc;
 
@@ -249,6 +259,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = app.opt.read_file[0] ? run_file(&app) : app_run_live(&app);
 
+	app_attrib_expire(&app, true);
 	if (app.tracker)
 		tcp_tracker_finish(app.tracker, app.opt.read_file[0] ? 0 : app_clock_ns(CLOCK_REALTIME));
 	/* After the sessions' ends: a window still open counts who got it so far. */
@@ -268,6 +279,7 @@ int main(int argc, char **argv)
 	if (!rc && app.write_err)
 		rc = EX_IOERR;
 	capture_close(app.capture);
+	app_attrib_close(&app);
 	metrics_http_close(app.http);
 	webconfig_free(app.web);
 	pcap_source_close(app.source);

@@ -245,6 +245,65 @@ static int set_ssl_lib(struct options *o, const struct option_def *d, const char
 	return copy_str(o->ssl_libs[o->n_ssl_libs++], value, d->name, err, errlen);
 }
 
+static int set_pid(struct options *o, const struct option_def *d, const char *value,
+		   char *err, size_t errlen)
+{
+	uint64_t v;
+
+	(void)d;
+	if (o->applying_cli && !o->pids_from_cli) {
+		o->n_pids = 0; /* the command line replaces the file's list */
+		o->pids_from_cli = true;
+	}
+	if (parse_u64(value, 1, 4194304, &v) || o->n_pids >= OPTIONS_MAX_PIDS) {
+		snprintf(err, errlen, "--pid: bad process id '%s' (1 to 4194304, at most %d of them)",
+			 value ? value : "", OPTIONS_MAX_PIDS);
+		return -EINVAL;
+	}
+	o->pids[o->n_pids++] = (uint32_t)v;
+	return 0;
+}
+
+static int set_comm(struct options *o, const struct option_def *d, const char *value,
+		    char *err, size_t errlen)
+{
+	if (!value || !*value || strlen(value) > 15) {
+		snprintf(err, errlen, "--comm: bad process name '%s': 1 to 15 characters, as in "
+			 "/proc/PID/comm", value ? value : "");
+		return -EINVAL;
+	}
+	return copy_str(o->comm, value, d->name, err, errlen);
+}
+
+static int set_cgroup(struct options *o, const struct option_def *d, const char *value,
+		      char *err, size_t errlen)
+{
+	if (!value || value[0] != '/') {
+		snprintf(err, errlen, "--cgroup: bad path '%s': a cgroup v2 path from its root, "
+			 "like /system.slice/x.service", value ? value : "");
+		return -EINVAL;
+	}
+	return copy_str(o->cgroup, value, d->name, err, errlen);
+}
+
+static int set_metrics_label(struct options *o, const struct option_def *d, const char *value,
+			     char *err, size_t errlen)
+{
+	(void)d;
+	if (value && !strcmp(value, "process"))
+		o->metrics_label = OPTIONS_LABEL_PROCESS;
+	else if (value && !strcmp(value, "container"))
+		o->metrics_label = OPTIONS_LABEL_CONTAINER;
+	else if (value && !strcmp(value, "none"))
+		o->metrics_label = OPTIONS_LABEL_NONE;
+	else {
+		snprintf(err, errlen, "--metrics-label: expected process, container or none, not '%s'",
+			 value ? value : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define AT(f) .off = offsetof(struct options, f), .size = sizeof(((struct options *)0)->f)
 
 /* In the order --help lists them. */
@@ -324,6 +383,22 @@ const struct option_def options_table[] = {
 	{ .name = "daemon", .type = OPTION_FLAG, AT(daemon),
 	  .help = "Run as a service: no payloads, events only with --json, metrics on, sd_notify "
 		  "readiness and watchdog, SIGHUP reloads the config" },
+	{ .name = "pid", .arg = "PID", .type = OPTION_CUSTOM, .set = set_pid, .max = OPTIONS_MAX_PIDS,
+	  .help = "Only connections whose server is process PID (repeatable; live capture)" },
+	{ .name = "comm", .arg = "NAME", .type = OPTION_CUSTOM, .set = set_comm,
+	  .help = "Only connections whose server process is named NAME (as in /proc/PID/comm)" },
+	{ .name = "cgroup", .arg = "PATH", .type = OPTION_CUSTOM, .set = set_cgroup,
+	  .help = "Only connections whose server process is in the cgroup v2 PATH or below it" },
+	{ .name = "no-owners", .type = OPTION_FLAG, AT(no_owners),
+	  .help = "Do not find the processes behind connections (no server_pid ... fields, no "
+		  "accept/connect hooks)" },
+	{ .name = "metrics-label", .arg = "process|container", .type = OPTION_CUSTOM,
+	  .set = set_metrics_label,
+	  .help = "Split the WebSocket metrics by the server's process name or container (the "
+		  "--metrics-label-top values, the rest as 'other'); 'none' turns it off" },
+	{ .name = "metrics-label-top", .arg = "N", .type = OPTION_UINT, AT(metrics_label_top),
+	  .min = 1, .max = 1000, .def = OPTIONS_DEFAULT_LABEL_TOP, .noun = "number",
+	  .help = "Values of --metrics-label kept; more become 'other'" },
 	{ .name = "no-tls", .type = OPTION_FLAG, AT(no_tls),
 	  .help = "Do not read TLS plaintext from OpenSSL (uprobes on libssl and node); wss connections "
 		  "are then only seen as TLS" },

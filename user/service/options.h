@@ -21,6 +21,14 @@
 #define OPTIONS_STR_MAX 256
 #define OPTIONS_MAX_CORR_KEYS 8 /* CORR_MAX_KEYS */
 #define OPTIONS_MAX_SSL_LIBS 16
+#define OPTIONS_MAX_PIDS 64
+
+enum options_metrics_label {
+	OPTIONS_LABEL_NONE,
+	OPTIONS_LABEL_PROCESS,   /* comm of the server process */
+	OPTIONS_LABEL_CONTAINER, /* short container id, or the cgroup path */
+};
+#define OPTIONS_DEFAULT_LABEL_TOP 10
 
 struct options {
 	char ifaces[OPTIONS_MAX_IFACES][OPTIONS_STR_MAX];
@@ -58,9 +66,18 @@ struct options {
 	uint32_t corr_max_open;
 	uint32_t corr_max_deliveries;
 	bool corr_keys_from_cli, reply_keys_from_cli;
+	/* Who is behind a connection (issue: process attribution). */
+	bool no_owners;          /* no socket owner programs */
+	uint32_t pids[OPTIONS_MAX_PIDS]; /* --pid: only connections these serve */
+	int n_pids;
+	char comm[OPTIONS_STR_MAX];      /* --comm: "" = any */
+	char cgroup[OPTIONS_STR_MAX];    /* --cgroup: "" = any; a path and what is below it */
+	int metrics_label;       /* enum options_metrics_label */
+	uint32_t metrics_label_top; /* label values kept; the rest are "other" */
 	/* Set by options_apply when a list option was given, so a later
 	 * source (the command line) replaces the list instead of adding. */
 	bool ifaces_from_cli;
+	bool pids_from_cli;
 	bool applying_cli;
 };
 

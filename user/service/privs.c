@@ -15,7 +15,8 @@
 #define CAP_BPF 39
 #endif
 
-static const int keep[] = { CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON };
+/* CAP_DAC_READ_SEARCH: open_by_handle_at() turns cgroup ids into paths */
+static const int keep[] = { CAP_NET_ADMIN, CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH };
 
 static int kept(int cap)
 {

@@ -11,6 +11,7 @@
 
 #include "tracking/flow.h"
 #include "protocol/http_upgrade.h"
+#include "protocol/proxy_hdr.h"
 #include "protocol/ws_accept.h"
 #include "ws_session_internal.h"
 
@@ -95,6 +96,13 @@ static void parse_request(struct ws_session *s)
 		goto out;
 	}
 	s->upgrade_seen = true;
+	if (!s->forwarded_for) {
+		char fwd[PROXY_ADDR_MAX];
+
+		if (fwd_from_request(req, fwd) != FWD_NONE)
+			s->forwarded_for = strdup(fwd);
+	}
+	ev.u.upgrade.forwarded_for = s->forwarded_for;
 	if (!s->hs)
 		s->hs = calloc(1, sizeof(*s->hs));
 	if (s->hs)
@@ -226,6 +234,35 @@ bool ws_handshake_midstream(struct ws_session *s, struct ws_dir *d, const uint8_
 	return true;
 }
 
+/*
+ * A PROXY protocol header before the request (a load balancer's): its
+ * source is the client; the request follows it. False while more bytes are
+ * needed, or when the connection is given up (a bad header).
+ */
+static bool proxy_header(struct ws_session *s, struct ws_dir *d)
+{
+	struct proxy_info pi;
+	int n = proxy_parse((const uint8_t *)d->head, d->head_len, &pi);
+
+	if (n == PROXY_INCOMPLETE && d->head_len <= HTTP_MAX_HEAD)
+		return false;
+	s->proxy_checked = true;
+	if (n == PROXY_NONE)
+		return true;
+	if (n < 0) {
+		/* malformed, or longer than an HTTP head may be */
+		s->layer->stats.not_http++;
+		ws_session_violation(s, WST_C2S, WS_VIOL_PROXY_PROTOCOL, d->head_len);
+		ws_handshake_ignore(s);
+		return false;
+	}
+	if (pi.src[0] && !s->forwarded_for)
+		s->forwarded_for = strdup(pi.src);
+	memmove(d->head, d->head + n, d->head_len - (size_t)n);
+	d->head_len -= (uint32_t)n;
+	return d->head_len > 0;
+}
+
 void ws_handshake_data(struct ws_session *s, struct ws_dir *d, const uint8_t *p, size_t len)
 {
 	if (d->dir == WST_S2C && !s->d[WST_C2S].head_len && !s->upgrade_seen && !s->midstream) {
@@ -239,6 +276,8 @@ void ws_handshake_data(struct ws_session *s, struct ws_dir *d, const uint8_t *p,
 		ws_handshake_ignore(s);
 		return;
 	}
+	if (d->dir == WST_C2S && !s->upgrade_seen && !s->proxy_checked && !proxy_header(s, d))
+		return;
 	if (d->dir == WST_C2S && !s->upgrade_seen)
 		parse_request(s);
 	else if (d->dir == WST_S2C)
@@ -259,6 +298,8 @@ void ws_handshake_end(struct ws_session *s)
 
 void ws_handshake_free(struct ws_session *s)
 {
+	free(s->forwarded_for);
+	s->forwarded_for = NULL;
 	head_free(&s->d[WST_C2S]);
 	head_free(&s->d[WST_S2C]);
 	hs_free(s);

@@ -79,6 +79,8 @@ struct ws_session {
 	bool midstream;
 	bool decrypted;           /* TLS plaintext came by the byte path */
 	bool upgrade_seen;
+	bool proxy_checked;       /* the stream's start was looked at for a PROXY header */
+	char *forwarded_for;      /* the client behind a proxy (PROXY header), or NULL */
 	bool close_seen[2];
 	uint8_t close_first;      /* enum wst_flow_dir */
 	uint16_t close_code;

@@ -93,6 +93,10 @@ struct exporter {
 	int evicted, overflows, held, bad_records, pcap_errors, suppressed;
 	int app, app_unmatched;
 	int delivery_s, fanout_rcpt, fanout_none, reply_s, reply_timeouts, corr_early;
+	/* --metrics-label: by the server's process or container */
+	bool owner_container;
+	int owner_cap;
+	int o_sessions, o_messages, o_message_bytes;
 };
 
 /*
@@ -299,6 +303,25 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Events counted but not printed: over the per-connection event limit.",
 		"event", e->limited, e->n_limited));
 
+	e->o_sessions = e->o_messages = e->o_message_bytes = -1;
+	if (o->owner_label) {
+		struct metrics_label lo[2] = {
+			{ "dir", dirs, 2 },
+			{ o->owner_label, NULL, e->owner_cap },
+		};
+
+		CHK(e->o_sessions = metrics_family(m, METRICS_COUNTER, "wstrace_ws_owner_sessions_total",
+			"WebSocket sessions established, by the server's process name or container"
+			" (the label --metrics-label names).", &lo[1], 1, NULL, 0));
+		CHK(e->o_messages = metrics_family(m, METRICS_COUNTER, "wstrace_ws_owner_messages_total",
+			"WebSocket messages, by direction and the server's process name or container.",
+			lo, 2, NULL, 0));
+		CHK(e->o_message_bytes = metrics_family(m, METRICS_COUNTER,
+			"wstrace_ws_owner_message_bytes_total",
+			"Bytes of whole WebSocket messages (inflated), by direction and the server's"
+			" process name or container.", lo, 2, NULL, 0));
+	}
+
 	e->app = e->app_unmatched = -1;
 	if (e->json_key) {
 		struct metrics_label la[2] = {
@@ -359,13 +382,17 @@ int exporter_new(struct exporter **out, const struct exporter_opts *o)
 	if (!o)
 		o = &defaults;
 	if (o->json_key_max_values < 0 || o->json_key_max_values > METRICS_MAX_DYNAMIC ||
-	    (o->json_key && !*o->json_key))
+	    (o->json_key && !*o->json_key) || o->owner_max_values < 0 ||
+	    o->owner_max_values > METRICS_MAX_DYNAMIC ||
+	    (o->owner_label && strcmp(o->owner_label, "process") && strcmp(o->owner_label, "container")))
 		return -EINVAL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->json_cap = o->json_key_max_values ? o->json_key_max_values
 					     : EXPORTER_DEFAULT_JSON_VALUES;
+	e->owner_cap = o->owner_max_values ? o->owner_max_values : 10;
+	e->owner_container = o->owner_label && strcmp(o->owner_label, "container") == 0;
 	err = -ENOMEM;
 	if (o->json_key && !(e->json_key = strdup(o->json_key)))
 		goto fail;
@@ -473,6 +500,47 @@ unmatched:
 	metrics_inc(e->m, e->app_unmatched, metrics_index2(e->m, e->app_unmatched, dir, um));
 }
 
+/*
+ * The --metrics-label value of the event's server: its process name, or
+ * container id (12 digits; "none" outside containers); "unknown" when the
+ * server is not known. A slot index of label 1 of family.
+ */
+static int owner_index(struct exporter *e, int family, const struct wst_event *ev)
+{
+	const struct wst_proc *p = ev->attrib ? ev->attrib->server : NULL;
+	const char *v = "unknown";
+	size_t n;
+	int idx;
+
+	if (p && e->owner_container)
+		v = p->container ? p->container : "none";
+	else if (p)
+		v = p->comm;
+	n = strlen(v);
+	if (e->owner_container && n > 12)
+		n = 12;
+	idx = metrics_label_index(e->m, family, family == e->o_sessions ? 0 : 1, v, n);
+	return idx < 0 ? e->owner_cap : idx;
+}
+
+static void on_owner(struct exporter *e, unsigned int dir, const struct wst_event *ev)
+{
+	const struct ws_message_info *mi = ev->u.message;
+
+	if (e->o_sessions < 0)
+		return;
+	if (ev->type == WST_EV_WS_ESTABLISHED) {
+		metrics_inc(e->m, e->o_sessions, (uint32_t)owner_index(e, e->o_sessions, ev));
+	} else if (ev->type == WST_EV_WS_MESSAGE && mi) {
+		uint32_t k = metrics_index2(e->m, e->o_messages, dir,
+					    (unsigned int)owner_index(e, e->o_messages, ev));
+
+		metrics_inc(e->m, e->o_messages, k);
+		if (!mi->incomplete && (!mi->compressed || mi->inflated))
+			metrics_add(e->m, e->o_message_bytes, k, mi->total_len);
+	}
+}
+
 static void on_message(struct exporter *e, unsigned int dir, unsigned int tp,
 		       const struct ws_message_info *mi)
 {
@@ -571,6 +639,7 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		 */
 		if (ev->u.response.request_seen)
 			observe_us(e, e->upgrade_s, 0, ev->u.response.latency_us);
+		on_owner(e, dir, ev);
 		break;
 	case WST_EV_WS_FRAME:
 		if (!ev->u.frame.h)
@@ -583,6 +652,7 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 		break;
 	case WST_EV_WS_MESSAGE:
 		on_message(e, dir, tp, ev->u.message);
+		on_owner(e, dir, ev);
 		break;
 	case WST_EV_WS_PONG:
 		if (ev->u.control.rtt_us >= 0)

@@ -53,6 +53,10 @@ struct exporter_opts {
 	int json_key_max_values;   /* distinct values kept; 0 = 64, max METRICS_MAX_DYNAMIC */
 	const char *version;       /* for wstrace_build_info; NULL = "unknown" */
 	bool no_kernel;            /* no kernel counters (capture file): omit their families */
+	/* "process" or "container": WebSocket sessions and messages also by the
+	 * server's process name or container id; NULL: off */
+	const char *owner_label;
+	int owner_max_values;      /* distinct values kept, the rest "other"; 0 = 10 */
 };
 
 /* Snapshot sources read by exporter_update(); any pointer may be NULL. */

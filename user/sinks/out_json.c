@@ -360,6 +360,38 @@ static void print_tcp_fact_fields(struct output *o, const struct wst_event *ev)
 	}
 }
 
+static void json_proc(struct output *o, const char *side, const struct wst_proc *p)
+{
+	char key[32];
+
+	if (!p)
+		return;
+	output_printf(o, ",\"%s_pid\":%u", side, p->pid);
+	snprintf(key, sizeof(key), "%s_comm", side);
+	json_str_field(o, key, p->comm, strlen(p->comm));
+	if (p->cgroup && p->cgroup[0]) {
+		snprintf(key, sizeof(key), "%s_cgroup", side);
+		json_str_field(o, key, p->cgroup, strlen(p->cgroup));
+	}
+	if (p->container) {
+		snprintf(key, sizeof(key), "%s_container", side);
+		json_str_field(o, key, p->container, strlen(p->container));
+	}
+}
+
+/* Who is behind the connection: live capture only, so capture files give the same lines. */
+static void json_attrib(struct output *o, const struct wst_event *ev)
+{
+	const struct wst_attrib *a = ev->attrib;
+
+	if (!a || !output_shows_attrib(ev))
+		return;
+	json_proc(o, "server", a->server);
+	json_proc(o, "client", a->client);
+	if (a->forwarded_for)
+		json_str_field(o, "forwarded_for", a->forwarded_for, strlen(a->forwarded_for));
+}
+
 void out_json_event(struct output *o, const struct wst_event *ev)
 {
 	const char *src, *dst;
@@ -382,6 +414,7 @@ void out_json_event(struct output *o, const struct wst_event *ev)
 		print_ws_fields(o, ev);
 	else
 		print_tcp_fact_fields(o, ev);
+	json_attrib(o, ev);
 	if (ev->flow->midstream)
 		output_puts(o, ",\"midstream\":true");
 	if (ev->flow->tls && wst_event_is_ws(ev->type))

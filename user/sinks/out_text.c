@@ -21,6 +21,28 @@ static void text_http(struct output *o, const char *name, struct http_str v)
 		output_printf(o, " %s=%.*s", name, (int)v.len, v.p);
 }
 
+static void text_proc(struct output *o, const char *side, const struct wst_proc *p)
+{
+	if (!p)
+		return;
+	output_printf(o, " %s=%u/%s", side, p->pid, p->comm);
+	if (p->container)
+		output_printf(o, " container=%.12s", p->container);
+}
+
+/* Who is behind the connection (live capture): the server, a local client, the proxied client. */
+static void text_attrib(struct output *o, const struct wst_event *ev)
+{
+	const struct wst_attrib *a = ev->attrib;
+
+	if (!a)
+		return;
+	text_proc(o, "server", a->server);
+	text_proc(o, "client", a->client);
+	if (a->forwarded_for)
+		output_printf(o, " for=%s", a->forwarded_for);
+}
+
 /* Sec-WebSocket-Protocol: may carry a bearer token. */
 static void text_protocol(struct output *o, struct http_str v)
 {
@@ -125,6 +147,7 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		}
 		if (ev->u.upgrade.check && ev->u.upgrade.why)
 			output_printf(o, " invalid: %s", ev->u.upgrade.why);
+		text_attrib(o, ev);
 		output_putc(o, '\n');
 		return;
 	}
@@ -208,10 +231,12 @@ static void print_ws(struct output *o, const struct wst_event *ev)
 		if (ev->u.session.initiator)
 			output_printf(o, " by %s", wst_initiator_name(ev->u.session.initiator));
 		output_printf(o, " %.6fs c2s %" PRIu64 " frames %" PRIu64 " msgs %" PRIu64 "B s2c %" PRIu64
-			" frames %" PRIu64 " msgs %" PRIu64 "B\n",
+			" frames %" PRIu64 " msgs %" PRIu64 "B",
 			ev->u.session.duration_us / 1e6, ev->u.session.frames[0], ev->u.session.messages[0],
 			ev->u.session.bytes[0], ev->u.session.frames[1], ev->u.session.messages[1],
 			ev->u.session.bytes[1]);
+		text_attrib(o, ev);
+		output_putc(o, '\n');
 		return;
 	case WST_EV_WS_VIOLATION:
 		output_printf(o, "%s violation %s (%" PRIu64 ")\n", ws, ws_violation_name(ev->u.violation.kind),

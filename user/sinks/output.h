@@ -135,6 +135,21 @@ struct http_str output_shown_protocol(const struct output *o, struct http_str v,
 void out_text_event(struct output *o, const struct wst_event *ev);
 /* Events the text format leaves out (they would repeat another line). */
 bool out_text_skips(const struct wst_event *ev);
+/* Connection events, which carry who is behind the connection (ev->attrib). */
+static inline bool output_shows_attrib(const struct wst_event *ev)
+{
+	switch (ev->type) {
+	case WST_EV_TCP_ESTABLISHED:
+	case WST_EV_TCP_CLOSED:
+	case WST_EV_WS_UPGRADE:
+	case WST_EV_WS_ESTABLISHED:
+	case WST_EV_WS_SESSION_END:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Whether output_event() prints anything for ev. */
 static inline bool output_shows(const struct output *o, const struct wst_event *ev)
 {

@@ -265,6 +265,8 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 		goto cleanup;
 	}
 
+	capture_owner_configure(c, opts->owners);
+
 	/* Load. */
 	err = wstrace_bpf__load(c->skel);
 	if (err) {
@@ -300,6 +302,9 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 		err = capture_tls_open(c, opts);
 	if (err)
 		goto cleanup;
+	err = capture_owner_attach(c);
+	if (err)
+		goto cleanup;
 	*out = c;
 	return 0;
 
@@ -313,6 +318,7 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	capture_tls_close(c);
+	capture_owner_detach(c);
 	capture_detach_all(c);
 	if (c->sync_inner_fd >= 0)
 		close(c->sync_inner_fd);

@@ -29,6 +29,7 @@ struct capture_opts {
 	bool tls;               /* TLS plaintext from OpenSSL (uprobes) */
 	const char *const *ssl_libs; /* more libraries or programs to probe */
 	int n_ssl_libs;
+	bool owners;            /* send WST_REC_SOCK_OWNER records (who accepted, connected) */
 };
 
 #define CAPTURE_DEFAULT_RINGBUF (8u << 20)
@@ -82,6 +83,14 @@ int capture_set_reader(struct capture *c, enum wst_record_kind kind,
  * how many files they are attached to. 0, or -ENOENT when TLS is off. */
 int capture_read_tls_counters(const struct capture *c, uint64_t out[WST_TLS_CNT_MAX]);
 int capture_tls_files(const struct capture *c);
+/* Whether socket owner records come (capture_opts.owners, and the hooks attached). */
+bool capture_owners_on(const struct capture *c);
+/*
+ * Hands the reader of WST_REC_SOCK_OWNER one record per (process, socket)
+ * of a watched port open now (register the reader first): the count, or
+ * -errno (said).
+ */
+int capture_scan_owners(struct capture *c);
 /* Records rejected by the size, version and kind checks. */
 uint64_t capture_bad_records(const struct capture *c);
 /* Hooks (one per interface and direction) attached now. */

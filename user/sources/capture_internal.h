@@ -51,9 +51,17 @@ struct capture_reader {
 	void *ctx;
 };
 
+enum cap_owner_mode {
+	CAP_OWNER_OFF,
+	CAP_OWNER_TRACEPOINTS, /* syscalls/sys_exit_accept{,4}, sys_{enter,exit}_connect */
+	CAP_OWNER_SYS_EXIT,    /* tp_btf/sys_exit */
+};
+
 struct capture {
 	struct wstrace_bpf *skel;  /* capture.c only */
 	struct capture_tls *tls;   /* capture_tls.c: the TLS uprobes, NULL if off */
+	enum cap_owner_mode owner_mode;
+	struct bpf_link *owner_links[4];
 	struct capture_progs progs;
 	struct ring_buffer *rb;
 	capture_packet_fn fn;
@@ -110,6 +118,12 @@ void capture_remove_orphans(struct capture *c);
  * library: nothing to attach) or -errno, reported. */
 int capture_tls_open(struct capture *c, const struct capture_opts *opts);
 void capture_tls_close(struct capture *c);
+/* capture_owner.c */
+/* Before load: which socket owner programs to load (want: any). */
+void capture_owner_configure(struct capture *c, bool want);
+/* After load: attaches them; on failure says so and goes on without. */
+int capture_owner_attach(struct capture *c);
+void capture_owner_detach(struct capture *c);
 
 /* capture_ifaces.c */
 /* Attaches to the interfaces of opts (at start). 0 or -errno, reported. */

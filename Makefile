@@ -59,7 +59,7 @@ FUZZ_LDLIBS := -Wl,--gc-sections -lpcap -lz -lcrypto -lm
 # Debian packages: to build and run, and what the tests use as real peers and oracles.
 DEB_BUILD := make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
 	libssl-dev libcmocka-dev pkg-config
-DEB_TEST := tcpdump tshark iproute2 procps bc python3 python3-websockets python3-yaml prometheus systemd \
+DEB_TEST := tcpdump tshark openssl iproute2 procps bc time python3 python3-websockets python3-yaml prometheus systemd \
 	chromium libclang-rt-14-dev debootstrap systemd-container
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 

@@ -2,9 +2,11 @@
 /*
  * wsload.c - WebSocket load generator and server for the benchmarks.
  *
- *   wsload server [-a ADDR] [-p PORT] [-t THREADS]
+ *   wsload server [-a ADDR] [-p PORT] [-t THREADS] [-j KEY]
+ *                 [-T -C CERT -K KEY_FILE]
  *   wsload client [-a ADDR] [-p PORT] [-c CONNS] [-t THREADS] [-s SIZE]
  *                 [-r RATE] [-f FRAMES] [-d SECONDS] [-S SOURCES] [-i]
+ *                 [-m MSGS] [-j KEY] [-T [-k KEYLOG]]
  *
  * Both sides speak RFC 6455 for real: the client sends an upgrade request
  * with a random Sec-WebSocket-Key, the server answers 101 with the accept
@@ -21,6 +23,16 @@
  * addresses 127.0.0.1 .. 127.0.0.SOURCES (loopback accepts all of 127/8),
  * for more connections than one address has ports.
  *
+ * -m MSGS (churn): each connection closes after MSGS messages and a new one
+ * takes its place until the end, so the load is mostly connection set-up
+ * and tear-down. -j KEY sends JSON text messages {"KEY":"<16 hex>","p":"x..."}
+ * whose KEY value is unique in the run (the server, given the same -j, checks
+ * that shape instead of the byte pattern). -T speaks TLS (OpenSSL, so that a
+ * tracer can read the plaintext from libssl): the server needs -C and -K
+ * (PEM files), the client does not verify the certificate and with -k
+ * appends the session secrets to KEYLOG in the NSS key log format, which
+ * tshark reads with -o tls.keylog_file:KEYLOG.
+ *
  * Results go to stdout as key=value lines: the server prints them on
  * SIGTERM or SIGINT, the client when it is done.
  */
@@ -28,10 +40,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -179,10 +194,160 @@ static inline uint8_t pattern(uint64_t i)
 	return (uint8_t)('a' + i % 26);
 }
 
+/* -j KEY: messages are {"KEY":"<16 hex>","p":"xxx"}, padded to the size. */
+static const char *opt_json_key;
+#define JSON_ID_LEN 16
+
+static size_t json_prefix_len(void)
+{
+	return strlen(opt_json_key) + 5;   /* {"KEY":" */
+}
+
+static size_t json_min_size(void)
+{
+	return json_prefix_len() + JSON_ID_LEN + 7 + 2;   /* ...","p":"  "} */
+}
+
+/* Byte i of a JSON message of len bytes: the character, or -1 for a digit
+ * of the id (any lower-case hex digit). */
+static int json_byte(size_t i, size_t len)
+{
+	size_t pre = json_prefix_len(), kl = pre - 5;
+
+	if (i < pre)
+		return i < 2 ? "{\""[i] : i < 2 + kl ? opt_json_key[i - 2] : "\":\""[i - 2 - kl];
+	if (i < pre + JSON_ID_LEN)
+		return -1;
+	if (i < pre + JSON_ID_LEN + 7)
+		return "\",\"p\":\""[i - pre - JSON_ID_LEN];
+	if (i >= len - 2)
+		return "\"}"[i - (len - 2)];
+	return 'x';
+}
+
+/* Writes a JSON message with this id into buf (len >= json_min_size()). */
+static void json_fill(uint8_t *buf, size_t len, uint64_t id)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t pre = json_prefix_len();
+
+	for (size_t i = 0; i < len; i++) {
+		int c = json_byte(i, len);
+
+		buf[i] = c >= 0 ? (uint8_t)c :
+			(uint8_t)hex[(id >> (4 * (JSON_ID_LEN - 1 - (i - pre)))) & 0xf];
+	}
+}
+
+/* ------------------------------------------------------------------ TLS */
+
+/* With -T every connection goes through OpenSSL (dynamically linked, so a
+ * tracer's uprobes on libssl see the plaintext). NULL: plain TCP. */
+static SSL_CTX *tls_ctx;
+static bool opt_tls;
+static const char *opt_cert, *opt_key, *opt_keylog;
+static FILE *keylog;
+static pthread_mutex_t keylog_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void tls_die(const char *what)
+{
+	fprintf(stderr, "wsload: %s failed\n", what);
+	ERR_print_errors_fp(stderr);
+	exit(1);
+}
+
+static void keylog_line(const SSL *ssl, const char *line)
+{
+	(void)ssl;
+	pthread_mutex_lock(&keylog_lock);
+	fprintf(keylog, "%s\n", line);
+	/* A live tshark reads the file as sessions start. */
+	fflush(keylog);
+	pthread_mutex_unlock(&keylog_lock);
+}
+
+static void tls_setup(bool server)
+{
+	tls_ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	if (!tls_ctx)
+		tls_die("SSL_CTX_new");
+	/* Sends may be partial and are retried from another buffer. */
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A peer that closes without close_notify is just the end of the stream. */
+	SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (server) {
+		if (SSL_CTX_use_certificate_chain_file(tls_ctx, opt_cert) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(tls_ctx, opt_key, SSL_FILETYPE_PEM) != 1)
+			tls_die("loading the certificate");
+		return;
+	}
+	/* The server's certificate is the bench's own, made for this run. */
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+	if (opt_keylog) {
+		keylog = fopen(opt_keylog, "a");
+		if (!keylog)
+			die("opening the key log");
+		SSL_CTX_set_keylog_callback(tls_ctx, keylog_line);
+	}
+}
+
+static SSL *tls_new(int fd, bool server)
+{
+	SSL *ssl;
+
+	if (!tls_ctx)
+		return NULL;
+	ssl = SSL_new(tls_ctx);
+	if (!ssl || SSL_set_fd(ssl, fd) != 1)
+		tls_die("SSL_new");
+	if (server)
+		SSL_set_accept_state(ssl);
+	else
+		SSL_set_connect_state(ssl);
+	return ssl;
+}
+
+/* An SSL call's result as recv/send would give it: -1 with errno EAGAIN
+ * when it must be repeated once the socket is ready (with the same bytes,
+ * for a write), 0 at the end of the stream. */
+static ssize_t tls_result(SSL *ssl, int n)
+{
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		/* The error queue must be empty for the next SSL_get_error. */
+		ERR_clear_error();
+		errno = EIO;
+		return -1;
+	}
+}
+
+static ssize_t io_recv(int fd, SSL *ssl, void *buf, size_t len)
+{
+	if (!ssl)
+		return recv(fd, buf, len, 0);
+	return tls_result(ssl, SSL_read(ssl, buf, len > INT_MAX ? INT_MAX : (int)len));
+}
+
+static ssize_t io_send(int fd, SSL *ssl, const void *buf, size_t len)
+{
+	if (!ssl)
+		return send(fd, buf, len, MSG_NOSIGNAL);
+	return tls_result(ssl, SSL_write(ssl, buf, len > INT_MAX ? INT_MAX : (int)len));
+}
+
 /* ------------------------------------------------------------------ server */
 
 struct srv_conn {
 	int fd;
+	SSL *ssl;              /* with -T */
 	bool upgraded;
 	uint16_t hs_len;
 	uint32_t carry_len;
@@ -225,21 +390,25 @@ static int make_listener(void)
 static void srv_close(struct srv_thread *t, struct srv_conn *c)
 {
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c->carry);
 	free(c);
 }
 
-static int srv_send_all(int fd, const void *buf, size_t len)
+/* The server only sends the 101 and close frames: a full socket for a
+ * second means the client is gone. */
+static int srv_send_all(struct srv_conn *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	int waits = 0;
 
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = io_send(c->fd, c->ssl, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
+		if (n < 0 && errno == EAGAIN && ++waits < 10000) {
 			usleep(100);
 			continue;
 		}
@@ -279,14 +448,14 @@ static int srv_handshake(struct srv_thread *t, struct srv_conn *c, const uint8_t
 	*used = n - (c->hs_len - (size_t)(end + 4 - head));
 	if (strncmp(head, "GET ", 4) || !(key = find_header(head, "Sec-WebSocket-Key", &key_len))) {
 		t->st.bad_upgrade++;
-		srv_send_all(c->fd, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 47);
+		srv_send_all(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 47);
 		return -1;
 	}
 	ws_accept_for(key, key_len, accept);
 	n = (size_t)snprintf(resp, sizeof(resp),
 			     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 			     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
-	if (srv_send_all(c->fd, resp, n))
+	if (srv_send_all(c, resp, n))
 		return -1;
 	free(c->carry);
 	c->carry = NULL;
@@ -337,16 +506,27 @@ static ssize_t srv_frames(struct srv_thread *t, struct srv_conn *c, uint8_t *buf
 			uint8_t close_frame[4] = { 0x88, 2, 0x03, 0xe8 };
 
 			t->st.closes++;
-			srv_send_all(c->fd, close_frame, sizeof(close_frame));
+			srv_send_all(c, close_frame, sizeof(close_frame));
 			return -1;
 		}
 		if (op == 0x1 || op == 0x2) {
 			const uint8_t *p = h + hl;
 			uint64_t bad = 0;
 
-			/* Unmask and check against the pattern the client sent. */
-			for (uint64_t i = 0; i < plen; i++)
-				bad |= (uint8_t)(p[i] ^ key[i & 3]) ^ pattern(i);
+			/* Unmask and check against what the client sent. */
+			if (!opt_json_key) {
+				for (uint64_t i = 0; i < plen; i++)
+					bad |= (uint8_t)(p[i] ^ key[i & 3]) ^ pattern(i);
+			} else if (plen < json_min_size()) {
+				bad = 1;
+			} else {
+				for (uint64_t i = 0; i < plen && !bad; i++) {
+					uint8_t b = p[i] ^ key[i & 3];
+					int want = json_byte(i, plen);
+
+					bad = want >= 0 ? b != want : !((b >= '0' && b <= '9') || (b >= 'a' && b <= 'f'));
+				}
+			}
 			if (bad)
 				t->st.bad_payload++;
 			if (h[0] & 0x80) {
@@ -372,7 +552,7 @@ static void srv_readable(struct srv_thread *t, struct srv_conn *c)
 
 		if (have)
 			memcpy(t->rx, c->carry, have);
-		n = recv(c->fd, t->rx + have, RX_BUF - have, 0);
+		n = io_recv(c->fd, c->ssl, t->rx + have, RX_BUF - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -446,6 +626,7 @@ static void *srv_run(void *arg)
 				if (!c)
 					die("calloc");
 				c->fd = fd;
+				c->ssl = tls_new(fd, true);
 				t->st.accepted++;
 				ev.events = EPOLLIN;
 				ev.data.ptr = c;
@@ -504,16 +685,17 @@ static int run_server(int nthreads)
 
 /* ------------------------------------------------------------------ client */
 
-enum cli_state { C_CONNECTING, C_HANDSHAKE, C_OPEN, C_CLOSING, C_DONE };
+enum cli_state { C_CONNECTING, C_TLS, C_HANDSHAKE, C_OPEN, C_CLOSING, C_DONE };
 
 struct cli_conn {
 	int fd;
 	enum cli_state state;
 	bool want_out;
+	SSL *ssl;                    /* with -T */
 	char accept[29];
 	uint16_t rx_len;
 	uint32_t out_off, out_len;   /* pending bytes of the last send */
-	uint32_t out_frames;
+	uint32_t sent;               /* messages on this connection (-m) */
 	uint8_t *out;                /* only while a send is pending */
 	char rx[160];
 };
@@ -525,14 +707,16 @@ struct cli_stats {
 
 struct cli_thread {
 	pthread_t tid;
-	int id, epfd, nconns;
+	int id, epfd, nconns, opened;
 	struct cli_conn *conns;
-	uint64_t rng;
+	uint64_t rng, next_id;
 	uint8_t *txbuf;              /* one send: frames of one batch */
+	uint8_t *json;               /* -j: one message before masking */
 	struct cli_stats st;
 };
 
 static int opt_conns = 1, opt_threads = 1, opt_size = 64, opt_frames = 1, opt_sources = 1;
+static int opt_per_conn;
 static double opt_rate, opt_duration = 5;
 static bool opt_idle;
 static size_t frame_max;
@@ -554,18 +738,34 @@ static void cli_fail(struct cli_thread *t, struct cli_conn *c)
 	if (c->state != C_OPEN && c->state != C_CLOSING)
 		t->st.failed++;
 	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	close(c->fd);
 	free(c->out);
 	c->out = NULL;
 	c->state = C_DONE;
 }
 
-static void cli_connect(struct cli_thread *t, struct cli_conn *c, int idx)
+/* Ends a connection that closed properly (its close frame answered). */
+static void cli_done(struct cli_thread *t, struct cli_conn *c)
+{
+	t->st.closed++;
+	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	close(c->fd);
+	free(c->out);
+	c->out = NULL;
+	c->state = C_DONE;
+}
+
+static void cli_connect(struct cli_thread *t, struct cli_conn *c)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(opt_port) };
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = c };
-	int one = 1;
+	int one = 1, idx = t->id + t->opened * opt_threads;
 
+	memset(c, 0, sizeof(*c));
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		die("socket");
@@ -582,6 +782,7 @@ static void cli_connect(struct cli_thread *t, struct cli_conn *c, int idx)
 		die("connect");
 	c->state = C_CONNECTING;
 	c->want_out = true;
+	t->opened++;
 	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev))
 		die("epoll_ctl");
 }
@@ -602,14 +803,38 @@ static void cli_send_upgrade(struct cli_thread *t, struct cli_conn *c)
 	n = snprintf(req, sizeof(req),
 		     "GET /chat HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
 		     "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-		     "Sec-WebSocket-Version: 13\r\nOrigin: http://%s\r\n"
-		     "User-Agent: wsload\r\n\r\n", opt_addr, opt_port, key, opt_addr);
-	if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+		     "Sec-WebSocket-Version: 13\r\nOrigin: %s://%s\r\n"
+		     "User-Agent: wsload\r\n\r\n", opt_addr, opt_port, key,
+		     tls_ctx ? "https" : "http", opt_addr);
+	/* A fresh socket (or TLS session) takes a few hundred bytes at once. */
+	if (io_send(c->fd, c->ssl, req, (size_t)n) != n) {
 		cli_fail(t, c);
 		return;
 	}
 	c->state = C_HANDSHAKE;
 	cli_want(t, c, false);
+}
+
+/* Drives the TLS handshake; the upgrade request follows it. */
+static void cli_tls_step(struct cli_thread *t, struct cli_conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		cli_send_upgrade(t, c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		cli_want(t, c, false);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		cli_want(t, c, true);
+		return;
+	default:
+		ERR_clear_error();
+		cli_fail(t, c);
+	}
 }
 
 /* Builds one send of `frames` masked text frames into buf: its length. */
@@ -623,18 +848,50 @@ static size_t cli_build(struct cli_thread *t, uint8_t *buf, int frames)
 
 		memcpy(k, &key, 4);
 		off += ws_header(buf + off, 0x1, (uint64_t)opt_size, true, key);
-		for (int i = 0; i < opt_size; i++)
-			buf[off + i] = pattern((uint64_t)i) ^ k[i & 3];
+		if (t->json) {
+			json_fill(t->json, (size_t)opt_size, t->next_id++);
+			for (int i = 0; i < opt_size; i++)
+				buf[off + i] = t->json[i] ^ k[i & 3];
+		} else {
+			for (int i = 0; i < opt_size; i++)
+				buf[off + i] = pattern((uint64_t)i) ^ k[i & 3];
+		}
 		off += (size_t)opt_size;
 	}
 	return off;
+}
+
+static void cli_send_close(struct cli_thread *t, struct cli_conn *c)
+{
+	uint8_t f[8];
+	uint32_t key = rng_next(&t->rng);
+	uint8_t k[4], code[2] = { 0x03, 0xe8 };  /* 1000, normal closure */
+	size_t n;
+
+	if (c->state != C_OPEN)
+		return;
+	memcpy(k, &key, 4);
+	n = ws_header(f, 0x8, 2, true, key);
+	f[n] = code[0] ^ k[0];
+	f[n + 1] = code[1] ^ k[1];
+	c->state = C_CLOSING;
+	if (io_send(c->fd, c->ssl, f, n + 2) != (ssize_t)(n + 2))
+		cli_fail(t, c);
+}
+
+/* -m: a connection that has sent its messages closes (once nothing is
+ * pending: the close frame must not cut into a frame). */
+static void cli_maybe_close(struct cli_thread *t, struct cli_conn *c)
+{
+	if (opt_per_conn && c->state == C_OPEN && !c->out && c->sent >= (uint32_t)opt_per_conn)
+		cli_send_close(t, c);
 }
 
 /* Sends what is pending on c: true when nothing is left. */
 static bool cli_flush(struct cli_thread *t, struct cli_conn *c)
 {
 	while (c->out && c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		ssize_t n = io_send(c->fd, c->ssl, c->out + c->out_off, c->out_len - c->out_off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -652,6 +909,7 @@ static bool cli_flush(struct cli_thread *t, struct cli_conn *c)
 		free(c->out);
 		c->out = NULL;
 		cli_want(t, c, false);
+		cli_maybe_close(t, c);
 	}
 	return true;
 }
@@ -664,20 +922,27 @@ static bool cli_send_batch(struct cli_thread *t, struct cli_conn *c, int frames)
 
 	if (c->state != C_OPEN || c->out)
 		return false;
+	if (opt_per_conn && c->sent >= (uint32_t)opt_per_conn)
+		return false;
 	len = cli_build(t, t->txbuf, frames);
-	n = send(c->fd, t->txbuf, len, MSG_NOSIGNAL);
-	if (n < 0 && errno == EAGAIN) {
+	n = io_send(c->fd, c->ssl, t->txbuf, len);
+	if (n < 0 && errno == EAGAIN && !c->ssl) {
 		cli_want(t, c, true);
 		return false;
 	}
-	if (n < 0) {
+	if (n < 0 && errno != EAGAIN) {
 		cli_fail(t, c);
 		return false;
 	}
+	/* A TLS write that must be repeated has committed its bytes: it is
+	 * retried from c->out with the same content. */
+	if (n < 0)
+		n = 0;
 	t->st.sends++;
 	t->st.frames += (uint64_t)frames;
 	t->st.messages += (uint64_t)frames;
 	t->st.bytes += (uint64_t)frames * (uint64_t)opt_size;
+	c->sent += (uint32_t)frames;
 	if ((size_t)n < len) {
 		/* Frames are committed: the rest must follow before anything else. */
 		c->out = malloc(len);
@@ -688,31 +953,14 @@ static bool cli_send_batch(struct cli_thread *t, struct cli_conn *c, int frames)
 		c->out_len = (uint32_t)len;
 		cli_want(t, c, true);
 	}
+	cli_maybe_close(t, c);
 	return true;
-}
-
-static void cli_send_close(struct cli_thread *t, struct cli_conn *c)
-{
-	uint8_t f[8];
-	uint32_t key = rng_next(&t->rng);
-	uint8_t k[4], code[2] = { 0x03, 0xe8 };  /* 1000, normal closure */
-	size_t n;
-
-	if (c->state != C_OPEN)
-		return;
-	memcpy(k, &key, 4);
-	n = ws_header(f, 0x8, 2, true, key);
-	f[n] = code[0] ^ k[0];
-	f[n + 1] = code[1] ^ k[1];
-	c->state = C_CLOSING;
-	if (send(c->fd, f, n + 2, MSG_NOSIGNAL) != (ssize_t)(n + 2))
-		cli_fail(t, c);
 }
 
 static void cli_readable(struct cli_thread *t, struct cli_conn *c)
 {
 	for (;;) {
-		ssize_t n = recv(c->fd, c->rx + c->rx_len, sizeof(c->rx) - 1 - c->rx_len, 0);
+		ssize_t n = io_recv(c->fd, c->ssl, c->rx + c->rx_len, sizeof(c->rx) - 1 - c->rx_len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -720,8 +968,9 @@ static void cli_readable(struct cli_thread *t, struct cli_conn *c)
 			return;
 		if (n <= 0) {
 			if (c->state == C_CLOSING)
-				t->st.closed++;
-			cli_fail(t, c);
+				cli_done(t, c);
+			else
+				cli_fail(t, c);
 			return;
 		}
 		if (c->state == C_HANDSHAKE) {
@@ -750,10 +999,7 @@ static void cli_readable(struct cli_thread *t, struct cli_conn *c)
 		}
 		/* The server sends nothing but its close frame. */
 		if (c->state == C_CLOSING && n >= 2 && (uint8_t)c->rx[0] == 0x88) {
-			t->st.closed++;
-			epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-			close(c->fd);
-			c->state = C_DONE;
+			cli_done(t, c);
 			return;
 		}
 	}
@@ -774,7 +1020,17 @@ static void cli_event(struct cli_thread *t, struct cli_conn *c, uint32_t events)
 		if (!(events & EPOLLOUT))
 			return;
 		t->st.connected++;
-		cli_send_upgrade(t, c);
+		c->ssl = tls_new(c->fd, false);
+		if (c->ssl) {
+			c->state = C_TLS;
+			cli_tls_step(t, c);
+		} else {
+			cli_send_upgrade(t, c);
+		}
+		return;
+	}
+	if (c->state == C_TLS) {
+		cli_tls_step(t, c);
 		return;
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -796,30 +1052,46 @@ static void cli_poll(struct cli_thread *t, int timeout_ms)
 		cli_event(t, evs[i].data.ptr, evs[i].events);
 }
 
+/* -m: connections that finished are replaced by new ones. */
+static void cli_churn(struct cli_thread *t)
+{
+	for (int i = 0; i < t->nconns; i++)
+		if (t->conns[i].state == C_DONE)
+			cli_connect(t, &t->conns[i]);
+}
+
 static void *cli_run(void *arg)
 {
 	struct cli_thread *t = arg;
 	uint64_t start, end, deadline, sent = 0;
 	double per_ns = opt_rate > 0 ? opt_rate / opt_threads / 1e9 : 0;
-	int opened = 0, next = 0;
+	int next = 0;
 
 	t->epfd = epoll_create1(EPOLL_CLOEXEC);
 	t->txbuf = malloc(frame_max * (size_t)opt_frames);
 	if (t->epfd < 0 || !t->txbuf)
 		die("client setup");
+	if (opt_json_key) {
+		t->json = malloc((size_t)opt_size);
+		if (!t->json)
+			die("client setup");
+		/* Ids unique in the run: a random prefix per thread, then a count. */
+		t->next_id = (uint64_t)rng_next(&t->rng) << 32;
+	}
 	/* Connect in waves so the accept queue and SYN backlog keep up. */
 	deadline = now_ns() + 30000000000ull;
 	while (!stop && now_ns() < deadline &&
 	       (uint64_t)t->nconns > t->st.upgraded + t->st.failed) {
-		while (opened < t->nconns && opened - (int)(t->st.upgraded + t->st.failed) < 512) {
-			cli_connect(t, &t->conns[opened], t->id + opened * opt_threads);
-			opened++;
-		}
+		while (t->opened < t->nconns &&
+		       t->opened - (int)(t->st.upgraded + t->st.failed) < 512)
+			cli_connect(t, &t->conns[t->opened]);
 		cli_poll(t, 10);
 	}
 	start = now_ns();
 	end = start + (uint64_t)(opt_duration * 1e9);
 	while (!stop && now_ns() < end) {
+		if (opt_per_conn)
+			cli_churn(t);
 		if (opt_idle || !t->nconns) {
 			cli_poll(t, 50);
 			continue;
@@ -869,23 +1141,30 @@ static void *cli_run(void *arg)
 		if (pending)
 			cli_poll(t, 10);
 	}
-	for (int i = 0; i < t->nconns; i++)
-		cli_send_close(t, &t->conns[i]);
+	/* Connections still being set up (-m) are closed once they are open. */
 	deadline = now_ns() + 3000000000ull;
-	while (now_ns() < deadline && t->st.closed + t->st.failed < (uint64_t)opened) {
+	while (now_ns() < deadline) {
 		bool open = false;
 
-		for (int i = 0; i < t->nconns && !open; i++)
-			open = t->conns[i].state == C_CLOSING;
+		for (int i = 0; i < t->nconns; i++) {
+			struct cli_conn *c = &t->conns[i];
+
+			if (c->state == C_OPEN && !c->out)
+				cli_send_close(t, c);
+			open = open || (c->state != C_DONE && !(c->state == C_OPEN && c->out));
+		}
 		if (!open)
 			break;
 		cli_poll(t, 10);
 	}
 	for (int i = 0; i < t->nconns; i++)
 		if (t->conns[i].state != C_DONE) {
+			SSL_free(t->conns[i].ssl);
 			close(t->conns[i].fd);
 			t->conns[i].state = C_DONE;
 		}
+	free(t->json);
+	free(t->txbuf);
 	return NULL;
 }
 
@@ -932,16 +1211,18 @@ static int run_client(void)
 	       "\nclosed=%" PRIu64 "\nelapsed_s=%.3f\n",
 	       opt_conns, sum.connected, sum.upgraded, sum.failed, sum.sends, sum.frames,
 	       sum.messages, sum.bytes, sum.closed, (t1 - t0) / 1e9);
-	return sum.upgraded == (uint64_t)opt_conns ? 0 : 1;
+	return sum.upgraded >= (uint64_t)opt_conns && !sum.failed ? 0 : 1;
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: wsload server [-a ADDR] [-p PORT] [-t THREADS]\n"
+		"usage: wsload server [-a ADDR] [-p PORT] [-t THREADS] [-j KEY]\n"
+		"                     [-T -C CERT -K KEY_FILE]\n"
 		"       wsload client [-a ADDR] [-p PORT] [-c CONNS] [-t THREADS] [-s SIZE]\n"
 		"                     [-r MSG_PER_S] [-f FRAMES_PER_SEND] [-d SECONDS]\n"
-		"                     [-S SOURCES] [-i]\n");
+		"                     [-S SOURCES] [-i] [-m MSGS_PER_CONN] [-j KEY]\n"
+		"                     [-T [-k KEYLOG]]\n");
 	exit(2);
 }
 
@@ -961,7 +1242,7 @@ int main(int argc, char **argv)
 		usage();
 	argv++;
 	argc--;
-	while ((o = getopt(argc, argv, "a:p:c:t:s:r:f:d:S:i")) != -1) {
+	while ((o = getopt(argc, argv, "a:p:c:t:s:r:f:d:S:im:j:TC:K:k:")) != -1) {
 		switch (o) {
 		case 'a': opt_addr = optarg; break;
 		case 'p': opt_port = atoi(optarg); break;
@@ -973,13 +1254,28 @@ int main(int argc, char **argv)
 		case 'd': opt_duration = atof(optarg); break;
 		case 'S': opt_sources = atoi(optarg); break;
 		case 'i': opt_idle = true; break;
+		case 'm': opt_per_conn = atoi(optarg); break;
+		case 'j': opt_json_key = optarg; break;
+		case 'T': opt_tls = true; break;
+		case 'C': opt_cert = optarg; break;
+		case 'K': opt_key = optarg; break;
+		case 'k': opt_keylog = optarg; break;
 		default: usage();
 		}
 	}
 	if (opt_port <= 0 || opt_port > 65535 || opt_conns < 1 || opt_threads < 1 ||
 	    opt_size < 0 || (unsigned)opt_size > MAX_MSG || opt_frames < 1 ||
-	    opt_frames > 4096 || opt_sources < 1 || opt_sources > 254 || opt_duration < 0)
+	    opt_frames > 4096 || opt_sources < 1 || opt_sources > 254 || opt_duration < 0 ||
+	    opt_per_conn < 0 || (opt_json_key && (!*opt_json_key || strlen(opt_json_key) > 64 ||
+						  strpbrk(opt_json_key, "\"\\"))) ||
+	    (server && opt_tls && (!opt_cert || !opt_key)))
 		usage();
+	if (opt_json_key && !server && (size_t)opt_size < json_min_size()) {
+		fprintf(stderr, "wsload: -j %s needs -s %zu or more\n", opt_json_key, json_min_size());
+		exit(2);
+	}
+	if (opt_tls)
+		tls_setup(server);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -34,7 +34,7 @@
 #   BENCH_TLS_OPT, BENCH_NOATTR_OPT, BENCH_CORRELATE_OPT  the options whose
 #                   presence in `wstrace --help` says the binary decodes wss,
 #                   can turn process attribution off, and correlates messages
-#                   (defaults --no-tls, --no-attribution, --correlate)
+#                   (defaults --no-tls, --no-owners, --correlate)
 #   BENCH_CORRELATE_KEY  the JSON key of the correlation load (default msg_id)
 #   BENCH_KEEP      keep the temporary directory (and the offline capture)
 #   BENCH_OUT       where the results go (default BUILD_DIR/bench)
@@ -65,7 +65,7 @@ IDLE_RUNS=${BENCH_IDLE_RUNS:-1}
 SKIP=" ${BENCH_SKIP:-} "
 TOOLS=${BENCH_TOOLS:-"none tcpdump-w tcpdump-A tshark wstrace-daemon wstrace-q"}
 TLS_OPT=${BENCH_TLS_OPT:---no-tls}
-NOATTR_OPT=${BENCH_NOATTR_OPT:---no-attribution}
+NOATTR_OPT=${BENCH_NOATTR_OPT:---no-owners}
 CORR_OPT=${BENCH_CORRELATE_OPT:---correlate}
 CORR_KEY=${BENCH_CORRELATE_KEY:-msg_id}
 PORT=7272

@@ -19,6 +19,7 @@
 #include "tracking/flow.h"
 #include "tracking/tcp_track.h"
 #include "protocol/ws_frame.h"
+#include "session/correlate.h"
 #include "session/ws_session.h"
 #include "sinks/exporter.h"
 #include "sinks/top.h"
@@ -476,6 +477,38 @@ static void test_table_full(void **state)
 
 /* The whole screen at 80x24: title, totals, heading, every session,
  * keys on the last line, nothing wider than the screen. */
+/* --correlate and --correlate-reply: their latencies in the header once
+ * the registry has some, from the same histograms /metrics serves. */
+static void test_render_correlate(void **state)
+{
+	struct fixture *fx = *state;
+	struct top_view v = { .title = "lo port 7272" };
+	static const uint32_t lat[] = { 1000, 2000, 40000 };
+	struct wst_fanout fo = {
+		.key = "content", .value = (const uint8_t *)"hi", .value_len = 2, .recipients = 3,
+		.latency_min_us = 1000, .latency_p50_us = 2000, .latency_max_us = 40000,
+		.latency_us = lat, .n_latency = 3,
+	};
+	struct wst_reply rp = { .key = "id", .value = (const uint8_t *)"7", .value_len = 1,
+				.number = true, .latency_us = 12000 };
+	struct wst_flow f = { .id = 99 };
+	struct wst_event ev = { .type = WST_EV_WS_FANOUT, .flow = &f, .dir = WST_C2S };
+
+	upgrade(fx, 0);
+	ev.ts_ns = fx->p.now;
+	ev.u.fanout = &fo;
+	both(fx, &ev);
+	ev.type = WST_EV_WS_REPLY;
+	ev.u.reply = &rp;
+	both(fx, &ev);
+	refresh(fx, fx->p.now);
+	render(fx, &v, 80, 24, fx->p.now);
+	assert_true(find_line(fx, "delivery p50 ") > 0);
+	assert_true(find_line(fx, "reply p50 ") > 0);
+	assert_true(top_totals(fx->top)->p50[TOP_H_DELIVERY] > 0);
+	assert_true(top_totals(fx->top)->p99[TOP_H_REPLY] > 0);
+}
+
 static void test_render(void **state)
 {
 	struct fixture *fx = *state;
@@ -497,6 +530,7 @@ static void test_render(void **state)
 	assert_true(find_line(fx, "lost: ") > 0);
 	assert_true(find_line(fx, "ringbuf-full") < 0); /* no kernel family in this registry */
 	assert_true(find_line(fx, "closes 1000:1") > 0);
+	assert_true(find_line(fx, "delivery p50") < 0); /* no --correlate traffic */
 	y = find_line(fx, "CLIENT");
 	assert_true(y > 0);
 	assert_int_equal(fx->attr[y], TOP_ATTR_HEADING);
@@ -545,6 +579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quantile_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_render_correlate, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

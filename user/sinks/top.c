@@ -85,6 +85,8 @@ static void resolve(struct top *t)
 	t->closes = metrics_find(t->m, "wstrace_ws_closes_total");
 	t->hist[TOP_H_UPGRADE] = metrics_find(t->m, "wstrace_ws_upgrade_seconds");
 	t->hist[TOP_H_RTT] = metrics_find(t->m, "wstrace_ws_ping_rtt_seconds");
+	t->hist[TOP_H_DELIVERY] = metrics_find(t->m, "wstrace_ws_delivery_seconds");
+	t->hist[TOP_H_REPLY] = metrics_find(t->m, "wstrace_ws_reply_seconds");
 }
 
 int top_new(struct top **out, const struct top_opts *o, struct metrics *m)

@@ -86,7 +86,9 @@ enum top_counter {
 	TOP_C_MAX,
 };
 
-enum top_hist { TOP_H_UPGRADE, TOP_H_RTT, TOP_H_MAX };
+/* Latencies shown as p50/p99; delivery and reply only with --correlate,
+ * --correlate-reply and traffic that fills them. */
+enum top_hist { TOP_H_UPGRADE, TOP_H_RTT, TOP_H_DELIVERY, TOP_H_REPLY, TOP_H_MAX };
 
 /* The header's numbers at the last refresh. */
 struct top_totals {

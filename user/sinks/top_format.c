@@ -331,6 +331,12 @@ static void render_header(struct packer *p, const struct top_totals *tot)
 		   secs_s(b[1], 16, tot->p99[TOP_H_UPGRADE]));
 	pack_item(p, "ping rtt p50 %s p99 %s", secs_s(b[2], 16, tot->p50[TOP_H_RTT]),
 		  secs_s(b[3], 16, tot->p99[TOP_H_RTT]));
+	if (tot->p50[TOP_H_DELIVERY] >= 0)
+		pack_item(p, "delivery p50 %s p99 %s", secs_s(b[0], 16, tot->p50[TOP_H_DELIVERY]),
+			  secs_s(b[1], 16, tot->p99[TOP_H_DELIVERY]));
+	if (tot->p50[TOP_H_REPLY] >= 0)
+		pack_item(p, "reply p50 %s p99 %s", secs_s(b[0], 16, tot->p50[TOP_H_REPLY]),
+			  secs_s(b[1], 16, tot->p99[TOP_H_REPLY]));
 	pack_item(p, "(last minute)");
 
 	/* closes by code: the first on the group's line, the rest as fit */

@@ -52,6 +52,7 @@ static void run(struct recorder *r, const uint8_t *head, size_t n, size_t split)
 		pipe_pkt(&p, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, head + split, (uint32_t)(n - split));
 	pipe_pkt(&p, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, pipe_response, sizeof(pipe_response) - 1);
 	pipe_frame(&p, WST_C2S, WS_OP_TEXT, "hi", 2);
+	tcp_tracker_finish(p.t, 0); /* the session ends and is freed, as at a capture's end */
 	pipe_free(&p);
 }
 

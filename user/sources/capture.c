@@ -298,10 +298,16 @@ int capture_open(struct capture **out, const struct capture_opts *opts,
 
 	/* Attach. */
 	err = capture_attach_start(c, opts);
-	if (!err && opts->tls)
-		err = capture_tls_open(c, opts);
 	if (err)
 		goto cleanup;
+	/* wss is an extra: where the uprobes are refused (a sandboxed service,
+	 * a kernel without them) the packets are traced all the same, and TLS
+	 * connections are counted as not decrypted. */
+	if (opts->tls && capture_tls_open(c, opts) < 0) {
+		pr_warn("TLS plaintext off: the OpenSSL uprobes could not be set up; wss connections "
+			"are counted, not decoded (--no-tls says so without trying)");
+		capture_tls_close(c);
+	}
 	err = capture_owner_attach(c);
 	if (err)
 		goto cleanup;

@@ -96,7 +96,7 @@ for i in range(1000):             # half closed at once, half held to the end
 print("burst: %d connects, %d held" % (n, len(held)))
 sys.exit(0 if n >= 900 else 1)
 EOF
-http_get "http://127.0.0.1:$MPORT/metrics" >"$TMP/burst.txt" || fail "scrape failed after the burst"
+http_get "$NS" "http://127.0.0.1:$MPORT/metrics" >"$TMP/burst.txt" || fail "scrape failed after the burst"
 expect_ge "$(grep -c '^wstrace_' "$TMP/burst.txt")" 50 "samples in the scrape after 1000 connects"
 tail -n 1 "$TMP/burst.txt" | grep -q '^wstrace_' || fail "the scrape after the burst is cut short"
 

@@ -125,7 +125,7 @@ snapshot() {
 }
 snapshot >"$TMP/before.txt" || fail "cannot list the container's files"
 
-FRAMES='wstrace_ws_frames_total{dir="c2s",opcode="text"}'
+FRAMES='wstrace_ws_frames_total{dir="c2s",opcode="text",transport="ws"}'
 conf_sum() { sha256sum <"$(sc_rootfs)$CONF" | cut -d' ' -f1; }
 
 info "dpkg -i: the service is enabled and started"

@@ -338,6 +338,21 @@ static void test_not_text(void **state)
 	assert_non_null(strstr(err, "larger than"));
 }
 
+/* A key that spans lines (a folded plain scalar, found by the fuzzer) is
+ * quoted in an error of one line. */
+static void test_error_one_line(void **state)
+{
+	struct webconfig *c = NULL;
+	char err[512];
+	static const char text[] = "{tls_se - A\n    - B\n \nhttp_server_x}\n";
+
+	(void)state;
+	assert_int_equal(webconfig_parse("web.yml", text, sizeof(text) - 1, &c, err, sizeof(err)), -EINVAL);
+	assert_null(c);
+	assert_non_null(strstr(err, "unknown key"));
+	assert_null(strchr(err, '\n'));
+}
+
 static void test_load(void **state)
 {
 	char dir[] = "/tmp/wstrace-webconfig-XXXXXX", path[256], sub[256];
@@ -448,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_empty_means_defaults),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_tls_keys),
+		cmocka_unit_test(test_error_one_line),
 		cmocka_unit_test(test_cipher_suites),
 		cmocka_unit_test(test_errors_name_the_key),
 		cmocka_unit_test(test_not_text),

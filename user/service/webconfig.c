@@ -116,6 +116,11 @@ static int fail(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One line, whatever the file holds: a key quoted from YAML may span
+	 * lines (a folded plain scalar) or hold control characters. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (n)
 		snprintf(p->err, p->errlen, "%s:%zu: %s", p->name, n->start_mark.line + 1, msg);
 	else

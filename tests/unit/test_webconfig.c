@@ -323,6 +323,9 @@ static void test_errors_name_the_key(void **state)
 	/* Not YAML, or more than one document */
 	bad("tls_server_config:\n  cert_file: [a\n", "not YAML");
 	bad("a: 1\n---\nb: 2\n", "more than one YAML document");
+	/* Found by the fuzzer: with TLS off (no certificate) too. */
+	bad("tls_server_config:\n  cert_file:\n  min_version: TLS13\n  max_version: TLS12\n",
+	    "min_version is above max_version");
 }
 
 static void test_not_text(void **state)

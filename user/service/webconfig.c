@@ -701,6 +701,9 @@ static int check_tls(struct pctx *p, const yaml_node_t *root)
 	bool ca = c->client_ca_file || c->client_ca;
 
 	c->tls = p->tls_key_given || c->cert_file || c->cert || c->key_file || c->key || ca;
+	/* Wrong even while TLS is off: it would be at the next edit that adds a cert. */
+	if (c->min_version > c->max_version)
+		return fail(p, root, "tls_server_config: min_version is above max_version");
 	if (!c->tls)
 		return 0;
 	if (!c->cert_file && !c->cert)
@@ -721,8 +724,6 @@ static int check_tls(struct pctx *p, const yaml_node_t *root)
 		    c->client_auth == WEB_REQUIRE_AND_VERIFY_CLIENT_CERT))
 		return fail(p, root, "tls_server_config: client_auth_type %s needs client_ca_file (or client_ca)",
 			    client_auth_names[c->client_auth]);
-	if (c->min_version > c->max_version)
-		return fail(p, root, "tls_server_config: min_version is above max_version");
 	return build_priority(p, root);
 }
 

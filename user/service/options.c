@@ -139,14 +139,22 @@ static void store_uint(struct options *o, const struct option_def *d, uint64_t v
 	}
 }
 
+/* A repeatable option given on the command line replaces the config
+ * file's list instead of adding to it: the first command-line value empties
+ * the list, the next ones add. */
+static void cli_replaces_list(const struct options *o, int *n, bool *from_cli)
+{
+	if (o->applying_cli && !*from_cli) {
+		*n = 0;
+		*from_cli = true;
+	}
+}
+
 static int set_interface(struct options *o, const struct option_def *d, const char *value,
 			 char *err, size_t errlen)
 {
 	(void)d;
-	if (o->applying_cli && !o->ifaces_from_cli) {
-		o->n_ifaces = 0; /* the command line replaces the file's list */
-		o->ifaces_from_cli = true;
-	}
+	cli_replaces_list(o, &o->n_ifaces, &o->ifaces_from_cli);
 	if (o->n_ifaces >= OPTIONS_MAX_IFACES) {
 		snprintf(err, errlen, "-i: too many interfaces: at most %d", OPTIONS_MAX_IFACES);
 		return -EINVAL;
@@ -206,8 +214,7 @@ static int set_metrics(struct options *o, const struct option_def *d, const char
 	return copy_str(o->metrics, value, d->name, err, errlen);
 }
 
-/* --correlate, --correlate-reply: repeatable; the command line's list
- * replaces the file's. */
+/* --correlate, --correlate-reply: repeatable. */
 static int set_corr_key(struct options *o, const struct option_def *d, const char *value,
 			char *err, size_t errlen)
 {
@@ -216,10 +223,7 @@ static int set_corr_key(struct options *o, const struct option_def *d, const cha
 	int *n = reply ? &o->n_reply_keys : &o->n_corr_keys;
 	bool *from_cli = reply ? &o->reply_keys_from_cli : &o->corr_keys_from_cli;
 
-	if (o->applying_cli && !*from_cli) {
-		*n = 0;
-		*from_cli = true;
-	}
+	cli_replaces_list(o, n, from_cli);
 	if (!value || !*value) {
 		snprintf(err, errlen, "--%s: a JSON key is needed", d->name);
 		return -EINVAL;
@@ -251,10 +255,7 @@ static int set_pid(struct options *o, const struct option_def *d, const char *va
 	uint64_t v;
 
 	(void)d;
-	if (o->applying_cli && !o->pids_from_cli) {
-		o->n_pids = 0; /* the command line replaces the file's list */
-		o->pids_from_cli = true;
-	}
+	cli_replaces_list(o, &o->n_pids, &o->pids_from_cli);
 	if (parse_u64(value, 1, 4194304, &v) || o->n_pids >= OPTIONS_MAX_PIDS) {
 		snprintf(err, errlen, "--pid: bad process id '%s' (1 to 4194304, at most %d of them)",
 			 value ? value : "", OPTIONS_MAX_PIDS);

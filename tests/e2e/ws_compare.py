@@ -96,7 +96,9 @@ def tshark_parse(pcap, port, keylog=None):
     decode = ["-d", "tcp.port==%d,http" % port]
     if keylog:
         decode = ["-o", "tls.keylog_file:" + keylog, "-d", "tcp.port==%d,tls" % port]
-    cmd = ["tshark", "-r", pcap] + decode + [
+    # A retransmission (loopback under load) would otherwise cost tshark
+    # the frame boundaries of the rest of its connection.
+    cmd = ["tshark", "-r", pcap, "-o", "tcp.reassemble_out_of_order:TRUE"] + decode + [
            "-Y", "websocket or http.response.code == 101", "-T", "json", "-x"]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:

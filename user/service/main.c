@@ -83,7 +83,8 @@ static void deliver_event(void *ctx, const struct wst_event *ev)
 	if (!ev)
 		return; /* --pid, --comm, --cgroup */
 
-	exporter_event(app->exporter, ev);
+	if (app->exporting)
+		exporter_event(app->exporter, ev);
 	if (app->top)
 		top_event(app->top, ev);
 	if (app->opt.quiet) {
@@ -193,6 +194,8 @@ static int setup_pipeline(struct app *app)
 
 	/* tracker -> WebSocket layer -> outputs and counters */
 	rc = exporter_new(&app->exporter, &eo);
+	/* Metrics nobody reads are not counted (a reload cannot turn them on). */
+	app->exporting = (app->opt.metrics[0] && !app->opt.read_file[0]) || app->opt.top;
 	if (!rc && app->opt.event_limit) {
 		struct event_limit_opts lo = { .rate = app->opt.event_limit, .burst = app->opt.event_burst };
 

@@ -79,16 +79,19 @@ static void deliver_event(void *ctx, const struct wst_event *ev)
 	struct wst_event copy;
 	struct wst_attrib at;
 
-	ev = app_attrib_event(app, ev, &copy, &at);
-	if (!ev)
-		return; /* --pid, --comm, --cgroup */
+	/* Tested here: a call per frame and message adds up. */
+	if (app->attrib) {
+		ev = app_attrib_event(app, ev, &copy, &at);
+		if (!ev)
+			return; /* --pid, --comm, --cgroup */
+	}
 
 	if (app->exporting)
 		exporter_event(app->exporter, ev);
 	if (app->top)
 		top_event(app->top, ev);
 	if (app->opt.quiet) {
-		if (app->limit)
+		if (app->limit && event_limit_ends_flow(ev->type))
 			event_limit_forget(app->limit, ev);
 		return;
 	}

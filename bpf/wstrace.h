@@ -25,7 +25,6 @@
 
 /* Largest payload the kernel copies per packet: a GSO/GRO super-packet. */
 #define WST_MAX_SNAPLEN 65536
-#define WST_DEFAULT_SNAPLEN 4096
 
 /*
  * What a packet parser accepts. The kernel parser (bpf/parse.bpf.h) and the

@@ -58,7 +58,8 @@ outcomes_above() { [ "$(outcomes)" -gt "$1" ]; }
 packets_reach() { [ "$(kernel_packets)" -ge "$1" ]; }
 
 conf "interface = lo"
-start_wstrace "$NS" /dev/null "$ERR" --config "$CONF" -p $PORT,$PORT2 -q --ringbuf-kb 8
+# -s 4096: whole packets of 64 KiB would never fit the ring, only be lost.
+start_wstrace "$NS" /dev/null "$ERR" --config "$CONF" -p $PORT,$PORT2 -q -s 4096 --ringbuf-kb 8
 WPID=$WSTRACE_PID
 
 info "load, and reloads while it runs"

@@ -43,24 +43,24 @@ check_events() {
 }
 
 info "tcx on any, veth created after start"
-start_wstrace "$B" "$TMP/tcx.json" "$TMP/tcx.err" -p 7272,7299 --json -s 0
+start_wstrace "$B" "$TMP/tcx.json" "$TMP/tcx.err" -p 7272,7299 --json
 veth_pair "$A" "$B"
 wait_until 30 grep -q "attached to $VB" "$TMP/tcx.err" || { cat "$TMP/tcx.err"; fail "did not follow the new interface"; }
 run_traffic
 stop_wstrace
 cat "$TMP/tcx.err"
-# Whole packets (-s 0): the three plain-bytes connections are each judged not HTTP.
+# Whole packets (the default): the three plain-bytes connections are each judged not HTTP.
 check_events "$TMP/tcx.json" 3
 expect_eq "$(count_json "$TMP/tcx.json" 'e["event"]=="ws_gap"')" 0 "no gaps with whole packets"
 grep -q "^0 packets lost" "$TMP/tcx.err" || fail "ring buffer losses"
 
 info "clsact on the veth"
-start_wstrace "$B" "$TMP/cls.json" "$TMP/cls.err" -i "$VB" -p 7272,7299 --json --clsact
+start_wstrace "$B" "$TMP/cls.json" "$TMP/cls.err" -i "$VB" -p 7272,7299 --json --clsact -s 4096
 ip -n "$B" filter show dev "$VB" ingress >/dev/null 2>&1
 expect_ge "$(tc -n "$B" filter show dev "$VB" ingress | grep -c bpf)" 1 "clsact ingress filter while running"
 run_traffic
 stop_wstrace
-# Default snaplen: GSO packets are cut, the heads have holes: gaps, not violations.
+# -s 4096: GSO packets are cut, the heads have holes: gaps, not violations.
 check_events "$TMP/cls.json" 1
 expect_ge "$(count_json "$TMP/cls.json" 'e["event"]=="ws_gap"')" 2 "gaps reported for cut packets"
 expect_eq "$(tc -n "$B" filter show dev "$VB" ingress | grep -c bpf)" 0 "ingress filters left after exit"

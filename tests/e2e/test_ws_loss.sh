@@ -24,7 +24,8 @@ bg "$NS" $LOAD server --port 7272 --no-deflate >"$TMP/server-plain.log" 2>&1
 bg "$NS" $LOAD server --port 7273 >"$TMP/server-deflate.log" 2>&1
 wait_port "$NS" 7272
 wait_port "$NS" 7273
-start_wstrace "$NS" "$J" "$TMP/live.err" -i lo -p 7272,7273 --json --ringbuf-kb ${E2E_RINGBUF_KB:-8}
+# -s 4096: whole packets of 64 KiB would never fit the ring, only be lost.
+start_wstrace "$NS" "$J" "$TMP/live.err" -i lo -p 7272,7273 --json -s 4096 --ringbuf-kb ${E2E_RINGBUF_KB:-8}
 
 info "burst: $CONNS plain sessions x $COUNT messages of $SIZE bytes, and one compressed session"
 bg "$NS" $LOAD client --port 7273 --conns 1 --count $COUNT --interval 0 --size $SIZE --hold 0.2 --deadline 30 >"$TMP/client-deflate.log" 2>&1

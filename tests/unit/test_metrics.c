@@ -182,6 +182,41 @@ static void test_histogram(void **state)
 	metrics_free(m);
 }
 
+/* Bucket choice, by scan (up to 16 bounds) or binary search (more): a
+ * value at, below and above every bound of lists of either kind. */
+static void test_histogram_bucket_search(void **state)
+{
+	static const int sizes[] = { 1, 3, 16, 17, 40 };
+	double b[40];
+	char want[64];
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		b[i] = i + 1;
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+		int n = sizes[si];
+
+		for (int twice = 1; twice <= 2 * n + 1; twice++) {
+			double v = twice / 2.0;
+			struct metrics *m;
+			char *buf;
+			int h;
+
+			assert_int_equal(metrics_new(&m), 0);
+			h = metrics_histogram(m, "t_size", "Size.", b, n, NULL, NULL, 0);
+			assert_true(h >= 0);
+			metrics_observe(m, h, 0, v);
+			buf = render(m);
+			for (int i = 0; i < n; i++) {
+				snprintf(want, sizeof(want), "le=\"%d\"} %d\n", i + 1, v <= b[i]);
+				assert_non_null(strstr(buf, want));
+			}
+			free(buf);
+			metrics_free(m);
+		}
+	}
+}
+
 static void test_histogram_no_label_default_buckets(void **state)
 {
 	struct metrics *m;
@@ -540,6 +575,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_histogram_bucket_search),
 		cmocka_unit_test(test_gauge_and_info),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_histogram_no_label_default_buckets),

@@ -27,10 +27,10 @@ static void test_defaults(void **state)
 	options_defaults(&o, false);
 	assert_true(o.show_payload);
 	assert_string_equal(o.metrics, "");
-	assert_int_equal(o.snaplen, 4096);
+	assert_int_equal(o.snaplen, 0); /* every frame decoded */
 	options_defaults(&o, true);
 	assert_false(o.show_payload); /* privacy by default in the daemon */
-	assert_int_equal(o.snaplen, 0);  /* and every frame decoded */
+	assert_int_equal(o.snaplen, 0);
 	assert_string_equal(o.metrics, "127.0.0.1:9272");
 }
 

@@ -96,8 +96,7 @@ static void test_limits(void **state)
 	(void)state;
 	options_defaults(&o, false);
 	assert_string_equal(options_help(options_find("snaplen"), help, sizeof(help)),
-			    "Payload bytes kept per packet (default 4096, 0 with --daemon; "
-			    "0 to 65536; 0 = whole packet)");
+			    "Payload bytes kept per packet (default 0; 0 to 65536; 0 = whole packet)");
 	assert_string_equal(options_help(options_find("json"), help, sizeof(help)),
 			    "One JSON object per line instead of text");
 	assert_non_null(strstr(options_help(options_find("max-message"), help, sizeof(help)),

@@ -111,6 +111,35 @@ static void test_sticky_and_offset(void **state)
 	assert_true(utf8_feed(&s, (const uint8_t *)"ok", 2));
 }
 
+/* The word-at-a-time ASCII path: a bad byte or a lead byte at every
+ * offset of runs around its 8 and 16 byte steps, whole and split. */
+static void test_ascii_runs(void **state)
+{
+	uint8_t buf[48];
+
+	(void)state;
+	for (size_t len = 1; len <= sizeof(buf); len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (size_t cut = 0; cut <= len; cut += 5) {
+				struct utf8_state s = { 0 };
+
+				memset(buf, 'a', len);
+				buf[at] = 0xff;
+				assert_false(utf8_feed(&s, buf, cut) && utf8_feed(&s, buf + cut, len - cut));
+				assert_int_equal(s.count, at);
+				/* A 2-byte code point there: valid when it fits. */
+				utf8_init(&s);
+				buf[at] = 0xc3;
+				if (at + 1 < len)
+					buf[at + 1] = 0xa9;
+				assert_true(utf8_feed(&s, buf, cut) && utf8_feed(&s, buf + cut, len - cut));
+				assert_int_equal(s.count, len);
+				assert_int_equal(utf8_complete(&s), at + 1 < len);
+			}
+		}
+	}
+}
+
 /* Every code point (minus surrogates) encodes and validates. */
 static void test_all_code_points(void **state)
 {
@@ -168,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_cases_whole),
 		cmocka_unit_test(test_cases_split),
 		cmocka_unit_test(test_sticky_and_offset),
+		cmocka_unit_test(test_ascii_runs),
 		cmocka_unit_test(test_all_code_points),
 	};
 

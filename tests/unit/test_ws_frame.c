@@ -323,6 +323,28 @@ static void test_header_parse_examples(void **state)
 	}
 }
 
+/* Unmasking word at a time: every key phase, every length around its
+ * 8 and 16 byte steps, against RFC 6455 5.3's byte by byte definition. */
+static void test_unmask_every_phase(void **state)
+{
+	const uint8_t mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+	uint8_t src[40], dst[41], want[40];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	for (uint64_t pos = 0; pos < 8; pos++) {
+		for (size_t n = 0; n <= sizeof(src); n++) {
+			for (size_t i = 0; i < n; i++)
+				want[i] = src[i] ^ mask[(pos + i) % 4];
+			memset(dst, 0xee, sizeof(dst));
+			ws_frame_unmask(dst, src, n, mask, pos);
+			assert_memory_equal(dst, want, n);
+			assert_int_equal(dst[n], 0xee); /* nothing written past n */
+		}
+	}
+}
+
 static void test_hello_unmasked(void **state)
 {
 	struct wft_rec *r;
@@ -1440,6 +1462,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_parse_examples),
+		cmocka_unit_test(test_unmask_every_phase),
 		cmocka_unit_test(test_hello_unmasked),
 		cmocka_unit_test(test_hello_masked),
 		cmocka_unit_test(test_fragmented_and_control),

@@ -94,18 +94,35 @@ int ws_frame_header_parse(const uint8_t *buf, size_t len,
 static inline void ws_frame_unmask(uint8_t *dst, const uint8_t *src, size_t n,
 				   const uint8_t mask[4], uint64_t pos)
 {
-	uint8_t m[8];
-	uint64_t m64, w;
+	unsigned int sh = (unsigned int)(pos & 3) * 8;
+	uint32_t m32;
+	uint64_t m64, w, w2;
 	size_t i = 0;
 
-	/* Eight bytes at a time: the key repeats every 4, so its phase holds. */
-	for (int k = 0; k < 8; k++)
-		m[k] = mask[(pos + k) & 3];
-	memcpy(&m64, m, sizeof(m64));
-	for (; i + 8 <= n; i += 8) {
+	/*
+	 * Sixteen, then eight bytes at a time: the key repeats every 4, so
+	 * the key word rotated to pos's phase fits every word (in memory
+	 * order, which is the low byte first on a little-endian machine).
+	 */
+	memcpy(&m32, mask, sizeof(m32));
+	if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && sh)
+		m32 = m32 >> sh | m32 << (32 - sh);
+	else if (sh)
+		m32 = m32 << sh | m32 >> (32 - sh);
+	m64 = (uint64_t)m32 << 32 | m32;
+	for (; i + 16 <= n; i += 16) {
+		memcpy(&w, src + i, sizeof(w));
+		memcpy(&w2, src + i + 8, sizeof(w2));
+		w ^= m64;
+		w2 ^= m64;
+		memcpy(dst + i, &w, sizeof(w));
+		memcpy(dst + i + 8, &w2, sizeof(w2));
+	}
+	if (i + 8 <= n) {
 		memcpy(&w, src + i, sizeof(w));
 		w ^= m64;
 		memcpy(dst + i, &w, sizeof(w));
+		i += 8;
 	}
 	for (; i < n; i++)
 		dst[i] = src[i] ^ mask[(pos + i) & 3];

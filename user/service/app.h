@@ -60,6 +60,7 @@ struct app {
 	struct corr *corr;          /* --correlate, --correlate-reply; NULL: off */
 	struct tls_join *tls;  /* TLS plaintext into the WebSocket layer's flows */
 	struct exporter *exporter;
+	bool exporting;         /* someone reads the exporter: --metrics live, or --top */
 	struct metrics_http *http;
 	struct webconfig *web;  /* --web-config, until the endpoint takes it */
 	struct capture *capture;

@@ -79,15 +79,19 @@ static void deliver_event(void *ctx, const struct wst_event *ev)
 	struct wst_event copy;
 	struct wst_attrib at;
 
-	ev = app_attrib_event(app, ev, &copy, &at);
-	if (!ev)
-		return; /* --pid, --comm, --cgroup */
+	/* Tested here: a call per frame and message adds up. */
+	if (app->attrib) {
+		ev = app_attrib_event(app, ev, &copy, &at);
+		if (!ev)
+			return; /* --pid, --comm, --cgroup */
+	}
 
-	exporter_event(app->exporter, ev);
+	if (app->exporting)
+		exporter_event(app->exporter, ev);
 	if (app->top)
 		top_event(app->top, ev);
 	if (app->opt.quiet) {
-		if (app->limit)
+		if (app->limit && event_limit_ends_flow(ev->type))
 			event_limit_forget(app->limit, ev);
 		return;
 	}
@@ -193,6 +197,8 @@ static int setup_pipeline(struct app *app)
 
 	/* tracker -> WebSocket layer -> outputs and counters */
 	rc = exporter_new(&app->exporter, &eo);
+	/* Metrics nobody reads are not counted (a reload cannot turn them on). */
+	app->exporting = (app->opt.metrics[0] && !app->opt.read_file[0]) || app->opt.top;
 	if (!rc && app->opt.event_limit) {
 		struct event_limit_opts lo = { .rate = app->opt.event_limit, .burst = app->opt.event_burst };
 

@@ -316,8 +316,12 @@ const struct option_def options_table[] = {
 	{ .name = "port", .key = 'p', .arg = "PORT[,PORT...]", .type = OPTION_CUSTOM, .set = set_port,
 	  .max = PORTS_MAX, .def = OPTIONS_DEFAULT_PORT,
 	  .help = "TCP ports of the WebSocket servers" },
+	/*
+	 * Whole packets by default: a snaplen cuts a 64 KiB GSO packet's frame
+	 * headers, and every frame after the cut is lost, not decoded.
+	 */
 	{ .name = "snaplen", .key = 's', .arg = "SNAPLEN", .type = OPTION_UINT, AT(snaplen),
-	  .min = 0, .max = WST_MAX_SNAPLEN, .def = WST_DEFAULT_SNAPLEN, .def_text = "0 with --daemon",
+	  .min = 0, .max = WST_MAX_SNAPLEN, .def = 0,
 	  .zero = "whole packet", .noun = "snaplen", .expect = "0 (whole packet) to " STR(WST_MAX_SNAPLEN),
 	  .help = "Payload bytes kept per packet" },
 	{ .name = "count", .key = 'c', .arg = "COUNT", .type = OPTION_UINT, AT(count),
@@ -411,8 +415,8 @@ const struct option_def options_table[] = {
 	/* 0: chosen after the command line, by the snaplen. */
 	{ .name = "ringbuf-kb", .arg = "KB", .type = OPTION_UINT, AT(ringbuf_kb),
 	  .min = 4, .max = 1u << 20, .noun = "size",
-	  .def_text = STR(OPTIONS_DEFAULT_RINGBUF_KB) ", or " STR(OPTIONS_WHOLE_PACKET_RINGBUF_KB)
-		      " with -s 0",
+	  .def_text = STR(OPTIONS_WHOLE_PACKET_RINGBUF_KB) ", or " STR(OPTIONS_DEFAULT_RINGBUF_KB)
+		      " with a snaplen",
 	  .help = "Ring buffer size in KiB" },
 	/*
 	 * Batched ring buffer wakeups: a wakeup per record costs an interrupt
@@ -466,12 +470,6 @@ void options_defaults(struct options *o, bool daemon)
 	if (!daemon)
 		return;
 	o->show_payload = false;
-	/*
-	 * The service decodes every frame: with payloads cut at 4096 bytes, a
-	 * 64 KiB GSO packet full of small frames would lose most of them.
-	 * The command line keeps tcpdump's -s 4096.
-	 */
-	o->snaplen = 0;
 	snprintf(o->metrics, sizeof(o->metrics), "%s", METRICS_HTTP_DEFAULT_SPEC);
 }
 

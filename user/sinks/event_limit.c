@@ -246,11 +246,6 @@ static void say(struct event_limit *l, struct el_flow *f, const struct wst_event
 	}
 }
 
-static bool is_end(enum wst_event_type t)
-{
-	return t == WST_EV_TCP_CLOSED || t == WST_EV_WS_SESSION_END;
-}
-
 void event_limit_event(void *ctx, const struct wst_event *ev)
 {
 	struct event_limit *l = ctx;
@@ -266,8 +261,8 @@ void event_limit_event(void *ctx, const struct wst_event *ev)
 		/* Once per connection: always printed, after what is pending. */
 		pp = find(l, ev->flow->id);
 		if (*pp) {
-			say(l, *pp, ev, is_end(ev->type));
-			if (is_end(ev->type))
+			say(l, *pp, ev, event_limit_ends_flow(ev->type));
+			if (event_limit_ends_flow(ev->type))
 				unlink_free(l, pp);
 		}
 		pass(l, ev);
@@ -298,7 +293,7 @@ void event_limit_forget(struct event_limit *l, const struct wst_event *ev)
 {
 	struct el_flow **pp;
 
-	if (!ev->flow || !is_end(ev->type))
+	if (!ev->flow || !event_limit_ends_flow(ev->type))
 		return;
 	pp = find(l, ev->flow->id);
 	if (*pp)

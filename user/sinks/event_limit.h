@@ -51,6 +51,13 @@ void event_limit_event(void *ctx, const struct wst_event *ev);
  */
 void event_limit_forget(struct event_limit *l, const struct wst_event *ev);
 
+/* The events after which a connection's limiter state goes: the only ones
+ * event_limit_forget() acts on (callers may skip the call for others). */
+static inline bool event_limit_ends_flow(enum wst_event_type t)
+{
+	return t == WST_EV_TCP_CLOSED || t == WST_EV_WS_SESSION_END;
+}
+
 /* Whether events of this kind are limited. */
 bool event_limit_applies(enum wst_event_type t);
 

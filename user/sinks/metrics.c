@@ -413,9 +413,16 @@ void metrics_observe(struct metrics *m, int family, uint32_t index, double v)
 	if (s->type != METRICS_HISTOGRAM || index >= s->n_series)
 		return;
 	f = &m->priv->fam[family];
-	/* First bucket whose upper bound is >= v (le is inclusive). */
+	/* First bucket whose upper bound is >= v (le is inclusive): a scan
+	 * from the smallest for the short lists (most values are small, and
+	 * its branches predictable), else a binary search. */
 	lo = 0;
 	hi = f->n_buckets;
+	if (hi <= 16) {
+		while (lo < hi && v > f->buckets[lo])
+			lo++;
+		hi = lo;
+	}
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
 		if (v <= f->buckets[mid])

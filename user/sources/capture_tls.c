@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,16 @@
 /* Linux 6.6 UAPI, newer than the headers libbpf 1.1 builds with. */
 #define TLS_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type */
 #define TLS_UPROBE_MULTI_RETURN 1u
-/* union bpf_attr's link_create with its uprobe_multi member */
+/* union bpf_attr's link_create with its uprobe_multi member; the kernel
+ * wants the bytes past pid zero, so the padding is a named member. */
 struct tls_link_create {
 	uint32_t prog_fd, target_fd, attach_type, flags;
 	uint64_t path, offsets, ref_ctr_offsets, cookies;
-	uint32_t cnt, multi_flags, pid;
+	uint32_t cnt, multi_flags, pid, zero;
 };
+_Static_assert(offsetof(struct tls_link_create, path) == 16 &&
+		       offsetof(struct tls_link_create, pid) == 56,
+	       "the layout of bpf_attr.link_create.uprobe_multi");
 
 /* The functions probed: the program on entry, and on return (or NULL). */
 enum { F_READ, F_WRITE, F_READ_EX, F_WRITE_EX, F_HANDSHAKE, F_SET_FD, F_FREE, F_MAX };

@@ -32,7 +32,8 @@
 # cgroup made here, under which it creates its payload/supervisor groups,
 # so that containers side by side never share one. The container gets
 # CAP_BPF and CAP_PERFMON (CAP_NET_ADMIN comes with its private network)
-# and the bpf() and perf_event_open() system calls, which nspawn's own
+# and the bpf(), perf_event_open() and open_by_handle_at() system calls
+# (cgroup ids to paths), which nspawn's own
 # seccomp filter refuses by default. It has no network beyond its lo: give
 # sc_image every package the test installs or runs inside.
 
@@ -216,7 +217,7 @@ sc_boot() {
 			exec systemd-nspawn "$@"' sh "$SC_IMAGE" "$SC_RUN" \
 			--directory="$SC_RUN/root" --machine="$name" --boot --register=no "${keep_unit[@]}" \
 			--private-network --capability=CAP_BPF,CAP_PERFMON \
-			--system-call-filter='bpf perf_event_open' --console=pipe --link-journal=no \
+			--system-call-filter='bpf perf_event_open open_by_handle_at' --console=pipe --link-journal=no \
 			--resolv-conf=off --timezone=off
 	) </dev/null >"$SC_RUN/boot.log" 2>&1 &
 	SC_LAUNCHER=$!

@@ -11,6 +11,9 @@
 #   listening PORT         a TCP listener on the container's lo
 #   server PORT            an echo WebSocket server there, until the test ends
 #   client PORT N          N messages through it, answered (else the test fails)
+#   journal_json F         JSON lines of wstrace's journal (to $TMP/journal.json)
+#                          matching the python expression F on `e` (count_json)
+#   journal_json_is F N    N of them
 #   TCXQ                   the tcx_query tool (what is attached to an interface)
 # Sourcing it requires root (or skips) and the tool.
 need_root
@@ -26,6 +29,11 @@ is_state() { [ "$(state)" = "$1" ]; }
 scrape() { sc_net "$PY" -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "http://127.0.0.1:$MPORT/metrics"; }
 metric() { scrape | awk -v m="$1" '$1==m {print $2}'; }
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
+journal_json() {
+	sc_exec journalctl -u wstrace -o cat --no-pager | grep '^{' >"$TMP/journal.json"
+	count_json "$TMP/journal.json" "$1"
+}
+journal_json_is() { [ "$(journal_json "$1")" = "$2" ]; }
 listening() { sc_net ss -Hltn "sport = :$1" | grep -q .; }
 server() {
 	# nsenter itself (not a subshell) becomes the server, so PIDS holds its PID.

@@ -8,17 +8,27 @@
  * namespaces too), node (it links OpenSSL statically and exports its
  * SSL_* symbols) and the files --ssl-lib names. A uprobe on a file
  * applies to every process that maps it, started before or after.
+ *
+ * Attached as uprobe_multi links (bpf() alone, Linux 6.6+) where the kernel
+ * has them: a uprobe perf event needs CAP_SYS_ADMIN again since the kernel
+ * took it back from CAP_PERFMON, a uprobe_multi link only the CAP_PERFMON
+ * its program's load needs, and no perf_event_open(). Older kernels get
+ * the perf events.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/bpf.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,6 +39,20 @@
 
 #define TLS_MAX_FILES 64
 #define TLS_MAX_PROCS 4096 /* /proc entries looked at for mapped libraries */
+
+/* Linux 6.6 UAPI, newer than the headers libbpf 1.1 builds with. */
+#define TLS_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type */
+#define TLS_UPROBE_MULTI_RETURN 1u
+/* union bpf_attr's link_create with its uprobe_multi member; the kernel
+ * wants the bytes past pid zero, so the padding is a named member. */
+struct tls_link_create {
+	uint32_t prog_fd, target_fd, attach_type, flags;
+	uint64_t path, offsets, ref_ctr_offsets, cookies;
+	uint32_t cnt, multi_flags, pid, zero;
+};
+_Static_assert(offsetof(struct tls_link_create, path) == 16 &&
+		       offsetof(struct tls_link_create, pid) == 56,
+	       "the layout of bpf_attr.link_create.uprobe_multi");
 
 /* The functions probed: the program on entry, and on return (or NULL). */
 enum { F_READ, F_WRITE, F_READ_EX, F_WRITE_EX, F_HANDSHAKE, F_SET_FD, F_FREE, F_MAX };
@@ -45,8 +69,11 @@ struct tls_file {
 struct capture_tls {
 	struct tls_bpf *skel;
 	struct bpf_link *sys_enter;
-	struct bpf_link **links;
+	struct bpf_link **links; /* uprobe perf events */
 	int n_links, cap_links;
+	int *fds; /* or uprobe_multi links */
+	int n_fds, cap_fds;
+	bool multi;
 	struct tls_file files[TLS_MAX_FILES];
 	int n_files;
 };
@@ -126,6 +153,64 @@ static int tls_link_add(struct capture_tls *t, struct bpf_link *l)
 	return 0;
 }
 
+static int tls_fd_add(struct capture_tls *t, int fd)
+{
+	if (t->n_fds == t->cap_fds) {
+		int n = t->cap_fds ? 2 * t->cap_fds : 32;
+		int *p = realloc(t->fds, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->fds = p;
+		t->cap_fds = n;
+	}
+	t->fds[t->n_fds++] = fd;
+	return 0;
+}
+
+/* A uprobe_multi link of prog_fd on path at off (every process): fd or -errno. */
+static int uprobe_multi_link(int prog_fd, const char *path, size_t off, bool ret)
+{
+	uint64_t o = off;
+	struct tls_link_create a = {
+		.prog_fd = prog_fd,
+		.attach_type = TLS_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path,
+		.offsets = (uintptr_t)&o,
+		.cnt = 1,
+		.multi_flags = ret ? TLS_UPROBE_MULTI_RETURN : 0,
+	};
+	int fd = syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Whether the kernel has uprobe_multi links: a program of that attach type
+ * linked to "/" is refused as not a regular file (EBADF) where it has them,
+ * as an unknown attach type (EINVAL) where not.
+ */
+static bool uprobe_multi_supported(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = TLS_TRACE_UPROBE_MULTI);
+	int prog, fd;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "wst_probe", "GPL", insns, 2, &o);
+	if (prog < 0)
+		return false;
+	fd = uprobe_multi_link(prog, "/", 1, false);
+	close(prog);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	return fd == -EBADF;
+}
+
 static int tls_uprobe(struct capture_tls *t, struct bpf_program *prog, const char *path,
 		      size_t off, bool ret)
 {
@@ -135,6 +220,16 @@ static int tls_uprobe(struct capture_tls *t, struct bpf_program *prog, const cha
 
 	if (!off)
 		return 0;
+	if (t->multi) {
+		int fd = uprobe_multi_link(bpf_program__fd(prog), path, off, ret);
+
+		if (fd < 0)
+			return fd;
+		err = tls_fd_add(t, fd);
+		if (err)
+			close(fd);
+		return err;
+	}
 	l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &o);
 	if (!l)
 		return -errno;
@@ -287,6 +382,15 @@ int capture_tls_open(struct capture *c, const struct capture_opts *opts)
 	/* only sockets of the namespace whose interfaces are captured */
 	if (!stat("/proc/self/ns/net", &st))
 		t->skel->rodata->netns_ino = st.st_ino;
+	t->multi = uprobe_multi_supported();
+	if (t->multi) {
+		struct bpf_program *p;
+
+		bpf_object__for_each_program(p, t->skel->obj)
+			if (bpf_program__type(p) == BPF_PROG_TYPE_KPROBE)
+				bpf_program__set_expected_attach_type(p, TLS_TRACE_UPROBE_MULTI);
+	}
+	pr_debug("TLS plaintext: uprobes as %s", t->multi ? "uprobe_multi links" : "perf events");
 	/* The packet programs' ring buffer and ports: one order, one port set. */
 	err = bpf_map__reuse_fd(t->skel->maps.events, c->progs.events);
 	if (!err)
@@ -328,6 +432,9 @@ void capture_tls_close(struct capture *c)
 	for (int i = 0; i < t->n_links; i++)
 		bpf_link__destroy(t->links[i]);
 	free(t->links);
+	for (int i = 0; i < t->n_fds; i++)
+		close(t->fds[i]);
+	free(t->fds);
 	tls_bpf__destroy(t->skel);
 	free(t);
 	c->tls = NULL;

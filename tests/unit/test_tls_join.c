@@ -30,6 +30,7 @@ struct fixture {
 	struct recorder r;
 	struct tls_join *j;
 	uint64_t off[2][2]; /* next offset by side (0 server, 1 client) and enum wst_tls_dir */
+	uint8_t flags;      /* of every record plain() makes */
 	int ws_tls, ws_clear; /* HTTP and WebSocket events of TLS flows, of others */
 };
 
@@ -76,6 +77,7 @@ static void plain(struct fixture *fx, enum side side, enum wst_tls_dir dir, cons
 	pt.r.kind = WST_REC_TLS_DATA;
 	pt.r.hdr_len = sizeof(pt.r);
 	pt.r.dir = dir;
+	pt.r.flags = fx->flags;
 	pt.r.ts_ns = (fx->p.now += PIPE_STEP_NS);
 	pt.r.ssl = side == SERVER ? 0x5000 : 0xc000;
 	pt.r.tgid = side == SERVER ? 100 : 200;
@@ -289,6 +291,51 @@ static void test_no_flow(void **state)
 	fx_free(&fx);
 }
 
+/*
+ * wstrace started while a wss session was idle: the server's first write
+ * after that comes before any packet of its connection (no flow yet: not
+ * decoded), so the next record starts past a hole. The hole is reported,
+ * and the session is still picked up mid-stream from the frames after it.
+ */
+static void test_midstream_after_hole(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n, first;
+	int i;
+
+	(void)state;
+	fx_init(&fx);
+	fx.flags = WST_TLS_F_MIDSTREAM;
+	first = frame(f, WST_S2C, "pushed before any packet");
+	srv(&fx, WST_S2C, f, first);
+	assert_int_equal(tls_join_stats(fx.j)->no_flow, 1);
+	pipe_pkt(&fx.p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	/* a few frames each way: the mid-stream rules confirm a boundary first */
+	for (int k = 0; k < 4; k++) {
+		n = frame(f, WST_S2C, "a later push");
+		srv(&fx, WST_S2C, f, n);
+		n = frame(f, WST_C2S, "an answer");
+		srv(&fx, WST_C2S, f, n);
+	}
+
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_S2C);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, first);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, first);
+	for (int d = 0; d < 2; d++) {
+		i = rec_find(&fx.r, 0, WST_EV_WS_MESSAGE, d);
+		assert_true(i >= 0);
+		assert_non_null(strstr(fx.r.ev[i].desc, d == WST_S2C ? "data=61206c617465722070757368" /* a later push */
+								    : "data=616e20616e73776572" /* an answer */));
+	}
+	assert_true(rec_count(&fx.r, WST_EV_WS_MESSAGE) >= 6);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_VIOLATION), 0);
+	assert_int_equal(fx.ws_clear, 0);
+	closes(&fx);
+	fx_free(&fx);
+}
+
 /* A full stream table forgets the streams whose connection is gone. */
 static void test_reap_when_full(void **state)
 {
@@ -339,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_server_takes_over),
 		cmocka_unit_test(test_no_flow),
+		cmocka_unit_test(test_midstream_after_hole),
 		cmocka_unit_test(test_reap_when_full),
 		cmocka_unit_test(test_tls_record_start),
 	};

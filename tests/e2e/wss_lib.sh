@@ -24,6 +24,18 @@ metric() {
 		awk -v k="$2" '$1 == k {print $2}'
 }
 
+# wss_veth NAME: namespaces NS (the server's and wstrace's) and CNS (the
+# clients', whose own OpenSSL is then in a namespace wstrace leaves alone,
+# as a remote client's is) joined by a veth pair; IF is NS's end, SRV its
+# address.
+wss_veth() {
+	new_ns "$1" >/dev/null
+	new_ns "$1c" >/dev/null
+	NS=wst-$1-$E2E_ID CNS=wst-$1c-$E2E_ID
+	veth_pair "$NS" "$CNS"
+	IF=wva$E2E_ID SRV=198.51.100.1
+}
+
 # wss_check LABEL TLSMAX ORDER SPECS...: ORDER is "after" (server started
 # after wstrace) or "before"; the server is $WSS_SERVER (a command that
 # takes HOST PORT CONNS), the client python3-websockets with a key log

@@ -278,6 +278,79 @@ static void test_server_takes_over(void **state)
 	fx_free(&fx);
 }
 
+/* SSL_free: the stream's end, with the bytes it read and wrote in all. */
+static void ssl_free(struct fixture *fx, enum side side, uint64_t read, uint32_t written)
+{
+	struct wst_plaintext pt;
+
+	memset(&pt, 0, sizeof(pt));
+	pt.r.version = WST_RECORD_VERSION;
+	pt.r.kind = WST_REC_TLS_FREE;
+	pt.r.ts_ns = (fx->p.now += PIPE_STEP_NS);
+	pt.r.ssl = side == SERVER ? 0x5000 : 0xc000;
+	pt.r.tgid = side == SERVER ? 100 : 200;
+	pt.r.offset = read;
+	pt.r.call_len = written;
+	tls_join_plaintext(fx->j, &pt);
+}
+
+/*
+ * Records lost at a stream's very end (no later record shows the hole):
+ * SSL_free's totals do, on the session while its connection is open, in
+ * the counts in any case; the other end's stream, which fed the flow
+ * before the server's took over, adds nothing.
+ */
+static void test_tail_gap(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n;
+	int i;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	plain(&fx, CLIENT, WST_TLS_WRITE, pipe_request, sizeof(pipe_request) - 1, true, 0);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	n = frame(f, WST_C2S, "the last one seen");
+	srv(&fx, WST_C2S, f, n);
+	plain(&fx, CLIENT, WST_TLS_WRITE, f, n, true, 0);
+	/* the client's totals: what it wrote past its last record fed */
+	ssl_free(&fx, CLIENT, fx.off[CLIENT][WST_TLS_READ], (uint32_t)fx.off[CLIENT][WST_TLS_WRITE] + 99);
+	assert_int_equal(tls_join_stats(fx.j)->gaps, 0);
+	/* the server's: 300 bytes read and 40 written never came */
+	ssl_free(&fx, SERVER, fx.off[SERVER][WST_TLS_READ] + 300, (uint32_t)fx.off[SERVER][WST_TLS_WRITE] + 40);
+	assert_int_equal(tls_join_stats(fx.j)->gaps, 2);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, 340);
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_C2S);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, 300);
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_S2C);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, 40);
+	closes(&fx);
+	fx_free(&fx);
+}
+
+/* After the connection's close: counted only; a saturated write count is no count. */
+static void test_tail_gap_after_close(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	closes(&fx);
+	ssl_free(&fx, SERVER, fx.off[SERVER][WST_TLS_READ] + 7, UINT32_MAX);
+	assert_int_equal(tls_join_stats(fx.j)->gaps, 1);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, 7);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_GAP), 0);
+	fx_free(&fx);
+}
+
 /* Plaintext of a socket no tracked connection has is counted, not decoded. */
 static void test_no_flow(void **state)
 {
@@ -387,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_server_takes_over),
 		cmocka_unit_test(test_no_flow),
 		cmocka_unit_test(test_midstream_after_hole),
+		cmocka_unit_test(test_tail_gap),
+		cmocka_unit_test(test_tail_gap_after_close),
 		cmocka_unit_test(test_reap_when_full),
 		cmocka_unit_test(test_tls_record_start),
 	};

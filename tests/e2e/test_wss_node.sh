@@ -13,11 +13,6 @@ WSMOD=$ROOT/tests/e2e/node/node_modules/ws
 ws_need node command -v node
 ws_need "the npm ws package (npm ci --prefix tests/e2e/node)" node -e "require('$WSMOD')"
 ws_need "node exporting OpenSSL's SSL_write" sh -c 'nm -D "$(command -v node)" | grep -q " T SSL_write$"'
-ws_need tcpdump command -v tcpdump
-ws_need tshark command -v tshark
-ws_need openssl command -v openssl
-ws_need curl command -v curl
-ws_need "python3-websockets (apt-get install python3-websockets)" "$PY" -c "import websockets"
 
 P=$ROOT/tests/e2e/peers
 WSS_SERVER="node $P/ws_server.js"

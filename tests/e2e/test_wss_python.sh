@@ -11,11 +11,6 @@
 # traffic is TLS not decrypted: no WebSocket event, no violation.
 . "$(dirname "$0")/lib.sh"
 need_root
-ws_need tcpdump command -v tcpdump
-ws_need tshark command -v tshark
-ws_need openssl command -v openssl
-ws_need curl command -v curl
-ws_need "python3-websockets (apt-get install python3-websockets)" "$PY" -c "import websockets"
 ws_need "OpenSSL's libssl.so.3" "$PY" -c "import ssl; assert ssl.OPENSSL_VERSION.startswith('OpenSSL 3')"
 
 P=$ROOT/tests/e2e/peers

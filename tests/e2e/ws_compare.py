@@ -2,7 +2,8 @@
 """Matches wstrace's WebSocket events against tshark, frame for frame.
 
   ws_compare.py --pcap DUMP --live LIVE.json [--file FILE.json]
-                [--expect SPEC,SPEC...] [--port 7272] [--label NAME]
+                [--expect SPEC,SPEC...] [--connections N] [--port 7272]
+                [--label NAME] [--keylog KEYS]
 
 DUMP is a tcpdump capture of the traffic LIVE.json (wstrace --json -s 0)
 saw; FILE.json is `wstrace -r DUMP --json` of the same capture.
@@ -20,7 +21,8 @@ saw; FILE.json is `wstrace -r DUMP --json` of the same capture.
    must agree too.
 3. FILE.json must hold the same WebSocket events as LIVE.json, except for
    timings (capture timestamps differ between the two).
-4. With --expect, wstrace's own view of each connection (in order) must be
+4. With --connections, tshark must find WebSocket frames on N connections.
+5. With --expect, wstrace's own view of each connection (in order) must be
    what the peers did: SPEC = DEFLATE:END as given to the test clients.
 
 Exits 1 on any disagreement (printing it), or when nothing was compared.
@@ -99,7 +101,8 @@ def tshark_parse(pcap, port, keylog=None):
     # A retransmission (loopback under load) would otherwise cost tshark
     # the frame boundaries of the rest of its connection.
     cmd = ["tshark", "-r", pcap, "-o", "tcp.reassemble_out_of_order:TRUE"] + decode + [
-           "-Y", "websocket or http.response.code == 101", "-T", "json", "-x"]
+           "-Y", "tcp.port == %d and (websocket or http.response.code == 101)" % port,
+           "-T", "json", "-x"]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
         sys.exit("tshark failed: " + p.stderr.decode(errors="replace"))
@@ -530,6 +533,7 @@ def main():
     ap.add_argument("--expect", help="DEFLATE:END,... one per connection, in order")
     ap.add_argument("--port", type=int, default=7272)
     ap.add_argument("--label", default="peer")
+    ap.add_argument("--connections", type=int, help="connections tshark must find frames on")
     ap.add_argument("--keylog", help="TLS key log: the port is wss, every WebSocket event must say tls")
     a = ap.parse_args()
 
@@ -558,6 +562,9 @@ def main():
         # go unnoticed wherever wstrace missed it too.
         if len(order) != len(a.expect.split(",")):
             err("tshark found WebSocket frames on %d connections, %d were made" % (len(order), len(a.expect.split(","))))
+
+    if a.connections is not None and len(order) != a.connections:
+        err("tshark found WebSocket frames on %d connections, want %d" % (len(order), a.connections))
 
     print("%s: %d frames compared with tshark (%d connections), %d messages, %d of them inflated"
           % (a.label, nframes, len(order), c["messages"], c["inflated"]))

@@ -1,14 +1,20 @@
 #!/usr/bin/python3
 """WebSocket peers (python3-websockets) for the end-to-end tests.
 
-  ws_load.py server --port P [--echo] [--no-deflate]
+  ws_load.py server --port P [--echo] [--no-deflate] [--tls]
       Accepts sessions; with --echo sends every message back. Logs "open" and
       "closed <count>" lines on stdout.
   ws_load.py client --port P --conns K --count N [--interval S] [--size B]
-                    [--hold S] [--no-deflate] [--deadline S]
+                    [--hold S] [--no-deflate] [--deadline S] [--tls]
+                    [--start-file F]
       K sessions at once, each sends N text messages (every S seconds, or as
       fast as it can with 0), then waits --hold seconds and closes with 1000.
       Prints "sent <conn> <n>" per session. Stops at --deadline seconds.
+      With --start-file, every session opens, prints "idle <conn>" and sends
+      nothing until the file F exists.
+  --tls: wss, as ws_server.py and ws_client.py do it (WS_TLS_CERT and
+  WS_TLS_KEY for the server, WS_TLS_CA for the client, SSLKEYLOGFILE for a
+  key log the client writes).
 
 Every message is message(conn, seq, size): recognisable, self-checking text,
 so a test can tell a correctly decoded payload from garbage:
@@ -16,7 +22,9 @@ so a test can tell a correctly decoded payload from garbage:
 """
 import argparse
 import asyncio
+import os
 import re
+import ssl
 import sys
 import time
 
@@ -39,10 +47,26 @@ def check(text, size):
     return bool(m) and text == message(int(m.group(1)), int(m.group(2)), size)
 
 
+def tls_server():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.environ["WS_TLS_CERT"], os.environ["WS_TLS_KEY"])
+    return ctx
+
+
+def tls_client():
+    ctx = ssl.create_default_context(cafile=os.environ["WS_TLS_CA"])
+    ctx.check_hostname = False
+    if os.environ.get("SSLKEYLOGFILE"):
+        ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
+    return ctx
+
+
 async def serve(a):
-    kw = {"ping_interval": None, "max_queue": None}
+    kw = {"ping_interval": None, "max_queue": None, "max_size": 2**22}
     if a.no_deflate:
         kw["compression"] = None
+    if a.tls:
+        kw["ssl"] = tls_server()
 
     async def handler(ws, path=None):
         print("open", ws.remote_address[1], ",".join(e.name for e in ws.extensions), flush=True)
@@ -62,11 +86,18 @@ async def serve(a):
 
 
 async def one_client(a, conn, t_end):
-    kw = {"ping_interval": None, "max_queue": None, "open_timeout": 10}
+    kw = {"ping_interval": None, "max_queue": None, "open_timeout": 10, "max_size": 2**22}
     if a.no_deflate:
         kw["compression"] = None
+    if a.tls:
+        kw["ssl"] = tls_client()
     sent = 0
-    async with websockets.connect("ws://%s:%d/load" % (a.host, a.port), **kw) as ws:
+    url = "%s://%s:%d/load" % ("wss" if a.tls else "ws", a.host, a.port)
+    async with websockets.connect(url, **kw) as ws:
+        if a.start_file:
+            print("idle", conn, flush=True)
+            while not os.path.exists(a.start_file) and time.monotonic() < t_end:
+                await asyncio.sleep(0.05)
         for seq in range(a.count):
             if time.monotonic() > t_end:
                 break
@@ -107,6 +138,8 @@ def main():
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--hold", type=float, default=0.5)
     ap.add_argument("--deadline", type=float, default=30)
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--start-file")
     a = ap.parse_args()
     try:
         if a.role == "server":

@@ -30,6 +30,7 @@ struct fixture {
 	struct recorder r;
 	struct tls_join *j;
 	uint64_t off[2][2]; /* next offset by side (0 server, 1 client) and enum wst_tls_dir */
+	uint8_t flags;      /* of every record plain() makes */
 	int ws_tls, ws_clear; /* HTTP and WebSocket events of TLS flows, of others */
 };
 
@@ -76,6 +77,7 @@ static void plain(struct fixture *fx, enum side side, enum wst_tls_dir dir, cons
 	pt.r.kind = WST_REC_TLS_DATA;
 	pt.r.hdr_len = sizeof(pt.r);
 	pt.r.dir = dir;
+	pt.r.flags = fx->flags;
 	pt.r.ts_ns = (fx->p.now += PIPE_STEP_NS);
 	pt.r.ssl = side == SERVER ? 0x5000 : 0xc000;
 	pt.r.tgid = side == SERVER ? 100 : 200;
@@ -276,6 +278,79 @@ static void test_server_takes_over(void **state)
 	fx_free(&fx);
 }
 
+/* SSL_free: the stream's end, with the bytes it read and wrote in all. */
+static void ssl_free(struct fixture *fx, enum side side, uint64_t read, uint32_t written)
+{
+	struct wst_plaintext pt;
+
+	memset(&pt, 0, sizeof(pt));
+	pt.r.version = WST_RECORD_VERSION;
+	pt.r.kind = WST_REC_TLS_FREE;
+	pt.r.ts_ns = (fx->p.now += PIPE_STEP_NS);
+	pt.r.ssl = side == SERVER ? 0x5000 : 0xc000;
+	pt.r.tgid = side == SERVER ? 100 : 200;
+	pt.r.offset = read;
+	pt.r.call_len = written;
+	tls_join_plaintext(fx->j, &pt);
+}
+
+/*
+ * Records lost at a stream's very end (no later record shows the hole):
+ * SSL_free's totals do, on the session while its connection is open, in
+ * the counts in any case; the other end's stream, which fed the flow
+ * before the server's took over, adds nothing.
+ */
+static void test_tail_gap(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n;
+	int i;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	plain(&fx, CLIENT, WST_TLS_WRITE, pipe_request, sizeof(pipe_request) - 1, true, 0);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	n = frame(f, WST_C2S, "the last one seen");
+	srv(&fx, WST_C2S, f, n);
+	plain(&fx, CLIENT, WST_TLS_WRITE, f, n, true, 0);
+	/* the client's totals: what it wrote past its last record fed */
+	ssl_free(&fx, CLIENT, fx.off[CLIENT][WST_TLS_READ], (uint32_t)fx.off[CLIENT][WST_TLS_WRITE] + 99);
+	assert_int_equal(tls_join_stats(fx.j)->gaps, 0);
+	/* the server's: 300 bytes read and 40 written never came */
+	ssl_free(&fx, SERVER, fx.off[SERVER][WST_TLS_READ] + 300, (uint32_t)fx.off[SERVER][WST_TLS_WRITE] + 40);
+	assert_int_equal(tls_join_stats(fx.j)->gaps, 2);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, 340);
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_C2S);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, 300);
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_S2C);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, 40);
+	closes(&fx);
+	fx_free(&fx);
+}
+
+/* After the connection's close: counted only; a saturated write count is no count. */
+static void test_tail_gap_after_close(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	tls_open(&fx);
+	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
+	srv(&fx, WST_S2C, pipe_response, sizeof(pipe_response) - 1);
+	closes(&fx);
+	ssl_free(&fx, SERVER, fx.off[SERVER][WST_TLS_READ] + 7, UINT32_MAX);
+	assert_int_equal(tls_join_stats(fx.j)->gaps, 1);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, 7);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_GAP), 0);
+	fx_free(&fx);
+}
+
 /* Plaintext of a socket no tracked connection has is counted, not decoded. */
 static void test_no_flow(void **state)
 {
@@ -286,6 +361,51 @@ static void test_no_flow(void **state)
 	srv(&fx, WST_C2S, pipe_request, sizeof(pipe_request) - 1);
 	assert_int_equal(tls_join_stats(fx.j)->no_flow, 1);
 	assert_int_equal(fx.r.n, 0);
+	fx_free(&fx);
+}
+
+/*
+ * wstrace started while a wss session was idle: the server's first write
+ * after that comes before any packet of its connection (no flow yet: not
+ * decoded), so the next record starts past a hole. The hole is reported,
+ * and the session is still picked up mid-stream from the frames after it.
+ */
+static void test_midstream_after_hole(void **state)
+{
+	struct fixture fx;
+	uint8_t f[200];
+	uint32_t n, first;
+	int i;
+
+	(void)state;
+	fx_init(&fx);
+	fx.flags = WST_TLS_F_MIDSTREAM;
+	first = frame(f, WST_S2C, "pushed before any packet");
+	srv(&fx, WST_S2C, f, first);
+	assert_int_equal(tls_join_stats(fx.j)->no_flow, 1);
+	pipe_pkt(&fx.p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	/* a few frames each way: the mid-stream rules confirm a boundary first */
+	for (int k = 0; k < 4; k++) {
+		n = frame(f, WST_S2C, "a later push");
+		srv(&fx, WST_S2C, f, n);
+		n = frame(f, WST_C2S, "an answer");
+		srv(&fx, WST_C2S, f, n);
+	}
+
+	i = rec_find(&fx.r, 0, WST_EV_WS_GAP, WST_S2C);
+	assert_true(i >= 0);
+	assert_int_equal(fx.r.ev[i].ev.u.loss.bytes, first);
+	assert_int_equal(tls_join_stats(fx.j)->gap_bytes, first);
+	for (int d = 0; d < 2; d++) {
+		i = rec_find(&fx.r, 0, WST_EV_WS_MESSAGE, d);
+		assert_true(i >= 0);
+		assert_non_null(strstr(fx.r.ev[i].desc, d == WST_S2C ? "data=61206c617465722070757368" /* a later push */
+								    : "data=616e20616e73776572" /* an answer */));
+	}
+	assert_true(rec_count(&fx.r, WST_EV_WS_MESSAGE) >= 6);
+	assert_int_equal(rec_count(&fx.r, WST_EV_WS_VIOLATION), 0);
+	assert_int_equal(fx.ws_clear, 0);
+	closes(&fx);
 	fx_free(&fx);
 }
 
@@ -339,6 +459,9 @@ int main(void)
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_server_takes_over),
 		cmocka_unit_test(test_no_flow),
+		cmocka_unit_test(test_midstream_after_hole),
+		cmocka_unit_test(test_tail_gap),
+		cmocka_unit_test(test_tail_gap_after_close),
 		cmocka_unit_test(test_reap_when_full),
 		cmocka_unit_test(test_tls_record_start),
 	};

@@ -1035,6 +1035,31 @@ static void test_resync_false_candidate_hides_frame(void **state)
 	free(r);
 }
 
+/* A masked 2-byte final candidate (first byte b0) with payload p, then
+ * two real frames: refuted by its payload, the real ones found after it. */
+static void candidate_refuted(uint8_t b0, const uint8_t key[4], const char *p)
+{
+	uint8_t buf[128];
+	size_t n = 0, i;
+	struct wft_rec *r;
+
+	buf[n++] = b0;
+	buf[n++] = 0x82;
+	memcpy(buf + n, key, 4);
+	n += 4;
+	wsgen_mask(buf + n, p, 2, key);
+	n += 2;
+	for (i = 0; i < 2; i++) {
+		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
+		n += sizeof(ex_hello_masked);
+	}
+	r = wft_run_lost_all(buf, n, true, 4096, NULL);
+	if (r->frames != 2 || r->skipped != 8 || r->resyncs != 1)
+		fail_msg("%s", r->log);
+	assert_memory_equal(r->payload, "Hello", 5);
+	free(r);
+}
+
 /* Close and text candidates need a payload that makes sense. */
 static void test_resync_false_control_and_text(void **state)
 {
@@ -1080,22 +1105,11 @@ static void test_resync_false_control_and_text(void **state)
 		fail_msg("%s", r->log);
 	free(r);
 	/* A final text frame whose bytes are not UTF-8 (0xc0 0x80). */
-	n = 0;
-	buf[n++] = 0x81;
-	buf[n++] = 0x82;
-	memcpy(buf + n, key, 4);
-	n += 4;
-	wsgen_mask(buf + n, "\xc0\x80", 2, key);
-	n += 2;
-	for (i = 0; i < 2; i++) {
-		memcpy(buf + n, ex_hello_masked, sizeof(ex_hello_masked));
-		n += sizeof(ex_hello_masked);
-	}
-	r = wft_run_lost_all(buf, n, true, 4096, NULL);
-	if (r->frames != 2 || r->skipped != 8 || r->resyncs != 1)
-		fail_msg("%s", r->log);
-	assert_memory_equal(r->payload, "Hello", 5);
-	free(r);
+	candidate_refuted(0x81, key, "\xc0\x80");
+	/* One of valid UTF-8 with C0 controls, as ASCII unmasked with
+	 * ASCII gives inside a masked payload; a final continuation too. */
+	candidate_refuted(0x81, key, "\x04\x0c");
+	candidate_refuted(0x80, key, "\x04\x0c");
 	/* A non-final frame followed by a new message (not a continuation,
 	 * 5.4): refuted; the real ones are found after it. */
 	n = 0;

@@ -251,6 +251,20 @@ static uint64_t cand_span(const struct ws_frame_decoder *d)
  * text frame valid UTF-8 so far (8.1), complete if final and whole. Bytes
  * inside a masked payload pass these far less often than header checks.
  */
+/*
+ * C0 controls other than tab, LF and CR: text messages carry them escaped
+ * (JSON) or not at all, while a false candidate inside a masked payload
+ * unmasks ASCII with ASCII (the "mask" is payload bytes too), which gives
+ * valid UTF-8 made of exactly such bytes.
+ */
+static bool has_control(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return true;
+	return false;
+}
+
 static bool cand_payload_ok(const struct ws_frame_decoder *d,
 			    const uint8_t *p, size_t held, bool whole)
 {
@@ -270,16 +284,19 @@ static bool cand_payload_ok(const struct ws_frame_decoder *d,
 		ws_frame_unmask(tmp, p, held, h->mask, 0);
 		return ws_close_parse(tmp, held, &code, &reason, &rlen) == 0;
 	}
-	if (h->opcode != WS_OP_TEXT || h->rsv1)
+	/* A final fragment's message type is unknown after a loss: one with
+	 * control bytes is refuted even if binary (resync then waits for the
+	 * next message; a fragment is lost, no garbage is shown). */
+	if ((h->opcode != WS_OP_TEXT && h->opcode != WS_OP_CONT) || h->rsv1)
 		return true;
 	utf8_init(&u);
 	for (off = 0; off < held; off += c) {
 		c = held - off < sizeof(tmp) ? held - off : sizeof(tmp);
 		ws_frame_unmask(tmp, p + off, c, h->mask, off);
-		if (!utf8_feed(&u, tmp, c))
+		if (has_control(tmp, c) || (h->opcode == WS_OP_TEXT && !utf8_feed(&u, tmp, c)))
 			return false;
 	}
-	return !whole || !h->fin || utf8_complete(&u);
+	return h->opcode != WS_OP_TEXT || !whole || !h->fin || utf8_complete(&u);
 }
 
 /*

@@ -70,9 +70,9 @@ void app_print_summary(struct app *app)
 		uint64_t tk[WST_TLS_CNT_MAX];
 
 		fprintf(stderr, "%" PRIu64 " TLS connections decrypted, %" PRIu64 " not decrypted; %" PRIu64
-			" plaintext records joined (%" PRIu64 " bytes), %" PRIu64 " gaps, %" PRIu64
+			" plaintext records joined (%" PRIu64 " bytes), %" PRIu64 " gaps (%" PRIu64 " bytes), %" PRIu64
 			" not joined (%" PRIu64 " no connection, %" PRIu64 " other end's)\n",
-			ws->tls_decrypted, ws->tls_undecrypted, tj->records, tj->bytes, tj->gaps,
+			ws->tls_decrypted, ws->tls_undecrypted, tj->records, tj->bytes, tj->gaps, tj->gap_bytes,
 			tj->no_flow + tj->other_side + tj->unjoined, tj->no_flow, tj->other_side);
 		if (app->capture && !capture_read_tls_counters(app->capture, tk))
 			fprintf(stderr, "%" PRIu64 " TLS plaintext records lost (ring buffer full), %" PRIu64

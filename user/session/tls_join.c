@@ -25,6 +25,7 @@ struct tls_stream {
 	bool known;                /* tuple is the socket */
 	bool midstream;            /* first seen past its start */
 	bool server;               /* the process is the connection's server */
+	bool fed;                  /* it has fed its flow (next_off says how far) */
 	struct wst_tuple tuple;
 	uint64_t next_off[2];      /* by enum wst_tls_dir */
 	struct tls_held *held, *held_tail;
@@ -77,13 +78,48 @@ static void held_free(struct tls_join *j, struct tls_stream *s)
 	s->held_bytes = 0;
 }
 
-static void stream_remove(struct tls_join *j, uint32_t tgid, uint64_t ssl)
+/*
+ * The stream's end (SSL_free), with the bytes it read and wrote in all:
+ * what its last records would have brought (lost when the ring buffer was
+ * full, with no later record to show the hole) is a gap too, said on the
+ * session while its connection is open, counted in any case.
+ */
+static void stream_tail(struct tls_join *j, struct tls_stream *s, const struct wst_tls_rec *r)
 {
+	/* by enum wst_tls_dir; a saturated write count is no count */
+	uint64_t end[2] = { r->offset, r->call_len == UINT32_MAX ? 0 : r->call_len };
+	const struct wst_tuple *t = &s->tuple;
+	enum wst_flow_dir l2r;
+	struct wst_flow *f;
+
+	if (!s->fed)
+		return;
+	f = tcp_tracker_find(j->tracker, t->family, t->laddr, t->lport, t->raddr, t->rport, &l2r);
+	for (int d = WST_TLS_READ; d <= WST_TLS_WRITE; d++) {
+		uint64_t missing = end[d] > s->next_off[d] ? end[d] - s->next_off[d] : 0;
+		/* what the process writes goes from its side to the peer */
+		enum wst_flow_dir dir = (d == WST_TLS_WRITE) == s->server ? WST_S2C : WST_C2S;
+
+		if (!missing)
+			continue;
+		j->stats.gaps++;
+		j->stats.gap_bytes += missing;
+		if (f && f->state != TCP_ST_CLOSED && f->tls_stream == s->id)
+			ws_layer_gap(j->ws, f, dir, r->ts_ns, missing);
+	}
+}
+
+static void stream_remove(struct tls_join *j, const struct wst_tls_rec *r)
+{
+	uint32_t tgid = r->tgid;
+	uint64_t ssl = r->ssl;
+
 	for (struct tls_stream **pp = bucket(j, tgid, ssl); *pp; pp = &(*pp)->next) {
 		struct tls_stream *s = *pp;
 
 		if (s->tgid != tgid || s->ssl != ssl)
 			continue;
+		stream_tail(j, s, r);
 		*pp = s->next;
 		j->stats.unjoined += !s->known && s->held;
 		held_free(j, s);
@@ -159,6 +195,7 @@ static void stream_restart(struct tls_join *j, struct tls_stream *s)
 	s->id = ++j->next_id;
 	s->known = false;
 	s->midstream = false;
+	s->fed = false;
 	memset(s->next_off, 0, sizeof(s->next_off));
 }
 
@@ -187,6 +224,7 @@ static bool take_over(struct tls_join *j, struct tls_stream *s, struct wst_flow 
 	s->next_off[WST_TLS_READ] = o->next_off[WST_TLS_WRITE];
 	s->next_off[WST_TLS_WRITE] = o->next_off[WST_TLS_READ];
 	f->tls_stream = s->id;
+	o->fed = false; /* its end is not the flow's any more */
 	return true;
 }
 
@@ -215,6 +253,7 @@ static void feed(struct tls_join *j, struct tls_stream *s, const struct wst_tls_
 		}
 	} else if (f->tls_stream != s->id && !take_over(j, s, f)) {
 		j->stats.other_side++;
+		s->fed = false;
 		return;
 	}
 	want = s->next_off[r->dir & 1];
@@ -233,6 +272,7 @@ static void feed(struct tls_join *j, struct tls_stream *s, const struct wst_tls_
 		off = want;
 	}
 	s->next_off[r->dir & 1] = off + len;
+	s->fed = true;
 	j->stats.records++;
 	j->stats.bytes += len;
 	ws_layer_data(j->ws, f, dir, r->ts_ns, data, len);
@@ -267,7 +307,7 @@ void tls_join_plaintext(struct tls_join *j, const struct wst_plaintext *pt)
 	struct tls_stream *s;
 
 	if (r->kind == WST_REC_TLS_FREE) {
-		stream_remove(j, r->tgid, r->ssl);
+		stream_remove(j, r);
 		return;
 	}
 	s = stream_get(j, r->tgid, r->ssl);

@@ -141,6 +141,15 @@ static void session_gap(struct ws_dir *d, uint64_t missing)
 		s->midstream = true;
 		return;
 	}
+	if (s->phase == WS_PHASE_HTTP && s->midstream && !s->upgrade_seen && !d->head_len) {
+		/*
+		 * Known bytes lost before a mid-stream direction's first ones
+		 * (TLS plaintext written before its connection's first packet
+		 * after start): said, and its first bytes still decide.
+		 */
+		ws_session_gap(s, d->dir, WST_GAP_STREAM, missing, true);
+		return;
+	}
 	if (s->phase == WS_PHASE_IGNORE)
 		return;
 	if (s->phase == WS_PHASE_WS)

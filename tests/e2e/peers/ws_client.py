@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """WebSocket client on python3-websockets, for end-to-end tests.
 
-  ws_client.py URL SPEC...    SPEC = DEFLATE:END, one connection each, in order
+  ws_client.py [--parallel] URL SPEC...
+                    SPEC = DEFLATE:END, one connection each, in order (with
+                    --parallel: all at once)
   DEFLATE: off | on (context takeover) | nocontext (no context takeover both ways)
            | small (context takeover, 512-byte LZ77 windows both ways)
   END:     1000 (client closes) | 1001 (server closes, "going away")
@@ -116,5 +118,12 @@ async def main(url, specs):
         await asyncio.sleep(0.1)
 
 
+async def parallel(url, specs):
+    await asyncio.wait_for(asyncio.gather(*(one(url, *s.split(":")) for s in specs)), 60)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2:]))
+    if sys.argv[1] == "--parallel":
+        asyncio.run(parallel(sys.argv[2], sys.argv[3:]))
+    else:
+        asyncio.run(main(sys.argv[1], sys.argv[2:]))

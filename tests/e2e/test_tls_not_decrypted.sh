@@ -63,6 +63,8 @@ ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics
 stop_wstrace
 cat "$TMP/out.err"
 grep "tls_not_decrypted" "$TMP/out.json"
+grep -q "^not decrypted: 0 tls_off, 0 handshake_failed, 1 handshake_incomplete, 2 no_plaintext; 0 TLS hellos given up" \
+	"$TMP/out.err" || fail "the summary does not count the reasons"
 
 one() { # one FILTER WHAT: exactly one tls_not_decrypted event matches
 	expect_eq "$(count_json "$TMP/out.json" "e['event'] == 'tls_not_decrypted' and ($1)")" 1 "$2"

@@ -110,7 +110,7 @@ DEB_BUILD_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-de
 # make deb: dpkg-buildpackage (dpkg-dev), debhelper, git (the clean copy).
 DEB_BUILD := make gcc $(DEB_BUILD_DEPS) dpkg-dev debhelper git
 DEB_TEST := tcpdump tshark iproute2 time procps bc python3 python3-websockets python3-yaml prometheus systemd nginx-light \
-	chromium tmux libclang-rt-14-dev debootstrap systemd-container groff-base openssl curl python3-bcrypt \
+	chromium tmux libclang-rt-14-dev debootstrap systemd-container groff-base openssl curl python3-bcrypt gnutls-bin \
 	lintian
 APT := DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Dpkg::Use-Pty=0
 

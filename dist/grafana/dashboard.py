@@ -229,8 +229,12 @@ ROWS = [
               "wss connections decrypted and not (wstrace_tls_connections_total), SSL calls read by"
               " the uprobes (wstrace_tls_calls_total, wstrace_tls_plaintext_bytes_total), plaintext"
               " lost in the kernel (wstrace_tls_lost_total) or not joined to a connection"
-              " (wstrace_tls_unjoined_records_total).",
+              " (wstrace_tls_unjoined_records_total); connections not decrypted by reason"
+              " (wstrace_tls_not_decrypted_total) and hellos on the wire given up"
+              " (wstrace_tls_hello_errors_total).",
               [q(rate("wstrace_tls_connections_total", by=["outcome"]), "connections {{outcome}}"),
+               q(rate("wstrace_tls_not_decrypted_total", by=["reason"]), "not decrypted {{reason}}"),
+               q(rate("wstrace_tls_hello_errors_total", by=["kind"]), "hello given up {{kind}}"),
                q(rate("wstrace_tls_calls_total"), "SSL calls"),
                q(rate("wstrace_tls_plaintext_bytes_total"), "plaintext bytes"),
                q(rate("wstrace_tls_lost_total", by=["reason"]), "lost {{reason}}"),

@@ -8,7 +8,8 @@
 # permessage-deflate off, on, without context takeover, small windows);
 # TLS 1.2 with the server started before wstrace. Every WebSocket event says
 # "tls": true, the metrics say transport="wss". Then with --no-tls the same
-# traffic is TLS not decrypted: no WebSocket event, no violation.
+# traffic is TLS not decrypted (tls_not_decrypted, reason tls_off): no
+# WebSocket event, no violation.
 . "$(dirname "$0")/lib.sh"
 need_root
 ws_need "OpenSSL's libssl.so.3" "$PY" -c "import ssl; assert ssl.OPENSSL_VERSION.startswith('OpenSSL 3')"
@@ -40,7 +41,12 @@ settle "$ns" 7272
 wait_until 10 prints 2 count_json "$TMP/notls.json" 'e["event"] == "tcp_closed"' || fail "--no-tls: connections not closed"
 v=$(metric "$ns" 'wstrace_tls_connections_total{outcome="not_decrypted"}')
 expect_eq "$v" 2 "--no-tls: TLS connections not decrypted"
+v=$(metric "$ns" 'wstrace_tls_not_decrypted_total{reason="tls_off"}')
+expect_eq "$v" 2 "--no-tls: not decrypted, reason tls_off"
 stop_wstrace
+# the client connects to an address: no SNI (RFC 6066 3)
+expect_eq "$(count_json "$TMP/notls.json" '(e["event"] == "tls_not_decrypted" and e["reason"] == "tls_off"
+	and e["version"] == "TLS1.3" and "sni" not in e)')" 2 "--no-tls: tls_not_decrypted events, reason tls_off"
 expect_eq "$(count_json "$TMP/notls.json" 'e["event"].startswith("ws_") or e["event"] == "http_request"')" 0 \
 	"--no-tls: WebSocket and HTTP events"
 expect_ge "$(count_json "$TMP/notls.json" 'e["event"] == "tcp_data"')" 10 "--no-tls: tcp_data events"

@@ -105,6 +105,7 @@ wss_end() {
 		"$TMP/$label.err" || fail "$label: TLS plaintext lost"
 	expect_eq "$(count_json "$TMP/$label.json" 'e["event"] == "ws_violation"')" 0 "$label: violations"
 	expect_eq "$(count_json "$TMP/$label.json" 'e["event"] == "ws_gap"')" 0 "$label: gaps"
+	expect_eq "$(count_json "$TMP/$label.json" 'e["event"] == "tls_not_decrypted"')" 0 "$label: not decrypted"
 	[ -s "$SSLKEYLOGFILE" ] || fail "$label: the client wrote no key log: tshark cannot decrypt"
 
 	info "$label: wstrace against tshark with the key log"

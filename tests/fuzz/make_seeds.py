@@ -273,9 +273,19 @@ def proxy_hdr_seeds():
           b"for=1.2.3.4\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\nX-Real-IP: 10.0.0.3\r\n\r\n")
 
 
+def tls_hello_seeds():
+    # byte 0: bit 0 the direction (1: server), bits 1-7 the piece size
+    for name in sorted(os.listdir(os.path.join(TOP, "tests", "data", "tls"))):
+        server = name.startswith("server_")
+        with open(os.path.join(TOP, "tests", "data", "tls", name), "rb") as f:
+            data = f.read()
+        write("tls_hello", name[:-4], bytes([int(server)]) + data)
+        write("tls_hello", name[:-4] + "_pieces", bytes([int(server) | 7 << 1]) + data)
+
+
 def main():
     for t in ("packet", "capture_record", "stream", "tcp_track", "ws_session", "config",
-              "webconfig", "pipeline", "proxy_hdr"):
+              "webconfig", "pipeline", "proxy_hdr", "tls_hello"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
     packet_seeds()
     record_seeds()
@@ -286,6 +296,7 @@ def main():
     webconfig_seeds()
     pipeline_seeds()
     proxy_hdr_seeds()
+    tls_hello_seeds()
 
 
 if __name__ == "__main__":

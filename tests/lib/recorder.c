@@ -13,6 +13,7 @@
 #include "core/event.h"
 #include "tracking/flow.h"
 #include "protocol/http_upgrade.h"
+#include "protocol/tls_hello.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
 #include "recorder.h"
@@ -197,6 +198,19 @@ void rec_describe(const struct wst_event *ev, char *buf, size_t len)
 		    ev->type == WST_EV_WS_GAP ? wst_gap_kind_name(ev->u.loss.kind) : "-", ev->u.loss.bytes,
 		    ev->u.loss.boundary_lost ? " boundary-lost" : "");
 		break;
+	case WST_EV_TLS_NOT_DECRYPTED: {
+		const struct tls_client_hello *c = ev->u.tls.client;
+		const struct tls_server_hello *s = ev->u.tls.server;
+
+		put(&l, " reason=%s", wst_tls_reason_name(ev->u.tls.reason));
+		if (c)
+			put(&l, " sni=%s alpn=%s offered=%04x", c->sni, c->alpn, c->max_version);
+		if (s)
+			put(&l, " version=%04x cipher=%04x", s->version, s->cipher);
+		if (ev->u.tls.alert >= 0)
+			put(&l, " alert=%d from=%s", ev->u.tls.alert, wst_initiator_name(ev->u.tls.alert_from));
+		break;
+	}
 	case WST_EV_EVENTS_SUPPRESSED:
 		put(&l, " kind=%s count=%" PRIu64, wst_event_name(ev->u.suppressed.kind), ev->u.suppressed.count);
 		break;

@@ -273,11 +273,13 @@ static void test_kind_values_documented(void **state)
 	check_list(readme, "| `ws_established`, `ws_upgrade_failed` |", "`accept` on `ws_established`",
 		   table("accept result"), NULL);
 	check_list(readme, "| `ws_gap` |", "`kind`", table("gap kind"), NULL);
+	check_list(readme, "| `tls_not_decrypted` |", "`reason`", table("tls reason"), NULL);
 	check_list(readme, "| `ws_frame` |", "`opcode`", ops, NULL);
 	/* Metric labels: a value outside the table counts as `other`. */
 	check_list(readme, "| `tcp_connections_closed_total` |", "`reason`", table("close reason"), "other");
 	check_list(readme, "| `ws_session_ends_total` |", "`how`", table("session end"), "other");
 	check_list(readme, "| `ws_closes_total` |", "`initiator`", table("initiator"), NULL);
+	check_list(readme, "| `tls_not_decrypted_total` |", "`reason`", table("tls reason"), NULL);
 	check_list(readme, "| `ws_frames_total` |", "`opcode`", ops, "reserved");
 	{
 		struct labels gaps = table("gap kind"), losses = { .n = 0 };

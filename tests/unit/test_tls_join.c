@@ -176,6 +176,7 @@ static void test_server_plaintext(void **state)
 	assert_true(fx.ws_tls >= 7);
 	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_decrypted, 1);
 	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_undecrypted, 0);
+	assert_int_equal(rec_count(&fx.r, WST_EV_TLS_NOT_DECRYPTED), 0);
 	assert_int_equal(tls_join_stats(fx.j)->records, 4);
 	fx_free(&fx);
 }
@@ -192,11 +193,150 @@ static void test_wire_tls_not_decoded(void **state)
 	pipe_pkt(&fx.p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
 	closes(&fx);
 	for (int i = 0; i < fx.r.n; i++)
-		assert_false(wst_event_is_ws(fx.r.ev[i].type));
+		assert_true(!wst_event_is_ws(fx.r.ev[i].type) || fx.r.ev[i].type == WST_EV_TLS_NOT_DECRYPTED);
 	assert_int_equal(rec_count(&fx.r, WST_EV_TCP_CLOSED), 1);
+	assert_int_equal(rec_count(&fx.r, WST_EV_TLS_NOT_DECRYPTED), 1);
 	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_wire, 1);
 	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_undecrypted, 1);
 	assert_int_equal(ws_layer_stats(fx.p.ws)->violations, 0);
+	/* that ClientHello is cut short: given up, counted */
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_hello_errors[TLS_HELLO_ERR_MALFORMED - 1], 1);
+	fx_free(&fx);
+}
+
+/* A first flight captured from a real client or server (tests/data/tls/). */
+static size_t load_flight(const char *name, uint8_t *buf, size_t max)
+{
+	char path[128];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "tests/data/tls/%s.bin", name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("%s not found: run from the top of the tree", path);
+	n = fread(buf, 1, max, f);
+	fclose(f);
+	assert_true(n > 5);
+	return n;
+}
+
+/* The description of the one tls_not_decrypted event. */
+static const char *not_decrypted(struct fixture *fx)
+{
+	int i = rec_find(&fx->r, 0, WST_EV_TLS_NOT_DECRYPTED, WST_C2S);
+
+	assert_true(i >= 0);
+	assert_int_equal(rec_count(&fx->r, WST_EV_TLS_NOT_DECRYPTED), 1);
+	assert_int_equal(rec_count(&fx->r, WST_EV_WS_VIOLATION), 0);
+	/* after the connection's end, once */
+	assert_true(i > rec_find(&fx->r, 0, WST_EV_TCP_CLOSED, WST_C2S));
+	return fx->r.ev[i].desc;
+}
+
+/* A GnuTLS handshake with no plaintext: the hellos, split over segments, tell the SNI and version. */
+static void run_gnutls(struct fixture *fx, const char *server, bool client_data)
+{
+	uint8_t ch[4096], sh[4096];
+	size_t nc = load_flight("client_gnutls", ch, sizeof(ch)), ns = load_flight(server, sh, sizeof(sh));
+
+	pipe_handshake(&fx->p);
+	pipe_pkt(&fx->p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, ch, 100);
+	pipe_pkt(&fx->p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, ch + 100, (uint32_t)(nc - 100));
+	pipe_pkt(&fx->p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, sh, 3);
+	pipe_pkt(&fx->p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, sh + 3, (uint32_t)(ns - 3));
+	if (client_data)
+		pipe_pkt(&fx->p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, app_data, sizeof(app_data));
+	closes(fx);
+}
+
+static void test_not_decrypted_no_plaintext(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	run_gnutls(&fx, "server_gnutls_tls13", true);
+	assert_string_equal(not_decrypted(&fx), "tls_not_decrypted c2s reason=no_plaintext "
+			    "sni=gnutls.example.test alpn=http/1.1 offered=0304 version=0304 cipher=1302");
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_not_decrypted[WST_TLS_NO_PLAINTEXT], 1);
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_undecrypted, 1);
+	fx_free(&fx);
+}
+
+/* The server chose TLS 1.2: the client's data after the handshake says it completed. */
+static void test_not_decrypted_tls12(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fx_init(&fx);
+	run_gnutls(&fx, "server_gnutls_tls12", true);
+	assert_non_null(strstr(not_decrypted(&fx), "reason=no_plaintext sni=gnutls.example.test alpn=http/1.1 "
+				"offered=0304 version=0303 cipher=c02c"));
+	fx_free(&fx);
+}
+
+/* The server answered but the client never sent an encrypted record: incomplete. */
+static void test_not_decrypted_incomplete(void **state)
+{
+	struct fixture fx;
+	uint8_t ch[4096];
+	size_t nc;
+
+	(void)state;
+	fx_init(&fx);
+	run_gnutls(&fx, "server_openssl_tls13", false);
+	assert_non_null(strstr(not_decrypted(&fx), "reason=handshake_incomplete sni=gnutls.example.test"));
+	fx_free(&fx);
+
+	/* a ClientHello, then the client resets: the SNI is still told */
+	fx_init(&fx);
+	nc = load_flight("client_openssl_tls13", ch, sizeof(ch));
+	pipe_handshake(&fx.p);
+	pipe_pkt(&fx.p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, ch, (uint32_t)nc);
+	pipe_pkt(&fx.p, WST_C2S, WST_TCP_RST | WST_TCP_ACK, NULL, 0);
+	tcp_tracker_expire(fx.p.t, fx.p.now + 3600 * 1000000000ull);
+	assert_string_equal(not_decrypted(&fx), "tls_not_decrypted c2s reason=handshake_incomplete "
+			    "sni=chat.example.test alpn=http/1.1 offered=0304");
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_not_decrypted[WST_TLS_HANDSHAKE_INCOMPLETE], 1);
+	fx_free(&fx);
+}
+
+/* The server refuses with a fatal alert in the clear (handshake_failure, 40). */
+static void test_not_decrypted_alert(void **state)
+{
+	static const uint8_t alert[] = { 21, 3, 3, 0, 2, 2, 40 };
+	struct fixture fx;
+	uint8_t ch[4096];
+	size_t nc;
+
+	(void)state;
+	fx_init(&fx);
+	nc = load_flight("client_openssl_tls12", ch, sizeof(ch));
+	pipe_handshake(&fx.p);
+	pipe_pkt(&fx.p, WST_C2S, WST_TCP_ACK | WST_TCP_PSH, ch, (uint32_t)nc);
+	pipe_pkt(&fx.p, WST_S2C, WST_TCP_ACK | WST_TCP_PSH, alert, sizeof(alert));
+	closes(&fx);
+	assert_non_null(strstr(not_decrypted(&fx), "reason=handshake_failed sni=chat.example.test alpn=http/1.1 "
+				"offered=0303 alert=40 from=server"));
+	fx_free(&fx);
+}
+
+/* No plaintext source (--no-tls, a capture file): tls_off, whatever the handshake. */
+static void test_not_decrypted_tls_off(void **state)
+{
+	struct ws_layer_opts wo = { .tls_off = true };
+	struct fixture fx;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	rec_init(&fx.r);
+	pipe_init(&fx.p, rec_sink(&fx.r), NULL, &wo);
+	assert_int_equal(tls_join_new(&fx.j, fx.p.t, fx.p.ws), 0);
+	run_gnutls(&fx, "server_gnutls_tls13", true);
+	assert_non_null(strstr(not_decrypted(&fx), "reason=tls_off sni=gnutls.example.test"));
+	assert_int_equal(ws_layer_stats(fx.p.ws)->tls_not_decrypted[WST_TLS_OFF], 1);
 	fx_free(&fx);
 }
 
@@ -455,6 +595,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_plaintext),
 		cmocka_unit_test(test_wire_tls_not_decoded),
+		cmocka_unit_test(test_not_decrypted_no_plaintext),
+		cmocka_unit_test(test_not_decrypted_tls12),
+		cmocka_unit_test(test_not_decrypted_incomplete),
+		cmocka_unit_test(test_not_decrypted_alert),
+		cmocka_unit_test(test_not_decrypted_tls_off),
 		cmocka_unit_test(test_held_until_known),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_server_takes_over),

@@ -22,6 +22,8 @@ struct http_response;
 struct ws_frame_header;
 struct ws_message_info;
 struct ws_control_info;
+struct tls_client_hello;
+struct tls_server_hello;
 struct wst_fanout;
 struct wst_reply;
 
@@ -65,6 +67,7 @@ enum wst_flow_dir {
 	X(WST_EV_WS_PONG, "ws_pong", "a pong") \
 	X(WST_EV_WS_CLOSE, "ws_close", "a close frame") \
 	X(WST_EV_WS_SESSION_END, "ws_session_end", "the session ended") \
+	X(WST_EV_TLS_NOT_DECRYPTED, "tls_not_decrypted", "a TLS connection ended without its plaintext") \
 	X(WST_EV_WS_VIOLATION, "ws_violation", "a protocol violation") \
 	X(WST_EV_WS_GAP, "ws_gap", "bytes that could not be decoded") \
 	X(WST_EV_WS_RESYNC, "ws_resync", "frame boundaries found again") \
@@ -181,6 +184,16 @@ struct wst_event {
 			uint16_t code;         /* close code, 1006 when abnormal, 0 none */
 			enum wst_initiator initiator; /* who sent the first close, or NONE */
 		} session;
+		struct {
+			enum wst_tls_reason reason;
+			/* what the wire showed of the handshake, or NULL */
+			const struct tls_client_hello *client;
+			const struct tls_server_hello *server;
+			/* the first fatal alert in the clear: its description
+			 * (RFC 8446 6) and sender; -1 and NONE when none */
+			int alert;
+			enum wst_initiator alert_from;
+		} tls;                         /* TLS_NOT_DECRYPTED */
 		struct {
 			enum ws_violation kind;
 			uint64_t detail;

@@ -14,6 +14,7 @@ static const struct wst_kind_row initiator_rows[] = { WST_INITIATORS(ROW) };
 static const struct wst_kind_row accept_rows[] = { WST_ACCEPT_RESULTS(ROW) };
 static const struct wst_kind_row gap_rows[] = { WST_GAP_KINDS(ROW) };
 static const struct wst_kind_row violation_rows[] = { WS_VIOLATIONS(ROW) };
+static const struct wst_kind_row tls_reason_rows[] = { WST_TLS_REASONS(ROW) };
 
 _Static_assert(ARRAY_SIZE(event_rows) == WST_EV_MAX, "one row per event type");
 _Static_assert(ARRAY_SIZE(violation_rows) == WS_VIOL_MAX - 1, "one row per violation");
@@ -29,6 +30,7 @@ const struct wst_kind_table wst_kind_tables[] = {
 	TABLE("accept result", accept_rows, 0),
 	TABLE("gap kind", gap_rows, 0),
 	TABLE("violation", violation_rows, WS_VIOL_NONE + 1),
+	TABLE("tls reason", tls_reason_rows, 0),
 };
 const int wst_n_kind_tables = ARRAY_SIZE(wst_kind_tables);
 
@@ -74,6 +76,11 @@ const char *wst_accept_result_name(enum wst_accept_result a)
 const char *wst_gap_kind_name(enum wst_gap_kind k)
 {
 	return label(gap_rows, ARRAY_SIZE(gap_rows), 0, (int)k);
+}
+
+const char *wst_tls_reason_name(enum wst_tls_reason r)
+{
+	return label(tls_reason_rows, ARRAY_SIZE(tls_reason_rows), 0, (int)r);
 }
 
 const char *ws_violation_name(enum ws_violation v)

@@ -142,6 +142,21 @@ enum ws_violation {
 };
 
 /*
+ * Why a TLS connection ended without its plaintext: tls_not_decrypted
+ * `reason`, the `reason` label of wstrace_tls_not_decrypted_total.
+ */
+#define WST_TLS_REASONS(X) \
+	X(WST_TLS_OFF, "tls_off", "no plaintext is read: --no-tls, or a capture file") \
+	X(WST_TLS_HANDSHAKE_FAILED, "handshake_failed", "a side refused the handshake with a fatal alert in the clear (its alert field)") \
+	X(WST_TLS_HANDSHAKE_INCOMPLETE, "handshake_incomplete", "the connection ended before the handshake completed: no ServerHello, or no encrypted record from the client") \
+	X(WST_TLS_NO_PLAINTEXT, "no_plaintext", "the handshake completed, but no probed library call carried the plaintext: the peer's TLS library is not a dynamically linked OpenSSL (GnuTLS, BoringSSL, Go, rustls, a static OpenSSL), or its process was not probed")
+
+enum wst_tls_reason {
+	WST_TLS_REASONS(WST_KIND_ENUM)
+	WST_TLS_REASON_MAX
+};
+
+/*
  * A kind's label, or "unknown" for a value outside its table (never made
  * by wstrace: a sink that is handed one says so rather than crash).
  */
@@ -150,6 +165,7 @@ const char *wst_session_end_name(enum wst_session_end how);
 const char *wst_initiator_name(enum wst_initiator who); /* NULL for NONE */
 const char *wst_accept_result_name(enum wst_accept_result a);
 const char *wst_gap_kind_name(enum wst_gap_kind k);
+const char *wst_tls_reason_name(enum wst_tls_reason r);
 /* "unmasked_client_frame", ...; "none" for WS_VIOL_NONE. */
 const char *ws_violation_name(enum ws_violation v);
 

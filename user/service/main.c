@@ -184,7 +184,11 @@ static int run_file(struct app *app)
 static int setup_pipeline(struct app *app)
 {
 	struct tcp_track_opts to = { .max_flows = app->opt.max_flows };
-	struct ws_layer_opts wo = { .max_message = app->opt.max_message };
+	struct ws_layer_opts wo = {
+		.max_message = app->opt.max_message,
+		/* no plaintext source: a TLS connection's reason is tls_off */
+		.tls_off = app->opt.no_tls || app->opt.read_file[0],
+	};
 	struct exporter_opts eo = {
 		.json_key = app->opt.json_key[0] ? app->opt.json_key : NULL,
 		.version = WSTRACE_VERSION,

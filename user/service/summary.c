@@ -74,6 +74,17 @@ void app_print_summary(struct app *app)
 			" not joined (%" PRIu64 " no connection, %" PRIu64 " other end's)\n",
 			ws->tls_decrypted, ws->tls_undecrypted, tj->records, tj->bytes, tj->gaps, tj->gap_bytes,
 			tj->no_flow + tj->other_side + tj->unjoined, tj->no_flow, tj->other_side);
+		if (ws->tls_undecrypted) {
+			uint64_t given_up = 0;
+
+			for (int i = 0; i < TLS_HELLO_ERR_MAX - 1; i++)
+				given_up += ws->tls_hello_errors[i];
+			fprintf(stderr, "not decrypted:");
+			for (int r = 0; r < WST_TLS_REASON_MAX; r++)
+				fprintf(stderr, "%s %" PRIu64 " %s", r ? "," : "", ws->tls_not_decrypted[r],
+					wst_tls_reason_name(r));
+			fprintf(stderr, "; %" PRIu64 " TLS hellos given up\n", given_up);
+		}
 		if (app->capture && !capture_read_tls_counters(app->capture, tk))
 			fprintf(stderr, "%" PRIu64 " TLS plaintext records lost (ring buffer full), %" PRIu64
 				" calls truncated, %" PRIu64 " unreadable\n", tk[WST_TLS_CNT_RINGBUF_FULL],

@@ -159,23 +159,55 @@ static void session_gap(struct ws_dir *d, uint64_t missing)
 		ws_handshake_ignore(s); /* an HTTP head with a hole cannot be parsed */
 }
 
-/* The packet path's bytes: TLS on the wire is ciphertext, never decoded. */
+/*
+ * TLS seen on the wire: its hellos are read from the first byte of each
+ * direction, unless the connection was picked up mid-stream (the
+ * handshake went by before).
+ */
+static void tls_start(struct ws_session *s)
+{
+	if (s->tls || s->midstream || s->flow->midstream)
+		return;
+	s->tls = malloc(sizeof(*s->tls));
+	if (!s->tls)
+		return;
+	tls_wire_init(&s->tls->w[WST_C2S], false);
+	tls_wire_init(&s->tls->w[WST_S2C], true);
+}
+
+/* Whether the wire still has something to tell: the client's hello and
+ * first encrypted record, the ServerHello. */
+static bool tls_wants(const struct ws_session *s)
+{
+	const struct tls_wire *w;
+
+	if (!s || !s->tls)
+		return false;
+	w = s->tls->w;
+	return tls_wire_wants(&w[WST_C2S]) || (tls_wire_wants(&w[WST_S2C]) && !w[WST_S2C].hello_done);
+}
+
+/* The packet path's bytes: TLS on the wire is ciphertext, never decoded;
+ * only its handshake is read. */
 static void on_stream_data(void *ctx, const uint8_t *p, size_t len)
 {
 	struct ws_dir *d = ctx;
 	struct ws_session *s = d->s;
 
-	if (s->flow->tls)
-		return;
-	if (!d->wire_seen) {
+	if (!s->flow->tls && !d->wire_seen) {
 		d->wire_seen = true;
 		/* HTTP starts with a letter and a frame with 0x14-0x17 is
 		 * invalid (RSV3, reserved opcode): this is a TLS record */
 		if (tls_record_start(p, len)) {
 			s->flow->tls = true;
 			s->layer->stats.tls_wire++;
-			return;
+			tls_start(s);
 		}
+	}
+	if (s->flow->tls) {
+		if (s->tls)
+			tls_wire_feed(&s->tls->w[d->dir], p, len);
+		return;
 	}
 	session_data(d, p, len);
 }
@@ -186,6 +218,8 @@ static void on_stream_gap(void *ctx, uint64_t missing)
 
 	if (!d->s->flow->tls)
 		session_gap(d, missing);
+	else if (d->s->tls)
+		tls_wire_gap(&d->s->tls->w[d->dir]);
 }
 
 static const struct stream_ops stream_ops = { .data = on_stream_data, .gap = on_stream_gap };
@@ -210,6 +244,58 @@ static struct ws_session *session_get(struct ws_layer *l, struct wst_flow *f)
 	return s;
 }
 
+/* Why a TLS connection's plaintext never came (kinds.h). */
+static enum wst_tls_reason tls_reason(const struct ws_session *s)
+{
+	const struct tls_wire *c, *sv;
+	bool c_data, s_data, done;
+
+	if (s->layer->opts.tls_off)
+		return WST_TLS_OFF;
+	if (!s->tls)
+		return WST_TLS_NO_PLAINTEXT; /* picked up mid-stream: after its handshake */
+	c = &s->tls->w[WST_C2S];
+	sv = &s->tls->w[WST_S2C];
+	c_data = c->types & TLS_CT_BIT(TLS_CT_APPLICATION_DATA);
+	s_data = sv->types & TLS_CT_BIT(TLS_CT_APPLICATION_DATA);
+	/*
+	 * The client encrypts once it has the server's flight: its Finished
+	 * (TLS 1.3) or its data (1.2); early data comes before the
+	 * ServerHello, hence the ServerHello too. Before 1.3 the server's
+	 * data also says so.
+	 */
+	done = (c_data && (sv->hello_done || sv->error)) ||
+	       (sv->hello_done && sv->hello.s.version < TLS_VERSION_1_3 && s_data);
+	if (done)
+		return WST_TLS_NO_PLAINTEXT;
+	if ((c->alert_seen && c->alert_level == 2) || (sv->alert_seen && sv->alert_level == 2))
+		return WST_TLS_HANDSHAKE_FAILED;
+	return WST_TLS_HANDSHAKE_INCOMPLETE;
+}
+
+/* A TLS connection ends without its plaintext: said once, counted. */
+static void tls_not_decrypted(struct ws_layer *l, struct ws_session *s)
+{
+	struct wst_event ev = { .u.tls = { .reason = tls_reason(s), .alert = -1 } };
+
+	if (s->tls) {
+		const struct tls_wire *w = s->tls->w;
+
+		if (w[WST_C2S].hello_done)
+			ev.u.tls.client = &w[WST_C2S].hello.c;
+		if (w[WST_S2C].hello_done)
+			ev.u.tls.server = &w[WST_S2C].hello.s;
+		for (int dir = 0; dir < 2 && ev.u.tls.alert < 0; dir++)
+			if (w[dir].alert_seen && w[dir].alert_level == 2) {
+				ev.u.tls.alert = w[dir].alert_desc;
+				ev.u.tls.alert_from = wst_initiator_of(dir);
+			}
+	}
+	l->stats.tls_undecrypted++;
+	l->stats.tls_not_decrypted[ev.u.tls.reason]++;
+	ws_session_emit(s, &ev, WST_EV_TLS_NOT_DECRYPTED, WST_C2S);
+}
+
 static void session_end(struct ws_layer *l, struct ws_session *s, const struct wst_event *tcp)
 {
 	for (int dir = 0; dir < 2; dir++) {
@@ -218,7 +304,15 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 	}
 	ws_handshake_end(s);
 	if (s->flow->tls && !s->decrypted)
-		l->stats.tls_undecrypted++;
+		tls_not_decrypted(l, s);
+	if (s->tls)
+		for (int dir = 0; dir < 2; dir++) {
+			struct tls_wire *w = &s->tls->w[dir];
+
+			if (w->error)
+				l->stats.tls_hello_errors[w->error - 1]++;
+			tls_wire_release(w);
+		}
 	if (s->phase == WS_PHASE_WS) {
 		struct wst_event ev = { 0 };
 		bool closed = s->close_seen[0] || s->close_seen[1];
@@ -254,6 +348,7 @@ static void session_end(struct ws_layer *l, struct ws_session *s, const struct w
 		ws_frames_free(&s->d[dir]);
 	}
 	ws_handshake_free(s);
+	free(s->tls);
 	s->flow->app = NULL;
 	free(s);
 }
@@ -278,8 +373,10 @@ void ws_layer_event(void *ctx, const struct wst_event *ev)
 		return;
 	if (pkt->r.payload_len == 0 && !(pkt->r.tcp_flags & WST_TCP_SYN) && !ev->flow->app)
 		return; /* nothing to decode yet: no state for bare ACKs */
-	if (ev->flow->tls)
-		return; /* TLS on the wire: its plaintext, if any, takes the byte path */
+	/* TLS on the wire: its plaintext, if any, takes the byte path; the
+	 * packets are read only for the handshake */
+	if (ev->flow->tls && !tls_wants(ev->flow->app))
+		return;
 	s = session_get(l, ev->flow);
 	if (!s || s->phase == WS_PHASE_IGNORE)
 		return; /* not WebSocket: its bytes are not looked at again */

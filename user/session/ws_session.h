@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/event.h"
+#include "protocol/tls_hello.h"
 #include "tracking/stream.h"
 
 struct ws_layer_opts {
@@ -32,6 +33,7 @@ struct ws_layer_opts {
 	uint64_t max_message;       /* message_too_big above this; 0 = no limit */
 	uint64_t max_held_bytes;    /* out-of-order bytes held in total; 0 = default */
 	uint32_t max_held_per_dir;  /* and per direction; 0 = default */
+	bool tls_off;               /* no TLS plaintext is read (--no-tls, a capture file) */
 };
 
 #define WS_LAYER_DEFAULT_FRAME_CAPTURE 4096
@@ -54,6 +56,9 @@ struct ws_stats {
 	uint64_t tls_wire;        /* connections seen to carry TLS on the wire */
 	uint64_t tls_decrypted;   /* connections whose TLS plaintext came in */
 	uint64_t tls_undecrypted; /* ended TLS connections with no plaintext */
+	uint64_t tls_not_decrypted[WST_TLS_REASON_MAX]; /* the same, by reason */
+	/* hellos given up, by enum tls_hello_error (from 1) */
+	uint64_t tls_hello_errors[TLS_HELLO_ERR_MAX - 1];
 };
 
 struct ws_layer;

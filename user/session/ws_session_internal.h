@@ -15,6 +15,7 @@
 
 #include "core/event.h"
 #include "tracking/stream.h"
+#include "protocol/tls_hello.h"
 #include "protocol/ws_extensions.h"
 #include "protocol/ws_message.h"
 #include "ws_session.h"
@@ -67,6 +68,12 @@ struct ws_handshake {
 	char key[64];             /* Sec-WebSocket-Key, for the accept check */
 };
 
+/* TLS on the wire: what the handshake shows, by enum wst_flow_dir (the
+ * s2c reader expects the ServerHello). */
+struct ws_tls {
+	struct tls_wire w[2];
+};
+
 struct ws_session {
 	struct ws_layer *layer;
 	struct wst_flow *flow;
@@ -78,6 +85,7 @@ struct ws_session {
 	bool decoders_ready;      /* upgraded: directions configured */
 	bool midstream;
 	bool decrypted;           /* TLS plaintext came by the byte path */
+	struct ws_tls *tls;       /* TLS on the wire from its first byte, or NULL */
 	bool upgrade_seen;
 	bool proxy_checked;       /* the stream's start was looked at for a PROXY header */
 	char *forwarded_for;      /* the client behind a proxy (PROXY header), or NULL */

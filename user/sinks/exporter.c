@@ -11,6 +11,7 @@
 
 #include "protocol/http_upgrade.h"
 #include "protocol/json_scan.h"
+#include "protocol/tls_hello.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
 #include "exporter.h"
@@ -48,6 +49,8 @@ static const char *const loss_kinds[] = { WST_DECODE_LOSSES(WST_KIND_LABEL) "oth
 /* From WS_VIOL_NONE + 1. */
 static const char *const violation_kinds[] = { WS_VIOLATIONS(WST_KIND_LABEL) "other" };
 static const char *const tls_outcomes[] = { "decrypted", "not_decrypted" };
+static const char *const tls_reasons[] = { WST_TLS_REASONS(WST_KIND_LABEL) }; /* enum wst_tls_reason */
+static const char *const tls_hello_errors[] = { TLS_HELLO_ERRORS(WST_KIND_LABEL) }; /* from 1 */
 /* plaintext that did not reach a connection: lost in the kernel, or not joined */
 static const char *const tls_lost[] = { "ringbuf_full", "truncated", "read_fault" };
 static const char *const tls_unjoined[] = { "no_flow", "other_side", "unjoined" };
@@ -82,7 +85,7 @@ struct exporter {
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
 	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
-	int tls_conns, tls_calls, tls_bytes, tls_lost, tls_unjoined;
+	int tls_conns, tls_not_decrypted, tls_hello_errors, tls_calls, tls_bytes, tls_lost, tls_unjoined;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
 	int late_packets, evicted_packets;
@@ -254,6 +257,15 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	CHK(e->tls_conns = metrics_counter(m, "wstrace_tls_connections_total",
 		"Connections seen to carry TLS: decrypted (plaintext read from their TLS"
 		" library), or ended with none (not_decrypted).", "outcome", tls_outcomes, 2));
+	CHK(e->tls_not_decrypted = metrics_counter(m, "wstrace_tls_not_decrypted_total",
+		"TLS connections that ended without their plaintext, by why: no plaintext read"
+		" (tls_off), a fatal alert in the handshake (handshake_failed), the handshake"
+		" not completed (handshake_incomplete), no probed library call for it (no_plaintext).",
+		"reason", tls_reasons, ARRAY_SIZE(tls_reasons)));
+	CHK(e->tls_hello_errors = metrics_counter(m, "wstrace_tls_hello_errors_total",
+		"TLS hellos on the wire given up: not TLS records, not a hello, over 16 KiB,"
+		" malformed, no memory, bytes not captured.", "kind", tls_hello_errors,
+		ARRAY_SIZE(tls_hello_errors)));
 	e->tls_calls = e->tls_bytes = e->tls_lost = e->tls_unjoined = -1;
 	if (!o->no_kernel) {
 		CHK(e->tls_calls = metrics_counter(m, "wstrace_tls_calls_total",
@@ -752,6 +764,10 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 	if (src->ws) {
 		metrics_counter_set(m, e->tls_conns, 0, src->ws->tls_decrypted);
 		metrics_counter_set(m, e->tls_conns, 1, src->ws->tls_undecrypted);
+		for (int i = 0; i < WST_TLS_REASON_MAX; i++)
+			metrics_counter_set(m, e->tls_not_decrypted, i, src->ws->tls_not_decrypted[i]);
+		for (int i = 0; i < TLS_HELLO_ERR_MAX - 1; i++)
+			metrics_counter_set(m, e->tls_hello_errors, i, src->ws->tls_hello_errors[i]);
 	}
 	if (src->tls_kernel) {
 		metrics_counter_set(m, e->tls_calls, 0, src->tls_kernel[WST_TLS_CNT_CALLS]);

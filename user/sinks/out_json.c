@@ -11,6 +11,7 @@
 #include "tracking/flow.h"
 #include "protocol/http_redact.h"
 #include "protocol/http_upgrade.h"
+#include "protocol/tls_hello.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
 #include "session/correlate.h"
@@ -152,9 +153,33 @@ static void json_frame_header(struct output *o, const struct ws_frame_header *h)
 	}
 }
 
+/* tls_not_decrypted: the reason and what the handshake showed. */
+static void json_tls(struct output *o, const struct wst_event *ev)
+{
+	const struct tls_client_hello *c = ev->u.tls.client;
+	const struct tls_server_hello *s = ev->u.tls.server;
+	char buf[8];
+
+	json_plain(o, "reason", wst_tls_reason_name(ev->u.tls.reason));
+	if (c && c->sni_len)
+		json_str_field(o, "sni", c->sni, c->sni_len);
+	if (c && c->alpn_len)
+		json_str_field(o, "alpn", c->alpn, c->alpn_len);
+	if (c)
+		json_plain(o, "offered", tls_version_name(c->max_version, buf));
+	if (s) {
+		json_plain(o, "version", tls_version_name(s->version, buf));
+		output_printf(o, ",\"cipher\":\"0x%04x\"", s->cipher);
+	}
+	if (ev->u.tls.alert >= 0) {
+		json_u64(o, "alert", (uint64_t)ev->u.tls.alert);
+		json_plain(o, "alert_from", wst_initiator_name(ev->u.tls.alert_from));
+	}
+}
+
 static void print_ws_fields(struct output *o, const struct wst_event *ev)
 {
-		if (ev->type != WST_EV_WS_SESSION_END)
+	if (ev->type != WST_EV_WS_SESSION_END && ev->type != WST_EV_TLS_NOT_DECRYPTED)
 		json_plain(o, "dir", wst_flow_dir_name(ev->dir));
 	switch (ev->type) {
 	case WST_EV_HTTP_REQUEST:
@@ -261,6 +286,9 @@ static void print_ws_fields(struct output *o, const struct wst_event *ev)
 			",\"bytes_c2s\":%" PRIu64 ",\"bytes_s2c\":%" PRIu64,
 			ev->u.session.frames[0], ev->u.session.frames[1], ev->u.session.messages[0],
 			ev->u.session.messages[1], ev->u.session.bytes[0], ev->u.session.bytes[1]);
+		break;
+	case WST_EV_TLS_NOT_DECRYPTED:
+		json_tls(o, ev);
 		break;
 	case WST_EV_WS_VIOLATION:
 		output_printf(o, ",\"kind\":\"%s\",\"detail\":%" PRIu64, ws_violation_name(ev->u.violation.kind),
@@ -417,7 +445,7 @@ void out_json_event(struct output *o, const struct wst_event *ev)
 	json_attrib(o, ev);
 	if (ev->flow->midstream)
 		output_puts(o, ",\"midstream\":true");
-	if (ev->flow->tls && wst_event_is_ws(ev->type))
+	if (ev->flow->tls && wst_event_is_ws(ev->type) && ev->type != WST_EV_TLS_NOT_DECRYPTED)
 		output_puts(o, ",\"tls\":true");
 	output_write(o, "}\n", 2);
 }

@@ -7,6 +7,7 @@
 
 #include "tracking/flow.h"
 #include "protocol/http_upgrade.h"
+#include "protocol/tls_hello.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_message.h"
 #include "session/correlate.h"
@@ -295,6 +296,33 @@ bool out_text_skips(const struct wst_event *ev)
 	return false;
 }
 
+/* "TLS not-decrypted no_plaintext sni=... version=TLS1.3 ...": a connection
+ * whose plaintext never came, and what its handshake showed. */
+static void text_tls(struct output *o, const struct wst_event *ev)
+{
+	const struct tls_client_hello *c = ev->u.tls.client;
+	const struct tls_server_hello *s = ev->u.tls.server;
+	char buf[8];
+
+	output_printf(o, "TLS not-decrypted %s", wst_tls_reason_name(ev->u.tls.reason));
+	if (c && c->sni_len) {
+		output_puts(o, " sni=");
+		output_buf_text_preview(o, (const uint8_t *)c->sni, c->sni_len, TLS_HELLO_SNI_MAX);
+	}
+	if (c && c->alpn_len) {
+		output_puts(o, " alpn=");
+		output_buf_text_preview(o, (const uint8_t *)c->alpn, c->alpn_len, TLS_HELLO_ALPN_MAX);
+	}
+	if (c)
+		output_printf(o, " offered=%s", tls_version_name(c->max_version, buf));
+	if (s)
+		output_printf(o, " version=%s cipher=0x%04x", tls_version_name(s->version, buf), s->cipher);
+	if (ev->u.tls.alert >= 0)
+		output_printf(o, " alert=%d from %s", ev->u.tls.alert, wst_initiator_name(ev->u.tls.alert_from));
+	text_attrib(o, ev);
+	output_putc(o, '\n');
+}
+
 static void print_prefix(struct output *o, const struct wst_event *ev)
 {
 	const char *src, *dst;
@@ -374,6 +402,9 @@ void out_text_event(struct output *o, const struct wst_event *ev)
 	case WST_EV_EVENTS_SUPPRESSED:
 		output_printf(o, "events-suppressed %s %" PRIu64 " not printed (--event-limit)\n",
 			      wst_event_name(ev->u.suppressed.kind), ev->u.suppressed.count);
+		return;
+	case WST_EV_TLS_NOT_DECRYPTED:
+		text_tls(o, ev);
 		return;
 	case WST_EV_TCP_CLOSED:
 		output_printf(o, "tcp-closed %s %.6fs c2s %" PRIu64 "B %" PRIu64 "p s2c %" PRIu64 "B %" PRIu64 "p\n",

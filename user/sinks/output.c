@@ -63,7 +63,8 @@ void output_buf_endpoints(struct output *o, const struct wst_event *ev, const ch
 	}
 	/* Connection facts read client > server. */
 	if ((ev->type >= WST_EV_TCP_ESTABLISHED && ev->type <= WST_EV_TCP_CLOSED) ||
-	    ev->type == WST_EV_WS_SESSION_END || ev->type == WST_EV_EVENTS_SUPPRESSED)
+	    ev->type == WST_EV_WS_SESSION_END || ev->type == WST_EV_TLS_NOT_DECRYPTED ||
+	    ev->type == WST_EV_EVENTS_SUPPRESSED)
 		c2s = true;
 	if (c2s) {
 		*src = e->c, *slen = e->clen;

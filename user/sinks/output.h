@@ -144,6 +144,7 @@ static inline bool output_shows_attrib(const struct wst_event *ev)
 	case WST_EV_WS_UPGRADE:
 	case WST_EV_WS_ESTABLISHED:
 	case WST_EV_WS_SESSION_END:
+	case WST_EV_TLS_NOT_DECRYPTED:
 		return true;
 	default:
 		return false;

@@ -12,7 +12,9 @@
 # - the real client behind a proxy: PROXY protocol v1 and v2 headers, and
 #   nginx adding X-Forwarded-For for a client bound to 127.0.0.5;
 # - --pid (with the tp_btf/sys_exit hook instead of the syscall
-#   tracepoints) shows that worker's sessions only; --cgroup (text output)
+#   tracepoints) shows that worker's sessions only, and the other worker's
+#   packets are not copied into the ring (the summary's counts; without a
+#   filter none are left out); --cgroup (text output)
 #   the node server's only, with pid/comm and the short container id;
 # - --metrics-label process --metrics-label-top 1: with python3 first and
 #   node busier later, node gets the series (python3's goes, and its later
@@ -136,6 +138,21 @@ fi
 stop_wstrace "$A_PID" "$A_ERR"
 stop_wstrace "$B_PID" "$B_ERR"
 stop_wstrace "$C_PID" "$C_ERR"
+
+info "--pid leaves the other worker's connections out in the kernel; no filter, nothing left out"
+# summary_num ERR TEXT: the number before TEXT in a summary line
+summary_num() { sed -n "s/^\([0-9]*\) $2.*/\1/p" "$1" | head -n 1; }
+a_cap=$(summary_num "$A_ERR" "packets captured") a_seen=$(summary_num "$A_ERR" "packets seen by the kernel program")
+b_cap=$(summary_num "$B_ERR" "packets captured") b_seen=$(summary_num "$B_ERR" "packets seen by the kernel program")
+b_out=$(sed -n 's/.* connections left out by --pid\/--comm\/--cgroup: \([0-9]*\) packets not copied by the kernel.*/\1/p' "$B_ERR")
+[ -n "$a_cap" ] && [ -n "$b_cap" ] && [ "${a_seen:-0}" -gt 0 ] || fail "no summary: '$a_cap' '$b_cap' '$a_seen'"
+expect_eq "$a_cap" "$a_seen" "without a filter every packet the kernel saw is captured"
+grep -q "left out by" "$A_ERR" && fail "without a filter, connections were left out"
+grep -q '^wstrace_filtered_packets_total 0$' "$TMP/scrape.txt" || fail "without a filter, wstrace_filtered_packets_total is not 0"
+[ "${b_out:-0}" -gt 0 ] || { cat "$B_ERR"; fail "--pid: no packets left out in the kernel"; }
+expect_eq "$((b_cap + b_out))" "$b_seen" "--pid: packets captured and left out make those the kernel saw"
+[ "$b_cap" -lt "$a_cap" ] || fail "--pid: the ring carried $b_cap packets, no fewer than the unfiltered $a_cap"
+echo "ok: --pid: $b_out of $b_seen packets not copied into the ring (unfiltered run: $a_cap captured)"
 
 info "--metrics-label-top 1 names the busiest, not the first seen: a quiet python3, then a busy node"
 MPORT2=$((P1 + 4))

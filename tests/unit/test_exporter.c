@@ -607,6 +607,7 @@ static void fill_sources(struct exporter_sources *src, struct wst_counters *k,
 	k->v[WST_CNT_TRUNCATED] = 7;
 	k->v[WST_CNT_LOAD_ERRORS] = 2;
 	k->v[WST_CNT_FRAGMENTS] = 12;
+	k->v[WST_CNT_FILTERED] = 13;
 	tcp->midstream = 3;
 	tcp->late_packets = 12;
 	tcp->evicted_packets = 13;
@@ -634,6 +635,7 @@ static void check_snapshot(const char *t)
 	assert_line(t, "wstrace_truncated_packets_total 7");
 	assert_line(t, "wstrace_load_errors_total 2");
 	assert_line(t, "wstrace_ip_fragments_total 12");
+	assert_line(t, "wstrace_filtered_packets_total 13");
 	assert_line(t, "wstrace_tcp_midstream_connections_total 3");
 	assert_line(t, "wstrace_tcp_late_packets_total 12");
 	assert_line(t, "wstrace_tcp_evicted_flow_packets_total 13");

@@ -82,7 +82,7 @@ struct exporter {
 
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
-	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
+	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments, k_filtered;
 	int tls_conns, tls_calls, tls_bytes, tls_lost, tls_unjoined;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
@@ -151,7 +151,7 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	metrics_set(m, e->start_time, 0, (double)ts.tv_sec + ts.tv_nsec / 1e9);
 
 	e->k_packets = e->k_bytes = e->k_flags = -1;
-	e->k_ringbuf = e->k_truncated = e->k_load_errors = e->k_fragments = -1;
+	e->k_ringbuf = e->k_truncated = e->k_load_errors = e->k_fragments = e->k_filtered = -1;
 	if (!o->no_kernel)
 		CHK(declare_kernel(e));
 
@@ -384,6 +384,9 @@ static int declare_kernel(struct exporter *e)
 		"Packets whose payload was cut at the snapshot length.", NULL, NULL, 0));
 	CHK(e->k_load_errors = metrics_counter(m, "wstrace_load_errors_total",
 		"Packets the kernel program failed to copy.", NULL, NULL, 0));
+	CHK(e->k_filtered = metrics_counter(m, "wstrace_filtered_packets_total",
+		"Packets of connections --pid, --comm or --cgroup leave out, not copied by the"
+		" kernel program.", NULL, NULL, 0));
 	CHK(e->k_fragments = metrics_counter(m, "wstrace_ip_fragments_total",
 		"TCP segments of watched ports sent in IP fragments, not captured"
 		" (counted by their first fragment).", NULL, NULL, 0));
@@ -791,6 +794,7 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 		metrics_counter_set(m, e->k_truncated, 0, v[WST_CNT_TRUNCATED]);
 		metrics_counter_set(m, e->k_load_errors, 0, v[WST_CNT_LOAD_ERRORS]);
 		metrics_counter_set(m, e->k_fragments, 0, v[WST_CNT_FRAGMENTS]);
+		metrics_counter_set(m, e->k_filtered, 0, v[WST_CNT_FILTERED]);
 	}
 	if (src->tcp) {
 		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);

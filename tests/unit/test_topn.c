@@ -127,7 +127,7 @@ static void test_candidate_bound(void **state)
 {
 	struct log l = { 0 };
 	struct topn *t = topn_new(1, 4, on_change, &l);
-	char v[8];
+	char v[16];
 
 	(void)state;
 	for (int i = 0; i < 10; i++) {

@@ -30,6 +30,30 @@ struct {
 	__type(value, struct wst_counters);
 } counters SEC(".maps");
 
+/*
+ * Connections the filters leave out (user space adds both directions when
+ * their server has accepted them), looked up only while owner_filter is
+ * set, so without --pid/--comm/--cgroup a packet costs one more load.
+ * LRU: entries of connections gone make room; a SYN on a tuple removes it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct wst_skip_key);
+	__type(value, __u8);
+} skip_flows SEC(".maps");
+
+/* The reverse direction's key, built off the stack (only on a SYN). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wst_skip_key);
+} skip_scratch SEC(".maps");
+
+/* Nonzero while --pid, --comm or --cgroup are set: skip_flows is used. */
+__u32 owner_filter = 0;
+
 /* Records with at most this much payload are built whole, then copied. */
 #define WST_SMALL_CAP 256
 
@@ -175,6 +199,32 @@ static __always_inline void wst_emit_sized(struct __sk_buff *skb,
 		wst_emit(skb, &sm->rec, payload_off, cap, cnt, WST_MAX_SNAPLEN);
 }
 
+/*
+ * Whether rec's connection is left out by the filters. A SYN without ACK
+ * starts a new connection on the tuple: its entries go (both directions),
+ * and its server decides again when it accepts.
+ */
+static __always_inline int wst_skipped(const struct wst_record *rec)
+{
+	const struct wst_skip_key *k = (const void *)rec->saddr;
+	struct wst_skip_key *rev;
+	__u32 zero = 0;
+
+	if ((rec->tcp_flags & (WST_TCP_SYN | WST_TCP_ACK)) != WST_TCP_SYN)
+		return bpf_map_lookup_elem(&skip_flows, k) != NULL;
+	if (bpf_map_delete_elem(&skip_flows, k) == 0) {
+		rev = bpf_map_lookup_elem(&skip_scratch, &zero);
+		if (rev) {
+			__builtin_memcpy(rev->saddr, rec->daddr, 16);
+			__builtin_memcpy(rev->daddr, rec->saddr, 16);
+			rev->sport = rec->dport;
+			rev->dport = rec->sport;
+			bpf_map_delete_elem(&skip_flows, rev);
+		}
+	}
+	return 0;
+}
+
 static __always_inline void wst_count_flags(struct wst_counters *cnt, __u8 flags)
 {
 	if ((flags & (WST_TCP_SYN | WST_TCP_ACK)) == WST_TCP_SYN)
@@ -251,6 +301,10 @@ static __always_inline int wst_capture(struct __sk_buff *skb, __u8 dir)
 	cnt->v[WST_CNT_PKTS_INGRESS + dir]++;
 	cnt->v[WST_CNT_BYTES_INGRESS + dir] += skb->len - pi.l3_off;
 	wst_count_flags(cnt, rec->tcp_flags);
+	if (owner_filter && wst_skipped(rec)) {
+		cnt->v[WST_CNT_FILTERED]++;
+		return WST_TC_ACT_UNSPEC;
+	}
 
 	limit = snaplen;
 	if (limit == 0 || limit > WST_MAX_SNAPLEN)

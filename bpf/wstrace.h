@@ -134,6 +134,27 @@ _Static_assert(__builtin_offsetof(struct wst_record, kind) ==
 	       __builtin_offsetof(struct wst_rec_head, kind), "record head moved");
 
 /*
+ * A key of the skip_flows map: one direction of a connection the filters
+ * (--pid, --comm, --cgroup) leave out, as its packets read. It is the
+ * record's own bytes from saddr to dport, so the TC program looks a packet
+ * up without building a key. The family is not in it: an IPv6 address
+ * whose last 12 bytes are zero (the subnet-router anycast of a /32, never
+ * the end of a connection in practice) reads as the IPv4 address of its
+ * first 4 bytes.
+ */
+struct wst_skip_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;       /* host order */
+	__u16 dport;
+};
+
+_Static_assert(sizeof(struct wst_skip_key) == 36, "wst_skip_key layout changed");
+_Static_assert(__builtin_offsetof(struct wst_record, dport) + 2 -
+	       __builtin_offsetof(struct wst_record, saddr) == sizeof(struct wst_skip_key),
+	       "wst_skip_key is not the record's saddr..dport");
+
+/*
  * One side of a TCP connection as a socket sees it: local = that socket.
  * An AF_INET6 socket talking IPv4 (v4-mapped) is family 4, the way the TC
  * hooks see its packets, so both join on the same 4-tuple.
@@ -275,6 +296,7 @@ enum wst_counter {
 	WST_CNT_LOAD_ERRORS,    /* bpf_skb_load_bytes failed on a matched packet */
 	WST_CNT_FRAGMENTS,      /* TCP segments of watched ports in IP fragments: not captured */
 	WST_CNT_OWNER_LOST,     /* socket owner records lost: ring buffer full */
+	WST_CNT_FILTERED,       /* packets of connections --pid/--comm/--cgroup leave out: not copied */
 	WST_CNT_MAX,
 };
 

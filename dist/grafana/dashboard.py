@@ -220,9 +220,12 @@ ROWS = [
               "none", width=8, height=6, steps=[("green", None), ("orange", 1)]),
         panel(TS, "Packets per second seen and decoded",
               "Packets of watched ports seen by the kernel program by hook (wstrace_packets_total),"
-              " and decoded by user space by direction (wstrace_tcp_packets_total).",
+              " decoded by user space by direction (wstrace_tcp_packets_total), and not copied"
+              " because --pid, --comm or --cgroup leave their connection out"
+              " (wstrace_filtered_packets_total).",
               [q(rate("wstrace_packets_total", by=["direction"]), "seen {{direction}}"),
-               q(rate("wstrace_tcp_packets_total", by=["dir"]), "decoded {{dir}}")], "pps"),
+               q(rate("wstrace_tcp_packets_total", by=["dir"]), "decoded {{dir}}"),
+               q(rate("wstrace_filtered_packets_total"), "left out by filters")], "pps"),
         panel(TS, "Bytes per second seen by the kernel program", "IP bytes (wstrace_bytes_total).",
               [q(rate("wstrace_bytes_total", by=["direction"]), "{{direction}}")], "Bps"),
         panel(TS, "TLS plaintext per second",

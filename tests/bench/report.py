@@ -104,6 +104,12 @@ class Case:
         self.accepted = g("accepted")
         self.load_s = g("load_s")
         self.us_conn = div(self.cpu, self.accepted * 1000 if self.accepted else None)
+        # the socket owner programs (attribution) and user space alone, per connection
+        own_ns, own_cnt = g("own_ns"), g("own_cnt")
+        self.own_ns_conn = div(own_ns, self.accepted) if self.captures else None
+        self.own_runs_conn = div(own_cnt, self.accepted) if self.captures else None
+        self.user_us_conn = div(proc, self.accepted * 1000 if self.accepted else None) \
+            if self.captures else None
         self.drops = g("drops")
         self.gaps = g("gaps")
         self.undecoded = g("undecoded")
@@ -289,22 +295,30 @@ def print_wss(res):
 
 def print_churn(res):
     sup = res.meta.get("feature_noattr", "no").startswith("yes")
-    print("\nAttribution cost (CPU per connection with the process/cgroup attribution "
-          "minus without it, same run):", end="")
+    print("\nAttribution cost per accepted connection (the process/cgroup attribution): "
+          "the BPF run time of the socket owner programs (accept/connect exits; "
+          "kernel.bpf_stats_enabled run_time_ns over the connections the server accepted), "
+          "and wstrace's user-space CPU with attribution minus without it, same run.\n")
+    print("| configuration | socket owner BPF ns/connection | owner program runs/connection | "
+          "user-space µs/connection, attribution on | off | user-space cost µs/connection | "
+          "all CPU µs/connection, on | off | cost µs/connection |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for t, name in WSTRACE_DEFAULTS:
+        own = res.per_run("churn", t, lambda c: c.own_ns_conn)
+        runs = res.per_run("churn", t, lambda c: c.own_runs_conn)
+        u_on = res.per_run("churn", t, lambda c: c.user_us_conn)
+        u_off = res.per_run("churn", t + "-noattr", lambda c: c.user_us_conn) if sup else {}
+        on = res.per_run("churn", t, lambda c: c.us_conn)
+        off = res.per_run("churn", t + "-noattr", lambda c: c.us_conn) if sup else {}
+        du = [u_on[r] - u_off[r] for r in u_on if r in u_off and None not in (u_on[r], u_off[r])]
+        d = [on[r] - off[r] for r in on if r in off and None not in (on[r], off[r])]
+        print(f"| {t} ({name}) | {spread(list(own.values()), f0)} | {spread(list(runs.values()), f1)} | "
+              f"{spread(list(u_on.values()), f1)} | {spread(list(u_off.values()), f1)} | {spread(du, f2)} | "
+              f"{spread(list(on.values()), f1)} | {spread(list(off.values()), f1)} | {spread(d, f2)} |")
     if not sup:
-        print(" not supported by this binary (no "
+        print("\nWithout attribution: not supported by this binary (no "
               f"{res.meta.get('feature_noattr', '').split('(')[-1].rstrip(')') or 'switch'} in --help); "
               "the figures above are the cost per connection as it stands.")
-        return
-    print("\n")
-    print("| configuration | µs per connection, attribution on | off | cost of attribution µs/connection |")
-    print("|---|---:|---:|---:|")
-    for t, name in WSTRACE_DEFAULTS:
-        on = res.per_run("churn", t, lambda c: c.us_conn)
-        off = res.per_run("churn", t + "-noattr", lambda c: c.us_conn)
-        d = [on[r] - off[r] for r in on if r in off and on[r] is not None and off[r] is not None]
-        print(f"| {t} ({name}) | {spread(list(on.values()), f1)} | {spread(list(off.values()), f1)} | "
-              f"{spread(d, f2)} |")
 
 
 def print_correlate(res):

@@ -222,14 +222,24 @@ proc_cpu() {
 	echo "$u $s $ns $hwm $anon"
 }
 
-# "run_time_ns run_cnt" of the BPF programs a pid holds open: the kernel
-# shows them in each program fd's fdinfo (with kernel.bpf_stats_enabled).
+# "run_time_ns run_cnt own_ns own_cnt" of the BPF programs a pid holds open:
+# the kernel shows them in each program fd's fdinfo (with
+# kernel.bpf_stats_enabled). own_*: the socket owner programs alone
+# (wstrace's tracepoint and tracing programs: the accept/connect exits, or
+# tp_btf/sys_exit), which attribute connections to processes.
 bpf_stats() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '
-		/^prog_id:/ { id = $2 }
+		/^prog_type:/ { ty = $2 }
+		/^prog_id:/ { id = $2; own[id] = (ty == 5 || ty == 26) }
 		/^run_time_ns:/ { t[id] = $2 }
 		/^run_cnt:/ { c[id] = $2 }
-		END { for (i in t) { tt += t[i]; cc += c[i] } printf "%d %d\n", tt, cc }'
+		END {
+			for (i in t) {
+				tt += t[i]; cc += c[i]
+				if (own[i]) { ot += t[i]; oc += c[i] }
+			}
+			printf "%d %d %d %d\n", tt, cc, ot, oc
+		}'
 }
 
 lo_packets() { nsx cat /sys/class/net/lo/statistics/tx_packets; }
@@ -276,7 +286,7 @@ kv() { sed -n "s/^$2=//p" "$1" | head -1; }
 num() { grep -oE "^[0-9]+ $2" "$1" | head -1 | cut -d' ' -f1; }
 
 RESULTS=$OUT/results.tsv
-COLS="run shape tool conns frames_per_send rate msg_per_s messages frames packets user_ms sys_ms proc_ns bpf_ns bpf_cnt hwm_kb anon0_kb anon1_kb drops trunc gaps undecoded srv_ns accepted ws_lines busy_ms load_s lagged status"
+COLS="run shape tool conns frames_per_send rate msg_per_s messages frames packets user_ms sys_ms proc_ns bpf_ns bpf_cnt own_ns own_cnt hwm_kb anon0_kb anon1_kb drops trunc gaps undecoded srv_ns accepted ws_lines busy_ms load_s lagged status"
 tr ' ' '\t' <<< "$COLS" > "$RESULTS"
 
 # The command line of a capture configuration, in CMD; READY is the line
@@ -387,9 +397,9 @@ run_case() {
 	local hwm_e
 	read -r _ _ _ hwm_e a1 <<< "${ce:-0 0 0 0 0}"
 	[ "$hwm_e" -le "$hwm" ] || hwm=$hwm_e # VmHWM only grows: the larger read
-	local bt0 bc0 bt1 bc1
-	read -r bt0 bc0 <<< "${b0:-0 0}"
-	read -r bt1 bc1 <<< "${b1:-0 0}"
+	local bt0 bc0 bt1 bc1 ot0 oc0 ot1 oc1
+	read -r bt0 bc0 ot0 oc0 <<< "${b0:-0 0 0 0}"
+	read -r bt1 bc1 ot1 oc1 <<< "${b1:-0 0 0 0}"
 	R[msg_per_s]=$(kv "$srv" msg_per_s) R[messages]=$(kv "$srv" messages) R[frames]=$(kv "$srv" frames)
 	R[accepted]=$(kv "$srv" accepted)
 	R[packets]=$((p1 - p0))
@@ -400,6 +410,7 @@ run_case() {
 	if [ -n "$tpid" ]; then
 		R[user_ms]=$(( (u1 - u0) * 1000 / HZ )) R[sys_ms]=$(( (s1_ - s0_) * 1000 / HZ ))
 		R[proc_ns]=$((n1 - n0)) R[bpf_ns]=$((bt1 - bt0)) R[bpf_cnt]=$((bc1 - bc0))
+		R[own_ns]=$((ot1 - ot0)) R[own_cnt]=$((oc1 - oc0))
 		R[hwm_kb]=$hwm R[anon0_kb]=$a0 R[anon1_kb]=$a1 R[lagged]=$lagged
 	fi
 	case $tool in

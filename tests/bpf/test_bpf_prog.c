@@ -663,6 +663,70 @@ static void test_counters(void **state)
 #undef DELTA
 }
 
+static struct wst_skip_key skip_key(int family, uint16_t sport, uint16_t dport, bool reverse)
+{
+	struct wst_skip_key k = { .sport = reverse ? dport : sport, .dport = reverse ? sport : dport };
+	size_t n = family == 4 ? 4 : 16;
+
+	memcpy(reverse ? k.daddr : k.saddr, family == 4 ? v4_src : v6_src, n);
+	memcpy(reverse ? k.saddr : k.daddr, family == 4 ? v4_dst : v6_dst, n);
+	return k;
+}
+
+/*
+ * --pid/--comm/--cgroup in the kernel: a connection in skip_flows is not
+ * copied (but counted) only while owner_filter is set; a SYN on its tuple
+ * removes both directions and is copied.
+ */
+static void test_skip_flows(void **state)
+{
+	struct loaded *l = &g_full;
+	int fd, family;
+	uint8_t one = 1, v;
+	uint8_t buf[4096];
+	struct wst_counters c0, c1;
+
+	(void)state;
+	need_kernel();
+	fd = bpf_map__fd(l->skel->maps.skip_flows);
+	for (family = 4; family <= 6; family += 2) {
+		struct spec s = base4();
+		struct wst_skip_key k = skip_key(family, s.sport, s.dport, false);
+		struct wst_skip_key r = skip_key(family, s.sport, s.dport, true);
+		struct built b;
+
+		s.family = family;
+		b = build(buf, &s);
+		assert_int_equal(bpf_map_update_elem(fd, &k, &one, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(fd, &r, &one, BPF_ANY), 0);
+		counters(l, &c0);
+		/* no filter set: the map is not looked at */
+		assert_int_equal(run_in(l, buf, b.len), 1);
+		l->skel->bss->owner_filter = 1;
+		assert_int_equal(run_in(l, buf, b.len), 0);
+		counters(l, &c1);
+		assert_int_equal(c1.v[WST_CNT_FILTERED] - c0.v[WST_CNT_FILTERED], 1);
+		assert_int_equal(c1.v[WST_CNT_PKTS_INGRESS] - c0.v[WST_CNT_PKTS_INGRESS], 2);
+		/* another connection's packets are copied */
+		s.sport++;
+		b = build(buf, &s);
+		assert_int_equal(run_in(l, buf, b.len), 1);
+		s.sport--;
+		/* a SYN on the tuple: a new connection, copied, its entries gone */
+		s.flags = WST_TCP_SYN;
+		s.plen = 0;
+		b = build(buf, &s);
+		assert_int_equal(run_in(l, buf, b.len), 1);
+		assert_int_equal(bpf_map_lookup_elem(fd, &k, &v), -ENOENT);
+		assert_int_equal(bpf_map_lookup_elem(fd, &r, &v), -ENOENT);
+		s = base4();
+		s.family = family;
+		b = build(buf, &s);
+		assert_int_equal(run_in(l, buf, b.len), 1);
+		l->skel->bss->owner_filter = 0;
+	}
+}
+
 static void test_ringbuf_full(void **state)
 {
 	struct wst_counters c0, c1;
@@ -1327,6 +1391,7 @@ int main(void)
 		cmocka_unit_test(test_port_map_runtime),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_skip_flows),
 		cmocka_unit_test(test_ringbuf_full),
 		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_attach_tcx),

@@ -60,6 +60,21 @@ e2e_cleanup() {
 trap e2e_cleanup EXIT
 [ -n "${E2E_KEEP:-}" ] && trap - EXIT
 
+# cgroup_cleanup DIR: kill what is left in the cgroup v2 groups under DIR
+# (the test's own, holding only processes it started), then remove them,
+# deepest first. For a test's EXIT trap, before e2e_cleanup.
+cgroup_cleanup() {
+	local top=$1 d pid
+	[ -d "$top" ] || return 0
+	for d in $(find "$top" -depth -type d); do
+		for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+	done
+	for d in $(find "$top" -depth -type d); do
+		wait_until 5 prints "" cat "$d/cgroup.procs"
+		rmdir "$d" 2>/dev/null || echo "warning: cannot remove cgroup $d"
+	done
+}
+
 skip() { echo "skip: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 info() { echo "--- $*"; }

@@ -9,10 +9,13 @@ each process did is exact.
       "accepted PID CLIENT_PORT" per connection, echoes one message per
       connection until the client closes.
   owner_peers.py client PORT [--bind ADDR] [--proxy v1|v2 SRC] [--xff ADDR]
-                 [--wait FILE] [--cgroup-fd FD]
+                 [--forwarded VALUE] [--wait FILE] [--cgroup-fd FD]
       one session: handshake, one text message echoed, close; prints
       "client PID LOCAL_PORT" once connected; with --wait, connects and
       upgrades, then waits for FILE before the message.
+
+The server listens on, and clients connect to, $OWNER_HOST (default
+127.0.0.1; an IPv6 address such as ::1 makes both IPv6).
 """
 import base64
 import hashlib
@@ -23,6 +26,8 @@ import sys
 import time
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+HOST = os.environ.get("OWNER_HOST", "127.0.0.1")
+FAMILY = socket.AF_INET6 if ":" in HOST else socket.AF_INET
 
 
 def say(*a):
@@ -124,9 +129,9 @@ def serve_one(c):
 
 def prefork(port, workers, cg_fd):
     join_cgroup(cg_fd)
-    s = socket.socket()
+    s = socket.socket(FAMILY)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
+    s.bind((HOST, port))
     s.listen(64)
     kids = []
     for _ in range(workers):
@@ -161,6 +166,7 @@ def client(port, args):
     bind = None
     proxy = None
     xff = None
+    fwd = None
     wait = None
     cg_fd = None
     i = 0
@@ -171,6 +177,8 @@ def client(port, args):
             proxy = (args[i + 1], args[i + 2]); i += 3
         elif args[i] == "--xff":
             xff = args[i + 1]; i += 2
+        elif args[i] == "--forwarded":
+            fwd = args[i + 1]; i += 2
         elif args[i] == "--wait":
             wait = args[i + 1]; i += 2
         elif args[i] == "--cgroup-fd":
@@ -178,11 +186,11 @@ def client(port, args):
         else:
             raise SystemExit("bad argument " + args[i])
     join_cgroup(cg_fd)
-    s = socket.socket()
+    s = socket.socket(FAMILY)
     if bind:
         s.bind((bind, 0))
     s.settimeout(20)
-    s.connect(("127.0.0.1", port))
+    s.connect((HOST, port))
     say("client", os.getpid(), s.getsockname()[1])
     if proxy:
         s.sendall(proxy_header(proxy[0], proxy[1], "127.0.0.1", 40000, port))
@@ -191,6 +199,8 @@ def client(port, args):
            b"Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (port, key))
     if xff:
         req += b"X-Forwarded-For: %s, 10.9.9.9\r\n" % xff.encode()
+    if fwd:
+        req += b"Forwarded: %s\r\n" % fwd.encode()
     s.sendall(req + b"\r\n")
     recv_until(s, b"\r\n\r\n")
     say("upgraded")

@@ -69,6 +69,13 @@ for run in 1 2; do
 	# The churn load opened many more connections than it keeps open.
 	acc=$(field churn none "$run" accepted)
 	[ "${acc:-0}" -ge 40 ] || fail "run $run: churn accepted only '$acc' connections"
+	# The socket owner programs ran for each connection: the server's
+	# accept and the client's connect (enter and exit).
+	acc=$(field churn wstrace-q "$run" accepted)
+	own=$(field churn wstrace-q "$run" own_ns)
+	runs=$(field churn wstrace-q "$run" own_cnt)
+	[ "${own:-0}" -gt 0 ] || fail "run $run: no BPF run time of the socket owner programs ($own)"
+	[ "${runs:-0}" -ge "${acc:-1}" ] || fail "run $run: socket owner programs ran $runs times for $acc connections"
 done
 
 # Offline: tshark (tree depth raised) and wstrace decode the whole capture.
@@ -96,6 +103,9 @@ grep -qE '^\| 32 frames/send, 4 conns, command-line defaults: 0 ring-buffer loss
 	fail "report has no judged loss target for the 4-connection 32-frames shape"
 grep -q "wstrace on wss: not supported\|wss / ws CPU per message" "$REP" || fail "report says nothing of wss"
 cmp -s "$REP" "$TMP/bench.out" || fail "report.md differs from what run.sh printed"
+# the attribution cost per connection: the owner programs' BPF time, a number
+grep -qE '^\| wstrace-q \(command-line defaults\) \| [0-9][0-9,]* (\([0-9,]+–[0-9,]+\) )?\| ' "$REP" ||
+	{ grep -A4 "^Attribution cost" "$REP"; fail "report has no BPF time per connection of the socket owner programs"; }
 
 # "every run": a loss in run 2 only makes the target not met, 1 of 2 runs.
 mkdir "$TMP/edit"

@@ -12,8 +12,14 @@
 # - the real client behind a proxy: PROXY protocol v1 and v2 headers, and
 #   nginx adding X-Forwarded-For for a client bound to 127.0.0.5;
 # - --pid (with the tp_btf/sys_exit hook instead of the syscall
-#   tracepoints) shows that worker's sessions only; --cgroup (text output)
-#   the node server's only, with pid/comm and the short container id.
+#   tracepoints) shows that worker's sessions only, and the other worker's
+#   packets are not copied into the ring (the summary's counts; without a
+#   filter none are left out); --cgroup (text output)
+#   the node server's only, with pid/comm and the short container id;
+# - --metrics-label process --metrics-label-top 1: with python3 first and
+#   node busier later, node gets the series (python3's goes, and its later
+#   sessions count as other); other never goes down; at most 2 series per
+#   family; promtool accepts the scrape.
 # Processes join their cgroups through a cgroup.procs opened outside the
 # namespace (`ip netns exec` mounts a /sys of its own).
 . "$(dirname "$0")/lib.sh"
@@ -31,20 +37,7 @@ HEX1=$(hex64) HEX2=$(hex64)
 DOCKER=system.slice/docker-$HEX1.scope
 KUBE=kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0c1d.slice/cri-containerd-$HEX2.scope
 
-# Kill what is left in the test's cgroups (processes this test started),
-# then remove them, deepest first; then the usual cleanup.
-cg_cleanup() {
-	local d pid
-	[ -d "$TOP" ] || return 0
-	for d in $(find "$TOP" -depth -type d); do
-		for pid in $(cat "$d/cgroup.procs" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-	done
-	for d in $(find "$TOP" -depth -type d); do
-		wait_until 5 prints "" cat "$d/cgroup.procs"
-		rmdir "$d" 2>/dev/null || echo "warning: cannot remove cgroup $d"
-	done
-}
-trap 'rc=$?; cg_cleanup; (exit $rc); e2e_cleanup' EXIT
+trap 'rc=$?; cgroup_cleanup "$TOP"; (exit $rc); e2e_cleanup' EXIT
 mkdir -p "$TOP/$DOCKER" "$TOP/$KUBE" "$TOP/clients" || fail "cannot create cgroups under $TOP"
 
 NS=$(new_ns own)
@@ -145,6 +138,78 @@ fi
 stop_wstrace "$A_PID" "$A_ERR"
 stop_wstrace "$B_PID" "$B_ERR"
 stop_wstrace "$C_PID" "$C_ERR"
+
+info "--pid leaves the other worker's connections out in the kernel; no filter, nothing left out"
+# summary_num ERR TEXT: the number before TEXT in a summary line
+summary_num() { sed -n "s/^\([0-9]*\) $2.*/\1/p" "$1" | head -n 1; }
+a_cap=$(summary_num "$A_ERR" "packets captured") a_seen=$(summary_num "$A_ERR" "packets seen by the kernel program")
+b_cap=$(summary_num "$B_ERR" "packets captured") b_seen=$(summary_num "$B_ERR" "packets seen by the kernel program")
+b_out=$(sed -n 's/.* connections left out by --pid\/--comm\/--cgroup: \([0-9]*\) packets not copied by the kernel.*/\1/p' "$B_ERR")
+[ -n "$a_cap" ] && [ -n "$b_cap" ] && [ "${a_seen:-0}" -gt 0 ] || fail "no summary: '$a_cap' '$b_cap' '$a_seen'"
+expect_eq "$a_cap" "$a_seen" "without a filter every packet the kernel saw is captured"
+grep -q "left out by" "$A_ERR" && fail "without a filter, connections were left out"
+grep -q '^wstrace_filtered_packets_total 0$' "$TMP/scrape.txt" || fail "without a filter, wstrace_filtered_packets_total is not 0"
+[ "${b_out:-0}" -gt 0 ] || { cat "$B_ERR"; fail "--pid: no packets left out in the kernel"; }
+expect_eq "$((b_cap + b_out))" "$b_seen" "--pid: packets captured and left out make those the kernel saw"
+[ "$b_cap" -lt "$a_cap" ] || fail "--pid: the ring carried $b_cap packets, no fewer than the unfiltered $a_cap"
+echo "ok: --pid: $b_out of $b_seen packets not copied into the ring (unfiltered run: $a_cap captured)"
+
+info "--metrics-label-top 1 names the busiest, not the first seen: a quiet python3, then a busy node"
+MPORT2=$((P1 + 4))
+start_wstrace "$NS" "$TMP/top.json" "$TMP/top.err" --json -p "$P1,$P2" \
+	--metrics "127.0.0.1:$MPORT2" --metrics-label process --metrics-label-top 1
+D_PID=$WSTRACE_PID D_ERR=$WSTRACE_ERR
+MPORT=$MPORT2
+# value FAMILY_AND_LABELS: the sample's value in the last scrape ("" when absent)
+value() { awk -v m="$1" '$1 == m { print $2 }' "$TMP/top.txt"; }
+echo 0 >"$TMP/other"
+# top_scrape: a scrape into top.txt; other's sessions (kept in a file: the
+# waits run this in subshells) never go down, and no family has more than
+# two series (N + 1) per direction
+top_scrape() {
+	local o n d
+	scrape >"$TMP/top.txt" || return 1
+	o=$(value 'wstrace_ws_owner_sessions_total{process="other"}')
+	[ "${o:-0}" -ge "$(cat "$TMP/other")" ] || { echo "other's sessions went down to $o" >>"$TMP/top.bad"; return 1; }
+	echo "${o:-0}" >"$TMP/other"
+	n=$(grep -c '^wstrace_ws_owner_sessions_total{' "$TMP/top.txt")
+	[ "$n" -le 2 ] || echo "$n series of wstrace_ws_owner_sessions_total" >>"$TMP/top.bad"
+	for d in c2s s2c; do
+		n=$(grep -c "^wstrace_ws_owner_messages_total{dir=\"$d\"" "$TMP/top.txt")
+		[ "$n" -le 2 ] || echo "$n series of wstrace_ws_owner_messages_total{dir=$d}" >>"$TMP/top.bad"
+	done
+	return 0
+}
+sessions2() { top_scrape || { echo "no scrape"; return; }; value "wstrace_ws_owner_sessions_total{process=\"$1\"}"; }
+# node's sessions, named or as other (python3's are in its own series until it is demoted)
+node_total() {
+	local v
+	top_scrape || return 1
+	v=$(value 'wstrace_ws_owner_sessions_total{process="node"}')
+	echo $(( ${v:-0} + $(cat "$TMP/other") ))
+}
+ip netns exec "$NS" $PEERS client "$P1" >>"$TMP/top_clients.log" || fail "quiet client failed"
+wait_for 30 "the quiet python3 session named in /metrics" prints 1 sessions2 python3
+for i in 1 2 3 4 5 6; do
+	ip netns exec "$NS" $PEERS client "$P2" >>"$TMP/top_clients.log" || fail "busy node client $i failed"
+done
+settle "$NS" "$P1" "$P2"
+wait_for 30 "node named in /metrics instead of python3" prints "" sessions2 python3
+[ -n "$(value 'wstrace_ws_owner_sessions_total{process="node"}')" ] || { cat "$TMP/top.txt"; fail "node has no series"; }
+wait_for 30 "node's six sessions, as node or as other" prints 6 node_total
+expect_eq "$(value 'wstrace_ws_owner_label_changes_total{change="demoted"}')" 1 "python3 demoted once"
+info "after the promotion: node's series counts on, python3's traffic is other"
+before=$(cat "$TMP/other")
+ip netns exec "$NS" $PEERS client "$P2" >>"$TMP/top_clients.log" || fail "node client failed"
+ip netns exec "$NS" $PEERS client "$P1" >>"$TMP/top_clients.log" || fail "python client failed"
+settle "$NS" "$P1" "$P2"
+wait_for 30 "the two new sessions counted" prints 8 node_total
+expect_eq "$(cat "$TMP/other")" "$((before + 1))" "python3's new session counted as other"
+[ ! -s "$TMP/top.bad" ] || { cat "$TMP/top.bad"; fail "the owner label's bounds"; }
+expect_eq "$(value 'wstrace_ws_owner_sessions_total{process="python3"}')" "" "python3 has no series"
+promtool check metrics <"$TMP/top.txt" || fail "promtool rejects the exposition"
+echo "ok: node named, python3 in other, other never down, at most 2 series per family"
+stop_wstrace "$D_PID" "$D_ERR"
 
 "$PY" - "$TMP" "$P1" "$P2" "$W1" "$SRV2" "/wst-$E2E_ID" "$DOCKER" "$KUBE" "$HEX1" "$HEX2" "$NGINX" <<'PYEOF' || fail "attribution checks"
 import json, re, sys

@@ -607,6 +607,7 @@ static void fill_sources(struct exporter_sources *src, struct wst_counters *k,
 	k->v[WST_CNT_TRUNCATED] = 7;
 	k->v[WST_CNT_LOAD_ERRORS] = 2;
 	k->v[WST_CNT_FRAGMENTS] = 12;
+	k->v[WST_CNT_FILTERED] = 13;
 	tcp->midstream = 3;
 	tcp->late_packets = 12;
 	tcp->evicted_packets = 13;
@@ -634,6 +635,7 @@ static void check_snapshot(const char *t)
 	assert_line(t, "wstrace_truncated_packets_total 7");
 	assert_line(t, "wstrace_load_errors_total 2");
 	assert_line(t, "wstrace_ip_fragments_total 12");
+	assert_line(t, "wstrace_filtered_packets_total 13");
 	assert_line(t, "wstrace_tcp_midstream_connections_total 3");
 	assert_line(t, "wstrace_tcp_late_packets_total 12");
 	assert_line(t, "wstrace_tcp_evicted_flow_packets_total 13");
@@ -1066,6 +1068,91 @@ static void test_promtool(void **state)
 	assert_int_equal(WEXITSTATUS(rc), 0);
 }
 
+/* A session and n messages of a server process named comm. */
+static void owner_traffic(struct exporter *e, const char *comm, int n)
+{
+	struct wst_proc p = { .pid = 42 };
+	struct wst_attrib at = { .server = &p };
+	struct ws_message_info mi = { .opcode = WS_OP_TEXT, .total_len = 10, .wire_len = 10, .frames = 1 };
+	struct wst_event ev = { .attrib = &at };
+
+	snprintf(p.comm, sizeof(p.comm), "%s", comm);
+	send_event(e, &ev, WST_EV_WS_ESTABLISHED, WST_S2C, NULL);
+	for (int i = 0; i < n; i++) {
+		ev.u.message = &mi;
+		send_event(e, &ev, WST_EV_WS_MESSAGE, WST_C2S, NULL);
+	}
+}
+
+static int count_lines(const char *t, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		n += strncmp(l, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+/* --metrics-label process --metrics-label-top 1: the busiest is named, not
+ * the first seen; every series and other only go up. */
+static void test_owner_label_busiest(void **state)
+{
+	struct exporter_opts o = { .owner_label = "process", .owner_max_values = 1, .no_kernel = true };
+	struct fixture *fx = *state;
+	struct exporter *e;
+	struct metrics *m;
+	int f;
+	char *t;
+
+	assert_int_equal(exporter_new(&e, &o), 0);
+	exporter_free(fx->e);
+	fx->e = e;
+	m = exporter_metrics(e);
+	f = metrics_find(m, "wstrace_ws_owner_messages_total");
+	assert_true(f >= 0);
+
+	owner_traffic(e, "quiet", 1);   /* first seen: the free slot */
+	exporter_rank_owners(e, 1000000000ull);
+	t = render(e);
+	assert_line(t, "wstrace_ws_owner_sessions_total{process=\"quiet\"} 1");
+	assert_line(t, "wstrace_ws_owner_messages_total{dir=\"c2s\",process=\"quiet\"} 1");
+	free(t);
+
+	owner_traffic(e, "busy", 20);   /* seen later: other, until the rank */
+	owner_traffic(e, "quiet", 1);
+	t = render(e);
+	assert_line(t, "wstrace_ws_owner_messages_total{dir=\"c2s\",process=\"other\"} 20");
+	assert_line(t, "wstrace_ws_owner_messages_total{dir=\"c2s\",process=\"quiet\"} 2");
+	free(t);
+
+	exporter_rank_owners(e, 2000000000ull);
+	owner_traffic(e, "busy", 5);
+	owner_traffic(e, "quiet", 3);
+	t = render(e);
+	/* busy's series counts from its promotion; quiet's is gone, its
+	 * later traffic in other, which never went down */
+	assert_line(t, "wstrace_ws_owner_sessions_total{process=\"busy\"} 1");
+	assert_line(t, "wstrace_ws_owner_messages_total{dir=\"c2s\",process=\"busy\"} 5");
+	assert_line(t, "wstrace_ws_owner_messages_total{dir=\"c2s\",process=\"other\"} 23");
+	assert_line(t, "wstrace_ws_owner_message_bytes_total{dir=\"c2s\",process=\"other\"} 230");
+	assert_line(t, "wstrace_ws_owner_sessions_total{process=\"other\"} 2");
+	assert_line(t, "wstrace_ws_owner_label_changes_total{change=\"promoted\"} 2");
+	assert_line(t, "wstrace_ws_owner_label_changes_total{change=\"demoted\"} 1");
+	assert_null(strstr(t, "process=\"quiet\""));
+	/* at most N + 1 series per family and direction */
+	assert_int_equal(count_lines(t, "wstrace_ws_owner_sessions_total{"), 2);
+	assert_int_equal(count_lines(t, "wstrace_ws_owner_messages_total{dir=\"c2s\""), 2);
+	free(t);
+
+	/* a process called "other" is other, never a second "other" series */
+	owner_traffic(e, "other", 1);
+	exporter_rank_owners(e, 3000000000ull);
+	t = render(e);
+	assert_int_equal(count_lines(t, "wstrace_ws_owner_sessions_total{"), 2);
+	assert_line(t, "wstrace_ws_owner_sessions_total{process=\"other\"} 3");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1087,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_chat),
 		cmocka_unit_test(test_pipeline_huge_frame),
 		cmocka_unit_test_setup_teardown(test_promtool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_label_busiest, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

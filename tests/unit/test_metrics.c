@@ -570,10 +570,66 @@ static void test_read_back(void **state)
 	metrics_free(m);
 }
 
+/* Slots named and freed by the caller (--metrics-label's ranking): a
+ * renamed slot's series restart at 0, a freed one is not rendered, other
+ * is never a slot, two slots never share a value. */
+static void test_assigned_labels(void **state)
+{
+	struct metrics_label l[2] = {
+		{ "proc", NULL, 2 },
+		{ "direction", dirs, 2 },
+	};
+	const double b[] = { 1, 10 };
+	struct metrics *m;
+	int f, h;
+	char *buf;
+
+	(void)state;
+	assert_int_equal(metrics_new(&m), 0);
+	f = metrics_family(m, METRICS_COUNTER, "t_own_total", "Own.", l, 2, NULL, 0);
+	h = metrics_family(m, METRICS_HISTOGRAM, "t_own_bytes", "Own.", l, 1, b, 2);
+	assert_true(f >= 0 && h >= 0);
+	assert_int_equal(metrics_label_assign(m, f, 0, 1, "node", 4), 0);
+	assert_int_equal(metrics_label_assign(m, h, 0, 1, "node", 4), 0);
+	assert_int_equal(metrics_label_assign(m, f, 0, 0, "node", 4), -EEXIST);
+	assert_int_equal(metrics_label_assign(m, f, 0, 0, "other", 5), -EINVAL);
+	assert_int_equal(metrics_label_assign(m, f, 0, 2, "x", 1), -EINVAL); /* other's index */
+	assert_int_equal(metrics_label_assign(m, f, 1, 0, "x", 1), -EINVAL); /* fixed label */
+	/* once assigned, a new value is other, never a slot of its own */
+	assert_int_equal(metrics_label_index(m, f, 0, "php", 3), 2);
+	assert_int_equal(metrics_label_index(m, f, 0, "node", 4), 1);
+	metrics_add(m, f, metrics_index2(m, f, 1, 1), 7);
+	metrics_add(m, f, metrics_index2(m, f, 2, 0), 3);
+	metrics_observe(m, h, 1, 5);
+	buf = render(m);
+	assert_non_null(strstr(buf, "t_own_total{proc=\"node\",direction=\"s2c\"} 7\n"));
+	assert_null(strstr(buf, "proc=\"\""));
+	free(buf);
+	/* node gives its slot to php: php's series start at 0, node's are gone */
+	assert_int_equal(metrics_label_assign(m, f, 0, 1, NULL, 0), 0);
+	buf = render(m);
+	assert_null(strstr(buf, "t_own_total{proc=\"node\""));
+	free(buf);
+	assert_int_equal(metrics_label_assign(m, f, 0, 1, "php", 3), 0);
+	assert_int_equal(metrics_label_assign(m, h, 0, 1, "php", 3), 0);
+	assert_int_equal(metrics_counter_value(m, f, metrics_index2(m, f, 1, 1)), 0);
+	assert_int_equal(metrics_counter_value(m, f, metrics_index2(m, f, 2, 0)), 3);
+	assert_int_equal(metrics_histogram_count(m, h, 1), 0);
+	assert_true(metrics_histogram_sum(m, h, 1) == 0);
+	assert_string_equal(metrics_label_value(m, f, 0, 1), "php");
+	assert_null(metrics_label_value(m, f, 0, 0));
+	buf = render(m);
+	assert_non_null(strstr(buf, "t_own_total{proc=\"php\",direction=\"s2c\"} 0\n"));
+	assert_non_null(strstr(buf, "t_own_total{proc=\"other\",direction=\"c2s\"} 3\n"));
+	free(buf);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_assigned_labels),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_histogram_bucket_search),
 		cmocka_unit_test(test_gauge_and_info),

@@ -137,12 +137,37 @@ static void test_bound(void **state)
 	owners_free(o);
 }
 
+/* A connection left out by the filters stays so until it is forgotten (a
+ * new connection on its tuple starts clean). */
+static void test_filtered(void **state)
+{
+	struct owners *o = owners_new(4, NULL, NULL);
+	struct wst_task t = task(10, 1000, 100, "python3");
+	struct wst_tuple tp = tuple(7272, 40000);
+	struct flow_key k;
+
+	(void)state;
+	owners_key_from_tuple(&tp, OWNER_SERVER, &k);
+	assert_false(owners_filtered(o, &k));
+	assert_int_equal(owners_add(o, &k, OWNER_SERVER, &t), 0);
+	assert_false(owners_filtered(o, &k));
+	assert_int_equal(owners_set_filtered(o, &k), 0);
+	assert_true(owners_filtered(o, &k));
+	assert_true(owners_has_server(o, &k));
+	owners_forget(o, &k);
+	assert_false(owners_filtered(o, &k));
+	assert_int_equal(owners_add(o, &k, OWNER_SERVER, &t), 0);
+	assert_false(owners_filtered(o, &k));
+	owners_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_both_sides),
 		cmocka_unit_test(test_pid_reuse_and_sharing),
 		cmocka_unit_test(test_bound),
+		cmocka_unit_test(test_filtered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,8 @@ struct attrib_stats {
 	uint64_t hold_timeout;   /* ... that passed without it */
 	uint64_t hold_overflow;  /* packets not held: bounds reached */
 	uint64_t no_memory;
+	uint64_t filtered_conns;    /* left out whole by --pid/--comm/--cgroup */
+	uint64_t filtered_packets;  /* ... their packets dropped in user space */
 	uint64_t owners_added, owners_evicted, conns, procs;
 };
 

@@ -13,6 +13,15 @@
  * go to the tracker in order, and tcp_established and ws_upgrade name the
  * server. Bounded in connections, packets and bytes; beyond, they pass at
  * once (their events then name the server from the next one on).
+ *
+ * The filters (--pid, --comm, --cgroup) drop the events of connections
+ * whose server is not wanted. When the accept record decides that while the
+ * connection's packets are held (or for a socket open at start), the
+ * connection is left out whole: its held packets are dropped, the TC
+ * programs stop copying its packets (skip_flows), and what was already on
+ * the way is dropped here, before the tracker. A SYN on its tuple starts
+ * over. Connections decided later (past the hold) are filtered by their
+ * events as before.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +59,11 @@ struct attrib {
 	size_t held_bytes;
 	struct flow_key *forget;           /* connections closed: forgotten after their last event */
 	size_t n_forget, cap_forget;
+	bool kfilter;                      /* filters set: connections left out whole */
 	struct attrib_stats st;
 };
+
+static bool filter_pass(const struct options *o, const struct wst_proc *p);
 
 static bool filters_set(const struct options *o)
 {
@@ -86,6 +98,20 @@ static void hold_release(struct app *app, int idx)
 	free(h);
 }
 
+/* The held packets of a connection left out are dropped; the hold is gone. */
+static void hold_drop(struct attrib *a, int idx)
+{
+	struct hold *h = a->holds[idx];
+
+	a->holds[idx] = a->holds[--a->n_holds];
+	for (int i = 0; i < h->n; i++) {
+		a->held_bytes -= h->pkts[i]->r.cap_len;
+		free(h->pkts[i]);
+	}
+	a->st.filtered_packets += (uint64_t)h->n;
+	free(h);
+}
+
 static bool hold_add(struct attrib *a, struct hold *h, const struct wst_packet *pkt)
 {
 	struct held_pkt *c;
@@ -116,6 +142,15 @@ bool app_attrib_hold(struct app *app, const struct wst_packet *pkt)
 	app_attrib_flush(app);
 	if (!flow_key_from_packet(pkt, &app->opt.ports, &key, &dir))
 		return false;
+	if (a->kfilter && owners_filtered(a->owners, &key)) {
+		if (dir != WST_C2S || (pkt->r.tcp_flags & (WST_TCP_SYN | WST_TCP_ACK)) != WST_TCP_SYN) {
+			a->st.filtered_packets++; /* on the way before the kernel knew */
+			return true;
+		}
+		/* a new connection on the tuple: its server decides again */
+		owners_forget(a->owners, &key);
+		capture_skip_conn(app->capture, key.caddr, key.cport, key.saddr, key.sport, false);
+	}
 	h = hold_find(a, &key, &idx);
 	if (h) {
 		if (hold_add(a, h, pkt))
@@ -162,6 +197,34 @@ void app_attrib_expire(struct app *app, bool force)
 	app_attrib_flush(app);
 }
 
+static bool server_wanted(struct app *app, const struct flow_key *key)
+{
+	struct wst_attrib at;
+
+	owners_lookup(app->attrib->owners, key, &at);
+	return filter_pass(&app->opt, at.server);
+}
+
+/* The connection left out whole: none of its packets reach the tracker. */
+static void leave_out(struct app *app, const struct flow_key *key, int hold_idx)
+{
+	struct attrib *a = app->attrib;
+	int err;
+
+	if (owners_set_filtered(a->owners, key)) {
+		a->st.no_memory++;
+		if (hold_idx >= 0)
+			hold_release(app, hold_idx); /* filtered by its events instead */
+		return;
+	}
+	a->st.filtered_conns++;
+	err = capture_skip_conn(app->capture, key->caddr, key->cport, key->saddr, key->sport, true);
+	if (err)
+		pr_debug("cannot leave a connection out in the kernel: %s", strerror(-err));
+	if (hold_idx >= 0)
+		hold_drop(a, hold_idx);
+}
+
 /* A WST_REC_SOCK_OWNER record. */
 static int on_owner(void *ctx, const void *data, size_t size, int64_t mono_to_real_ns)
 {
@@ -189,7 +252,15 @@ static int on_owner(void *ctx, const void *data, size_t size, int64_t mono_to_re
 	owners_key_from_tuple(&r->tuple, side, &key);
 	if (owners_add(a->owners, &key, side, &r->task))
 		a->st.no_memory++;
-	if (side == OWNER_SERVER && hold_find(a, &key, &idx))
+	if (side != OWNER_SERVER)
+		return 0;
+	idx = -1;
+	hold_find(a, &key, &idx);
+	if (a->kfilter && (idx >= 0 || r->how == WST_SOCK_EXISTING) && !server_wanted(app, &key)) {
+		leave_out(app, &key, idx);
+		return 0;
+	}
+	if (idx >= 0)
 		hold_release(app, idx);
 	return 0;
 }
@@ -216,6 +287,10 @@ int app_attrib_open(struct app *app)
 		return -ENOMEM;
 	}
 	app->attrib = a;
+	if (filters_set(&app->opt)) {
+		a->kfilter = true;
+		capture_set_filter(app->capture, true);
+	}
 	capture_set_reader(app->capture, WST_REC_SOCK_OWNER, on_owner, app);
 	n = capture_scan_owners(app->capture);
 	if (n >= 0)

@@ -400,10 +400,11 @@ const struct option_def options_table[] = {
 	{ .name = "metrics-label", .arg = "process|container", .type = OPTION_CUSTOM,
 	  .set = set_metrics_label,
 	  .help = "Split the WebSocket metrics by the server's process name or container (the "
-		  "--metrics-label-top values, the rest as 'other'); 'none' turns it off" },
+		  "--metrics-label-top busiest values, the rest as 'other'); 'none' turns it off" },
 	{ .name = "metrics-label-top", .arg = "N", .type = OPTION_UINT, AT(metrics_label_top),
 	  .min = 1, .max = 1000, .def = OPTIONS_DEFAULT_LABEL_TOP, .noun = "number",
-	  .help = "Values of --metrics-label kept; more become 'other'" },
+	  .help = "Values of --metrics-label with a series: the N busiest of the last "
+		  "minute; the others are counted as 'other'" },
 	{ .name = "no-tls", .type = OPTION_FLAG, AT(no_tls),
 	  .help = "Do not read TLS plaintext from OpenSSL (uprobes on libssl and node); wss connections "
 		  "are then only seen as TLS" },

@@ -26,6 +26,14 @@ void app_print_summary(struct app *app)
 		if (k.v[WST_CNT_FRAGMENTS])
 			fprintf(stderr, "%llu segments not captured (sent in IP fragments)\n",
 				(unsigned long long)k.v[WST_CNT_FRAGMENTS]);
+		if (k.v[WST_CNT_FILTERED] || app_attrib_stats(app).filtered_conns) {
+			struct attrib_stats as = app_attrib_stats(app);
+
+			fprintf(stderr, "%" PRIu64 " connections left out by --pid/--comm/--cgroup: %llu "
+				"packets not copied by the kernel, %" PRIu64 " dropped on the way\n",
+				as.filtered_conns, (unsigned long long)k.v[WST_CNT_FILTERED],
+				as.filtered_packets);
+		}
 		if (capture_bad_records(app->capture))
 			fprintf(stderr, "%" PRIu64 " malformed records dropped\n", capture_bad_records(app->capture));
 	}

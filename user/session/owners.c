@@ -29,6 +29,7 @@ struct owner_conn {
 	struct owner_conn *prev, *next; /* LRU: head is the oldest */
 	struct owner_proc *side[2];     /* by enum owner_side */
 	char fwd[PROXY_ADDR_MAX];       /* "" = none */
+	bool filtered;                  /* left out by the filters: packets dropped */
 };
 
 struct owners {
@@ -243,6 +244,23 @@ bool owners_lookup(struct owners *o, const struct flow_key *key, struct wst_attr
 	out->client = c->side[OWNER_CLIENT] ? &c->side[OWNER_CLIENT]->p : NULL;
 	out->forwarded_for = c->fwd[0] ? c->fwd : NULL;
 	return out->server || out->client || out->forwarded_for;
+}
+
+int owners_set_filtered(struct owners *o, const struct flow_key *key)
+{
+	struct owner_conn *c = conn_get(o, key);
+
+	if (!c)
+		return -ENOMEM;
+	c->filtered = true;
+	return 0;
+}
+
+bool owners_filtered(struct owners *o, const struct flow_key *key)
+{
+	struct owner_conn *c = *conn_slot(o, key);
+
+	return c && c->filtered;
 }
 
 bool owners_has_server(struct owners *o, const struct flow_key *key)

@@ -49,6 +49,10 @@ int owners_set_forwarded(struct owners *o, const struct flow_key *key, const cha
 /* Fills out; false when nothing is known of key. out's pointers live
  * until the next call that changes o. */
 bool owners_lookup(struct owners *o, const struct flow_key *key, struct wst_attrib *out);
+/* The connection is left out by the filters (its packets are dropped
+ * until it is forgotten). 0 or -ENOMEM. */
+int owners_set_filtered(struct owners *o, const struct flow_key *key);
+bool owners_filtered(struct owners *o, const struct flow_key *key);
 /* Whether the server side of key is known. */
 bool owners_has_server(struct owners *o, const struct flow_key *key);
 /* The connection is gone. */

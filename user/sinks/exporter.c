@@ -16,6 +16,7 @@
 #include "protocol/ws_message.h"
 #include "exporter.h"
 #include "session/correlate.h"
+#include "topn.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -84,7 +85,7 @@ struct exporter {
 
 	/* family ids (negative: not declared) */
 	int build_info, start_time;
-	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments;
+	int k_packets, k_bytes, k_flags, k_ringbuf, k_truncated, k_load_errors, k_fragments, k_filtered;
 	int tls_conns, tls_not_decrypted, tls_hello_errors, tls_calls, tls_bytes, tls_lost, tls_unjoined;
 	int tcp_packets, tcp_bytes;
 	int handshakes, handshake_s, resets, conns, closed, retrans, ooo, tcp_midstream;
@@ -96,11 +97,18 @@ struct exporter {
 	int evicted, overflows, held, bad_records, pcap_errors, suppressed;
 	int app, app_unmatched;
 	int delivery_s, fanout_rcpt, fanout_none, reply_s, reply_timeouts, corr_early;
-	/* --metrics-label: by the server's process or container */
+	/* --metrics-label: by the server's process or container, the
+	 * owner_cap busiest (topn.h), ranked at most every OWNER_RANK_NS */
 	bool owner_container;
 	int owner_cap;
-	int o_sessions, o_messages, o_message_bytes;
+	int o_sessions, o_messages, o_message_bytes, o_changes, o_untracked;
+	struct topn *owner_top;
+	uint64_t owner_ranked_ns;
 };
+
+/* Label values re-ranked at most this often (on a scrape, or --top's tick). */
+#define OWNER_RANK_NS (1000000000ull)
+static const char *const owner_changes[] = { "promoted", "demoted" };
 
 /*
  * The label index of an enum value v whose table starts at `first` and has
@@ -121,6 +129,7 @@ _Static_assert(LAST(opcodes) == WS_OPI_RESERVED, "an opcode label per opcode row
 _Static_assert(ARRAY_SIZE(initiators) == WST_INITIATOR_MAX - 1, "an initiator label per initiator");
 
 static int declare_kernel(struct exporter *e);
+static void owner_renamed(void *ctx, int slot, const char *value, size_t len);
 
 static int declare(struct exporter *e, const struct exporter_opts *o)
 {
@@ -145,7 +154,7 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 	metrics_set(m, e->start_time, 0, (double)ts.tv_sec + ts.tv_nsec / 1e9);
 
 	e->k_packets = e->k_bytes = e->k_flags = -1;
-	e->k_ringbuf = e->k_truncated = e->k_load_errors = e->k_fragments = -1;
+	e->k_ringbuf = e->k_truncated = e->k_load_errors = e->k_fragments = e->k_filtered = -1;
 	if (!o->no_kernel)
 		CHK(declare_kernel(e));
 
@@ -315,7 +324,7 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 		"Events counted but not printed: over the per-connection event limit.",
 		"event", e->limited, e->n_limited));
 
-	e->o_sessions = e->o_messages = e->o_message_bytes = -1;
+	e->o_sessions = e->o_messages = e->o_message_bytes = e->o_changes = e->o_untracked = -1;
 	if (o->owner_label) {
 		struct metrics_label lo[2] = {
 			{ "dir", dirs, 2 },
@@ -324,14 +333,24 @@ static int declare(struct exporter *e, const struct exporter_opts *o)
 
 		CHK(e->o_sessions = metrics_family(m, METRICS_COUNTER, "wstrace_ws_owner_sessions_total",
 			"WebSocket sessions established, by the server's process name or container"
-			" (the label --metrics-label names).", &lo[1], 1, NULL, 0));
+			" (the label --metrics-label names): the N busiest by the last minute's"
+			" sessions and messages have a series, counting from when they became"
+			" one of them; the others are counted as other.", &lo[1], 1, NULL, 0));
 		CHK(e->o_messages = metrics_family(m, METRICS_COUNTER, "wstrace_ws_owner_messages_total",
-			"WebSocket messages, by direction and the server's process name or container.",
-			lo, 2, NULL, 0));
+			"WebSocket messages, by direction and the server's process name or container"
+			" (the N busiest, the others as other).", lo, 2, NULL, 0));
 		CHK(e->o_message_bytes = metrics_family(m, METRICS_COUNTER,
 			"wstrace_ws_owner_message_bytes_total",
 			"Bytes of whole WebSocket messages (inflated), by direction and the server's"
-			" process name or container.", lo, 2, NULL, 0));
+			" process name or container (the N busiest, the others as other).", lo, 2,
+			NULL, 0));
+		CHK(e->o_changes = metrics_counter(m, "wstrace_ws_owner_label_changes_total",
+			"Values of the owner label that got a series of their own (promoted) or"
+			" gave it up to a busier one (demoted): that series is gone, its later"
+			" traffic counted as other.", "change", owner_changes, 2));
+		CHK(e->o_untracked = metrics_counter(m, "wstrace_ws_owner_label_untracked_total",
+			"Sessions and messages counted as other because the table of owner label"
+			" values followed was full.", NULL, NULL, 0));
 	}
 
 	e->app = e->app_unmatched = -1;
@@ -377,6 +396,9 @@ static int declare_kernel(struct exporter *e)
 		"Packets whose payload was cut at the snapshot length.", NULL, NULL, 0));
 	CHK(e->k_load_errors = metrics_counter(m, "wstrace_load_errors_total",
 		"Packets the kernel program failed to copy.", NULL, NULL, 0));
+	CHK(e->k_filtered = metrics_counter(m, "wstrace_filtered_packets_total",
+		"Packets of connections --pid, --comm or --cgroup leave out, not copied by the"
+		" kernel program.", NULL, NULL, 0));
 	CHK(e->k_fragments = metrics_counter(m, "wstrace_ip_fragments_total",
 		"TCP segments of watched ports sent in IP fragments, not captured"
 		" (counted by their first fragment).", NULL, NULL, 0));
@@ -408,6 +430,10 @@ int exporter_new(struct exporter **out, const struct exporter_opts *o)
 	err = -ENOMEM;
 	if (o->json_key && !(e->json_key = strdup(o->json_key)))
 		goto fail;
+	/* candidates: four per slot, so a newcomer has room to show its activity */
+	if (o->owner_label && !(e->owner_top = topn_new(e->owner_cap, 4 * e->owner_cap + 16,
+							  owner_renamed, e)))
+		goto fail;
 	err = metrics_new(&e->m);
 	if (err)
 		goto fail;
@@ -426,6 +452,7 @@ void exporter_free(struct exporter *e)
 	if (!e)
 		return;
 	metrics_free(e->m);
+	topn_free(e->owner_top);
 	free(e->json_key);
 	free(e);
 }
@@ -515,14 +542,14 @@ unmatched:
 /*
  * The --metrics-label value of the event's server: its process name, or
  * container id (12 digits; "none" outside containers); "unknown" when the
- * server is not known. A slot index of label 1 of family.
+ * server is not known. Its slot of the owner label, or owner_cap (other).
  */
-static int owner_index(struct exporter *e, int family, const struct wst_event *ev)
+static int owner_index(struct exporter *e, const struct wst_event *ev)
 {
 	const struct wst_proc *p = ev->attrib ? ev->attrib->server : NULL;
+	char buf[METRICS_MAX_VALUE_LEN + 1];
 	const char *v = "unknown";
 	size_t n;
-	int idx;
 
 	if (p && e->owner_container)
 		v = p->container ? p->container : "none";
@@ -531,21 +558,47 @@ static int owner_index(struct exporter *e, int family, const struct wst_event *e
 	n = strlen(v);
 	if (e->owner_container && n > 12)
 		n = 12;
-	idx = metrics_label_index(e->m, family, family == e->o_sessions ? 0 : 1, v, n);
-	return idx < 0 ? e->owner_cap : idx;
+	/* as the label will show it, so two names never make one value */
+	n = metrics_label_sanitize(buf, v, n);
+	if (strcmp(buf, METRICS_OTHER) == 0)
+		return e->owner_cap;
+	return topn_hit(e->owner_top, buf, n);
+}
+
+/* topn's change callback: the slot's series restart under the new value. */
+static void owner_renamed(void *ctx, int slot, const char *value, size_t len)
+{
+	struct exporter *e = ctx;
+
+	metrics_label_assign(e->m, e->o_sessions, 0, slot, value, len);
+	metrics_label_assign(e->m, e->o_messages, 1, slot, value, len);
+	metrics_label_assign(e->m, e->o_message_bytes, 1, slot, value, len);
+}
+
+void exporter_rank_owners(struct exporter *e, uint64_t now_ns)
+{
+	struct topn_stats st;
+
+	if (!e->owner_top)
+		return;
+	topn_rank(e->owner_top, now_ns);
+	e->owner_ranked_ns = now_ns;
+	st = topn_stats(e->owner_top);
+	metrics_counter_set(e->m, e->o_changes, 0, st.promoted);
+	metrics_counter_set(e->m, e->o_changes, 1, st.demoted);
+	metrics_counter_set(e->m, e->o_untracked, 0, st.untracked);
 }
 
 static void on_owner(struct exporter *e, unsigned int dir, const struct wst_event *ev)
 {
 	const struct ws_message_info *mi = ev->u.message;
 
-	if (e->o_sessions < 0)
+	if (e->o_sessions < 0 || !e->owner_top)
 		return;
 	if (ev->type == WST_EV_WS_ESTABLISHED) {
-		metrics_inc(e->m, e->o_sessions, (uint32_t)owner_index(e, e->o_sessions, ev));
+		metrics_inc(e->m, e->o_sessions, (uint32_t)owner_index(e, ev));
 	} else if (ev->type == WST_EV_WS_MESSAGE && mi) {
-		uint32_t k = metrics_index2(e->m, e->o_messages, dir,
-					    (unsigned int)owner_index(e, e->o_messages, ev));
+		uint32_t k = metrics_index2(e->m, e->o_messages, dir, (unsigned int)owner_index(e, ev));
 
 		metrics_inc(e->m, e->o_messages, k);
 		if (!mi->incomplete && (!mi->compressed || mi->inflated))
@@ -728,7 +781,14 @@ void exporter_event(void *ctx, const struct wst_event *ev)
 void exporter_update(struct exporter *e, const struct exporter_sources *src)
 {
 	struct metrics *m = e->m;
+	struct timespec ts;
 
+	if (e->owner_top && !clock_gettime(CLOCK_MONOTONIC, &ts)) {
+		uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+
+		if (!e->owner_ranked_ns || now - e->owner_ranked_ns >= OWNER_RANK_NS)
+			exporter_rank_owners(e, now);
+	}
 	if (!src)
 		return;
 	if (src->kernel) {
@@ -746,6 +806,7 @@ void exporter_update(struct exporter *e, const struct exporter_sources *src)
 		metrics_counter_set(m, e->k_truncated, 0, v[WST_CNT_TRUNCATED]);
 		metrics_counter_set(m, e->k_load_errors, 0, v[WST_CNT_LOAD_ERRORS]);
 		metrics_counter_set(m, e->k_fragments, 0, v[WST_CNT_FRAGMENTS]);
+		metrics_counter_set(m, e->k_filtered, 0, v[WST_CNT_FILTERED]);
 	}
 	if (src->tcp) {
 		metrics_counter_set(m, e->tcp_midstream, 0, src->tcp->midstream);

@@ -56,7 +56,7 @@ struct exporter_opts {
 	/* "process" or "container": WebSocket sessions and messages also by the
 	 * server's process name or container id; NULL: off */
 	const char *owner_label;
-	int owner_max_values;      /* distinct values kept, the rest "other"; 0 = 10 */
+	int owner_max_values;      /* values with a series (the busiest), the rest "other"; 0 = 10 */
 };
 
 /* Snapshot sources read by exporter_update(); any pointer may be NULL. */
@@ -97,6 +97,13 @@ void exporter_set_collect(struct exporter *e, exporter_collect_fn fn, void *ctx)
  * format 0.0.4) in a malloc'ed buffer. Returns 0, -ENOMEM or -E2BIG.
  */
 int exporter_render(void *ctx, char **buf, size_t *len);
+
+/*
+ * Re-ranks the --metrics-label values (topn.h) at monotonic time now_ns:
+ * exporter_update() does it at most once a second, so on every scrape;
+ * tests call it with their own clock.
+ */
+void exporter_rank_owners(struct exporter *e, uint64_t now_ns);
 
 /* The registry, to read values back (--stats, tests) or add families. */
 struct metrics *exporter_metrics(struct exporter *e);

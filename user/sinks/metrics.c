@@ -123,7 +123,7 @@ static bool utf8_valid(const char *s)
  * character boundary, with each invalid UTF-8 byte and control character
  * replaced by '?'. Returns the length written.
  */
-static size_t sanitize_value(char *out, const char *value, size_t len)
+size_t metrics_label_sanitize(char *out, const char *value, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)value;
 	size_t i = 0, o = 0, l;
@@ -387,18 +387,73 @@ int metrics_label_index(struct metrics *m, int family, int label,
 				return i;
 		return -ENOENT;
 	}
-	n = sanitize_value(buf, value ? value : "", len);
-	for (i = 0; i < d->used; i++)
-		if (d->lens[i] == n && memcmp(d->values[i], buf, n) == 0)
+	n = metrics_label_sanitize(buf, value ? value : "", len);
+	for (i = 0; i < (d->assigned ? d->n : d->used); i++)
+		if (d->values[i] && d->lens[i] == n && memcmp(d->values[i], buf, n) == 0)
 			return i;
 	/* "other" itself must not take a slot: it would be rendered twice. */
-	if (d->used == d->n || (n == d->lens[d->n] && memcmp(buf, METRICS_OTHER, n) == 0))
+	if (d->used == d->n || d->assigned ||
+	    (n == d->lens[d->n] && memcmp(buf, METRICS_OTHER, n) == 0))
 		return d->n;
 	d->values[d->used] = strdup(buf);
 	if (!d->values[d->used])
 		return d->n;
 	d->lens[d->used] = n;
 	return d->used++;
+}
+
+/* Zeroes every series of family whose index in dimension label is index. */
+static void zero_series(struct metrics *m, int family, int label, unsigned int index)
+{
+	const struct metrics_fam *f = &m->priv->fam[family];
+	struct metrics_slot *s = &m->slot[family];
+	size_t per = s->type == METRICS_HISTOGRAM ? (size_t)f->n_buckets + 1 : 1;
+	uint32_t stride = 1;
+
+	for (int j = label + 1; j < METRICS_MAX_LABELS; j++)
+		stride *= s->dim[j];
+	for (uint32_t k = 0; k < s->n_series; k++) {
+		if ((k / stride) % s->dim[label] != index)
+			continue;
+		if (s->u)
+			memset(&s->u[k * per], 0, per * sizeof(*s->u));
+		if (s->d)
+			s->d[k] = 0;
+	}
+}
+
+int metrics_label_assign(struct metrics *m, int family, int label, int index,
+			 const char *value, size_t len)
+{
+	char buf[METRICS_MAX_VALUE_LEN + 1];
+	struct metrics_dim *d;
+	char *v = NULL;
+	size_t n = 0;
+
+	if ((unsigned int)family >= (unsigned int)m->n_families ||
+	    label < 0 || label >= m->priv->fam[family].n_labels || (!value && len))
+		return -EINVAL;
+	d = &m->priv->fam[family].dims[label];
+	if (!d->dynamic || index < 0 || index >= d->n)
+		return -EINVAL;
+	if (value) {
+		n = metrics_label_sanitize(buf, value, len);
+		if (n == d->lens[d->n] && memcmp(buf, METRICS_OTHER, n) == 0)
+			return -EINVAL;
+		for (int i = 0; i < d->n; i++)
+			if (i != index && d->values[i] && d->lens[i] == n &&
+			    memcmp(d->values[i], buf, n) == 0)
+				return -EEXIST;
+		v = strdup(buf);
+		if (!v)
+			return -ENOMEM;
+	}
+	d->assigned = true;
+	free(d->values[index]);
+	d->values[index] = v;
+	d->lens[index] = n;
+	zero_series(m, family, label, (unsigned int)index);
+	return 0;
 }
 
 void metrics_observe(struct metrics *m, int family, uint32_t index, double v)
@@ -538,8 +593,8 @@ const char *metrics_label_value(const struct metrics *m, int family, int label, 
 
 	if (!d || index < 0 || index >= metrics_label_count(m, family, label))
 		return NULL;
-	if (d->dynamic && index >= d->used && index < d->n)
-		return NULL; /* a slot not taken yet */
+	if (d->dynamic && !d->values[index])
+		return NULL; /* a slot not taken (or freed) */
 	return d->values[index];
 }
 

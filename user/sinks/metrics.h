@@ -111,6 +111,22 @@ extern const int metrics_n_buckets_bytes;
 int metrics_label_index(struct metrics *m, int family, int label,
 			const char *value, size_t len);
 
+/*
+ * Names slot index (< the capacity) of a dynamic label value, or frees it
+ * (value NULL: its series are no longer rendered), for a label whose values
+ * the caller ranks itself (see topn.h); the slot's series restart from 0,
+ * so each rendered series only goes up. From the first call on, the label
+ * takes no value through metrics_label_index(): unnamed values are
+ * METRICS_OTHER's. 0, -EINVAL (not a dynamic slot, or "other"), -EEXIST
+ * (another slot has that value) or -ENOMEM.
+ */
+int metrics_label_assign(struct metrics *m, int family, int label, int index,
+			 const char *value, size_t len);
+
+/* The value a dynamic label keeps of value (see metrics_label_index) in
+ * out (METRICS_MAX_VALUE_LEN + 1 bytes); returns its length. */
+size_t metrics_label_sanitize(char *out, const char *value, size_t len);
+
 /* Series index of a label combination; UINT32_MAX if out of range. */
 static inline uint32_t metrics_index2(const struct metrics *m, int family,
 				      unsigned int i0, unsigned int i1)

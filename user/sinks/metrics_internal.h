@@ -17,6 +17,7 @@ struct metrics_dim {
 	int n;             /* fixed: count; dynamic: capacity */
 	int used;          /* dynamic: values taken so far */
 	bool dynamic;
+	bool assigned;     /* dynamic: slots given by metrics_label_assign() only */
 };
 
 struct metrics_fam {

@@ -139,7 +139,7 @@ static void rb_labels(struct rbuf *b, const struct metrics_fam *f,
 	rb_str(b, "}");
 }
 
-/* Unused slots of a dynamic label have no value yet: no series. */
+/* Slots of a dynamic label without a value (not taken, or freed): no series. */
 static bool series_present(const struct metrics_fam *f, const unsigned int *idx)
 {
 	int i;
@@ -147,7 +147,7 @@ static bool series_present(const struct metrics_fam *f, const unsigned int *idx)
 	for (i = 0; i < f->n_labels; i++) {
 		const struct metrics_dim *d = &f->dims[i];
 
-		if (d->dynamic && (int)idx[i] >= d->used && (int)idx[i] != d->n)
+		if (d->dynamic && !d->values[idx[i]])
 			return false;
 	}
 	return true;

@@ -97,6 +97,32 @@ static void cap_report_load_error(int err)
 		"at debug verbosity)", strerror(-err));
 }
 
+void capture_set_filter(struct capture *c, bool on)
+{
+	capture_set_word(&c->skel->bss->owner_filter, on);
+}
+
+int capture_skip_conn(struct capture *c, const uint8_t caddr[16], uint16_t cport,
+		      const uint8_t saddr[16], uint16_t sport, bool skip)
+{
+	struct wst_skip_key k[2] = { { .sport = cport, .dport = sport }, { .sport = sport, .dport = cport } };
+	int fd = bpf_map__fd(c->skel->maps.skip_flows);
+	uint8_t one = 1;
+
+	memcpy(k[0].saddr, caddr, 16);
+	memcpy(k[0].daddr, saddr, 16);
+	memcpy(k[1].saddr, saddr, 16);
+	memcpy(k[1].daddr, caddr, 16);
+	for (int i = 0; i < 2; i++) {
+		int err = skip ? bpf_map_update_elem(fd, &k[i], &one, BPF_ANY) :
+				 bpf_map_delete_elem(fd, &k[i]);
+
+		if (err && (skip || errno != ENOENT))
+			return -errno;
+	}
+	return 0;
+}
+
 int capture_set_ports(struct capture *c, const uint16_t *ports, int n_ports)
 {
 	uint8_t *want;

@@ -91,6 +91,16 @@ bool capture_owners_on(const struct capture *c);
  * -errno (said).
  */
 int capture_scan_owners(struct capture *c);
+/*
+ * The kernel side of --pid/--comm/--cgroup: with on, the TC programs look
+ * every packet up in the connections left out (skip_flows) and do not copy
+ * theirs; off, they never look. capture_skip_conn() leaves out (skip) or
+ * brings back the connection between client and server (addresses as in
+ * the records, ports in host order), both directions. 0 or -errno.
+ */
+void capture_set_filter(struct capture *c, bool on);
+int capture_skip_conn(struct capture *c, const uint8_t caddr[16], uint16_t cport,
+		      const uint8_t saddr[16], uint16_t sport, bool skip);
 /* Records rejected by the size, version and kind checks. */
 uint64_t capture_bad_records(const struct capture *c);
 /* Hooks (one per interface and direction) attached now. */

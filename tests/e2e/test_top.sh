@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # wstrace --top in a real terminal (tmux): real WebSocket sessions between two
 # namespaces, each sending a known number of messages; the screen shows every
-# open session with its client endpoint, message and byte counts as sent, the
+# open session with its client endpoint, the server's pid and name (the
+# process the test started), message and byte counts as sent, the
 # ping's RTT and the last --json-key value, and header totals that match; the
 # filter, sort and pause keys; it still renders after the window is resized
 # larger and smaller; a session that closes is shown as ended; q exits with
@@ -80,7 +81,11 @@ start_top top
 
 info "$N sessions sending $BASE, $((2 * BASE)), ... messages each"
 bg "$NSS" "$PY" "$ROOT/tests/e2e/top_peers.py" server 198.51.100.2 "$PORT"
+SPID=${PIDS[-1]}
 wait_port "$NSS" "$PORT"
+# The server's name as the kernel has it: what its row must show.
+SCOMM=$(cat "/proc/$SPID/comm")
+[ -n "$SCOMM" ] || fail "no name for the server process $SPID"
 bg "$NSC" "$PY" "$ROOT/tests/e2e/top_peers.py" clients "ws://198.51.100.2:$PORT/" "$N" "$BASE" "$TMP/ctl"
 CLIENTS_PID=${PIDS[-1]}
 all_ready() { for ((i = 0; i < N; i++)); do [ -s "$TMP/ctl/ready.$i" ] || return 1; done; }
@@ -95,15 +100,24 @@ for ((i = 0; i < N; i++)); do
 	expect_eq "${MSGS[i]}" "$((BASE * (i + 1)))" "messages session $i sent"
 done
 
-# row_ok I: session I's row, whatever the width: client endpoint, server
-# port, messages and payload bytes each way as sent, an RTT, the last key;
-# no violation or gap mark.
+# row_line I: session I's row (its client port is its own).
+row_line() { screen | grep -E "^. [^ ]*:${CPORT[$1]} "; }
+# row_ok I: session I's row, whatever the width: client endpoint (whole, or
+# cut from the left to fit), the server's pid and name (the name cut to the
+# column at 80), the server port where the screen has its column, messages
+# and payload bytes each way as sent, an RTT, the last key; no violation or
+# gap mark.
 row_ok() {
-	local i=$1 line client sport age m1 m2 b1 b2 rate rtt key
-	line=$(screen | grep -F " $CLIENT:${CPORT[i]} ") || return 1
+	local i=$1 line client server sport=$PORT age m1 m2 b1 b2 rate rtt key want="$CLIENT:${CPORT[$1]}"
+	line=$(row_line "$i") || return 1
 	[ "${line:0:2}" = "  " ] || return 1
-	read -r client sport age m1 m2 b1 b2 rate rtt key <<<"$line"
-	[ "$client" = "$CLIENT:${CPORT[i]}" ] && [ "$sport" = "$PORT" ] &&
+	if screen | grep -qE "^  CLIENT .* PORT "; then
+		read -r client server sport age m1 m2 b1 b2 rate rtt key _ <<<"$line"
+	else
+		read -r client server age m1 m2 b1 b2 rate rtt key _ <<<"$line"
+	fi
+	{ [ "$client" = "$want" ] || [[ "$client" == ..* && "$want" == *"${client#..}" ]]; } &&
+		[[ "$server" == "$SPID/"* && "$SPID/$SCOMM" == "$server"* ]] && [ "$sport" = "$PORT" ] &&
 		[ "$m1" = "${MSGS[i]}" ] && [ "$m2" = "${MSGS[i]}" ] &&
 		[ "$b1" = "${C2S[i]}" ] && [ "$b2" = "${S2C[i]}" ] &&
 		[ "$rtt" != "-" ] && [ -n "$rtt" ] && [ "$key" = "say$i" ]
@@ -136,9 +150,12 @@ wait_screen 10 "the end of the pause" not_paused
 
 info "resized to 120x40, then 60x15, then back to 80x24"
 tmx resize-window -t top -x 120 -y 40
+# Wide: the port column, the server's whole name on every row, the key
+# further right.
 wide() {
 	[ "$(tmx display -p -t top '#{window_width}')" = 120 ] && rows_ok &&
-		[ "$(screen | grep -F "CLIENT" | awk '{ print index($0, "KEY") }')" -gt 80 ]
+		[ "$(screen | grep -F "CLIENT" | awk '{ print index($0, "KEY") }')" -gt 80 ] &&
+		[ "$(screen | grep -cE "^  $CLIENT:[0-9]+ +$SPID/$SCOMM +$PORT ")" = "$N" ]
 }
 wait_screen 20 "the view at 120 columns" wide
 tmx resize-window -t top -x 60 -y 15
@@ -152,7 +169,7 @@ wait_screen 20 "the view back at 80x24" rows_ok
 
 info "session 0 closes: shown as ended"
 touch "$TMP/ctl/close.0"
-ended() { screen | grep -F " $CLIENT:${CPORT[0]} " | grep -qF "ended close 1000" && shows "WS  open $((N - 1)) "; }
+ended() { row_line 0 | grep -qF "ended close 1000" && shows "WS  open $((N - 1)) "; }
 wait_screen 20 "session 0 shown as ended with close 1000" ended
 row_ok 1 && row_ok 2 || { screen; fail "the open sessions' rows changed when session 0 closed"; }
 

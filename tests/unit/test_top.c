@@ -35,6 +35,7 @@ struct fixture {
 		uint16_t cport;
 		uint32_t seq[2];
 	} c[3];
+	const struct wst_attrib *attrib; /* given to every event, as a live capture does */
 	char screen[40][TOP_MAX_WIDTH + 1];
 	enum top_attr attr[40];
 	int lines, max_y;
@@ -43,7 +44,13 @@ struct fixture {
 static void both(void *ctx, const struct wst_event *ev)
 {
 	struct fixture *fx = ctx;
+	struct wst_event copy;
 
+	if (fx->attrib) {
+		copy = *ev;
+		copy.attrib = fx->attrib;
+		ev = &copy;
+	}
 	exporter_event(fx->e, ev);
 	top_event(fx->top, ev);
 }
@@ -109,13 +116,18 @@ static void frame(struct fixture *fx, int i, enum wst_flow_dir dir, uint8_t opco
 	pkt(fx, i, dir, WST_TCP_PSH | WST_TCP_ACK, f, pipe_frame_bytes(f, dir, opcode, payload, strlen(payload)));
 }
 
-static void upgrade(struct fixture *fx, int i)
+static void upgrade_with(struct fixture *fx, int i, const char *request)
 {
 	pkt(fx, i, WST_C2S, WST_TCP_SYN, NULL, 0);
 	pkt(fx, i, WST_S2C, WST_TCP_SYN | WST_TCP_ACK, NULL, 0);
 	pkt(fx, i, WST_C2S, WST_TCP_ACK, NULL, 0);
-	pkt(fx, i, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, pipe_request, sizeof(pipe_request) - 1);
+	pkt(fx, i, WST_C2S, WST_TCP_PSH | WST_TCP_ACK, request, (uint32_t)strlen(request));
 	pkt(fx, i, WST_S2C, WST_TCP_PSH | WST_TCP_ACK, pipe_response, sizeof(pipe_response) - 1);
+}
+
+static void upgrade(struct fixture *fx, int i)
+{
+	upgrade_with(fx, i, pipe_request);
 }
 
 /* The close handshake (1000 from the client) and both FINs. */
@@ -260,20 +272,22 @@ static struct top_row make_row(const char *client, uint64_t id, double rate, uin
 static void test_row_80_columns(void **state)
 {
 	char line[TOP_MAX_WIDTH + 1], head[TOP_MAX_WIDTH + 1];
-	struct top_row r = make_row("198.51.100.1:45678", 1, 2.5, 123456, 100 * SEC, 1234);
+	struct top_row r = make_row("127.0.0.1:45678", 1, 2.5, 123456, 100 * SEC, 1234);
 
 	(void)state;
 	r.c.messages[0] = 120;
 	r.c.messages[1] = 118;
 	r.c.bytes[1] = 4567;
 	snprintf(r.key, sizeof(r.key), "say-something-long");
+	/* No process known: the server's port in its cell. */
 	top_format_row(line, sizeof(line), &r, 80, 162 * SEC);
-	assert_string_equal(line, "  198.51.100.1:45678     7272  1:02   120   118  120K  4567   2.5 1.2ms say-some");
+	assert_string_equal(line, "  127.0.0.1:45678   :7272       1:02   120   118  120K  4567   2.5 1.2ms say-som");
 	assert_int_equal(strlen(line), 80);
 	top_format_heading(head, sizeof(head), 80);
-	assert_string_equal(head, "  CLIENT                 PORT   AGE   C>S   S>C B:C>S B:S>C MSG/S   RTT KEY");
+	assert_string_equal(head, "  CLIENT            SERVER       AGE   C>S   S>C B:C>S B:S>C MSG/S   RTT KEY");
 	/* Columns line up: the heading's C>S ends where the count does. */
 	assert_int_equal(strstr(head, "C>S") - head + 3, strstr(line, "120 ") - line + 3);
+	assert_int_equal(strstr(head, "SERVER") - head, strstr(line, ":7272") - line);
 
 	/* Marks, and an ended session in place of rate, RTT and key. */
 	r.violations = 1;
@@ -281,19 +295,22 @@ static void test_row_80_columns(void **state)
 	r.end_ns = 130 * SEC;
 	snprintf(r.how, sizeof(r.how), "abnormal 1006");
 	top_format_row(line, sizeof(line), &r, 80, 500 * SEC);
-	assert_string_equal(line, "! 198.51.100.1:45678     7272  0:30   120   118  120K  4567 ended abnormal 1006");
+	assert_string_equal(line, "! 127.0.0.1:45678   :7272       0:30   120   118  120K  4567 ended abnormal 1006");
 	r.violations = 0;
 	r.gaps = 2;
 	top_format_row(line, sizeof(line), &r, 80, 500 * SEC);
 	assert_int_equal(line[0], '~');
 
-	/* A long IPv6 endpoint is cut from the left: its port stays. */
+	/* A long endpoint is cut from the left: its port stays. */
+	r = make_row("198.51.100.1:45678", 3, 0, 0, 0, -1);
+	top_format_row(line, sizeof(line), &r, 80, SEC);
+	assert_non_null(strstr(line, "  ...51.100.1:45678 :7272 "));
 	r = make_row("[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]:45678", 2, 0, 0, 0, -1);
 	top_format_row(line, sizeof(line), &r, 80, SEC);
 	assert_true(strlen(line) <= 80);
-	assert_non_null(strstr(line, "..dd:eeee:ffff]:45678 "));
+	assert_non_null(strstr(line, "  ..eee:ffff]:45678 "));
 	/* Wider: the whole endpoint, and more of the key. */
-	top_format_row(line, sizeof(line), &r, 140, SEC);
+	top_format_row(line, sizeof(line), &r, 160, SEC);
 	assert_non_null(strstr(line, "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]:45678"));
 	/* Narrower than 80 still fits. */
 	for (int w = 1; w < 80; w++) {
@@ -301,6 +318,88 @@ static void test_row_80_columns(void **state)
 		assert_true((int)strlen(line) <= w);
 		top_format_heading(line, sizeof(line), w);
 		assert_true((int)strlen(line) <= w);
+	}
+}
+
+static void set_owner(struct top_row *r, uint32_t pid, const char *comm, const char *container, const char *cgroup)
+{
+	r->pid = pid;
+	snprintf(r->comm, sizeof(r->comm), "%s", comm);
+	snprintf(r->container, sizeof(r->container), "%s", container);
+	snprintf(r->cgroup, sizeof(r->cgroup), "%s", cgroup);
+}
+
+/* Who the session is: the server's pid/comm in its column, the forwarded
+ * client after a '>'; at 80 names and ids are cut to fit, wider screens
+ * show them whole with the port, the container and the cgroup. */
+static void test_row_owner(void **state)
+{
+	static const char cg[] = "/system.slice/docker-0123456789abcdef0123456789abcdef"
+				 "0123456789abcdef0123456789abcdef.scope";
+	char line[TOP_MAX_WIDTH + 1], head[TOP_MAX_WIDTH + 1];
+	struct top_row r = make_row("127.0.0.1:45678", 1, 2.5, 300, 100 * SEC, 1234);
+
+	(void)state;
+	r.c.messages[0] = 3;
+	r.c.messages[1] = 4;
+	r.c.bytes[1] = 80;
+	snprintf(r.key, sizeof(r.key), "say");
+	set_owner(&r, 4242, "node", "", "/user.slice/chat.service");
+	top_format_row(line, sizeof(line), &r, 80, 162 * SEC);
+	assert_string_equal(line, "  127.0.0.1:45678   4242/node   1:02     3     4   300    80   2.5 1.2ms say");
+
+	/* A proxy header's client, marked; the peer (the proxy) left out. */
+	snprintf(r.fwd, sizeof(r.fwd), "203.0.113.77");
+	top_format_row(line, sizeof(line), &r, 80, 162 * SEC);
+	assert_string_equal(line, "  >203.0.113.77     4242/node   1:02     3     4   300    80   2.5 1.2ms say");
+	/* A long one is cut from the left, the mark kept. */
+	snprintf(r.fwd, sizeof(r.fwd), "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff");
+	top_format_row(line, sizeof(line), &r, 80, 162 * SEC);
+	assert_non_null(strstr(line, "  >..dddd:eeee:ffff 4242/node "));
+
+	/* A long name and a 7-digit pid at 80: the pid whole, the name cut,
+	 * the line still 80. */
+	r.fwd[0] = '\0';
+	set_owner(&r, 4194303, "averyverylongcm", "0123456789ab", cg);
+	r.ended = true;
+	r.end_ns = 130 * SEC;
+	snprintf(r.how, sizeof(r.how), "abnormal 1006");
+	top_format_row(line, sizeof(line), &r, 80, 500 * SEC);
+	assert_string_equal(line, "  127.0.0.1:45678   4194303/av  0:30     3     4   300    80 ended abnormal 1006");
+
+	/* Wide: the whole name, the port, the container and the cgroup's
+	 * end; the heading over each. */
+	r.ended = false;
+	top_format_row(line, sizeof(line), &r, 200, 162 * SEC);
+	top_format_heading(head, sizeof(head), 200);
+	assert_true(strlen(line) <= 200);
+	assert_non_null(strstr(line, " 4194303/averyverylongcm "));
+	assert_non_null(strstr(line, " 7272 "));
+	assert_non_null(strstr(line, " 0123456789ab "));
+	assert_non_null(strstr(line, "cdef.scope"));
+	assert_int_equal(strstr(head, "PORT") - head + 4, strstr(line, " 7272 ") - line + 5);
+	assert_int_equal(strstr(head, "CONTAINER") - head, strstr(line, "0123456789ab") - line);
+	assert_int_equal(strstr(head, "CGROUP") - head, strstr(line, "..") - line);
+	/* An ended row's end stays in its place: the container follows. */
+	r.ended = true;
+	top_format_row(line, sizeof(line), &r, 200, 500 * SEC);
+	assert_non_null(strstr(line, " ended abnormal 1006 "));
+	assert_int_equal(strstr(head, "CONTAINER") - head, strstr(line, "0123456789ab") - line);
+	/* Outside a container: a dash. */
+	set_owner(&r, 4242, "node", "", "/user.slice/chat.service");
+	r.ended = false;
+	top_format_row(line, sizeof(line), &r, 200, 162 * SEC);
+	assert_int_equal(strstr(head, "CONTAINER") - head, strstr(line, " - ") - line + 1);
+	assert_non_null(strstr(line, " /user.slice/chat.service"));
+
+	/* Every width fits, heading and row. */
+	set_owner(&r, 4194303, "averyverylongcm", "0123456789ab", cg);
+	snprintf(r.fwd, sizeof(r.fwd), "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff");
+	for (int w = 1; w <= TOP_MAX_WIDTH + 10; w++) {
+		top_format_row(line, sizeof(line), &r, w, SEC);
+		assert_true((int)strlen(line) <= w);
+		top_format_heading(head, sizeof(head), w);
+		assert_true((int)strlen(head) <= w);
 	}
 }
 
@@ -334,8 +433,28 @@ static void test_sort_and_filter(void **state)
 	ORDER(TOP_SORT_BYTES, false, 3, 1, 2, 4);
 	ORDER(TOP_SORT_AGE, false, 2, 3, 1, 4);
 	ORDER(TOP_SORT_RTT, false, 3, 1, 2, 4);
+	/* By the server's name, then pid; unknown servers after. */
+	set_owner(&r[0], 30, "python3", "", "");
+	set_owner(&r[2], 20, "node", "", "");
+	set_owner(&r[1], 10, "python3", "abcdef012345", "/docker/x");
+	ORDER(TOP_SORT_SERVER, false, 3, 2, 1, 4);
+	r[1].pid = 0;
+	ORDER(TOP_SORT_SERVER, false, 3, 1, 2, 4);
+	r[1].pid = 10;
 #undef ORDER
 	assert_string_equal(top_sort_name(TOP_SORT_RTT), "rtt");
+	assert_string_equal(top_sort_name(TOP_SORT_SERVER), "server");
+	/* The filter finds the server's name, pid, container and cgroup, and
+	 * the forwarded client. */
+	assert_true(top_row_matches(&r[2], "node"));
+	assert_false(top_row_matches(&r[0], "node"));
+	assert_true(top_row_matches(&r[0], "python"));
+	assert_true(top_row_matches(&r[1], "abcdef"));
+	assert_true(top_row_matches(&r[1], "/docker"));
+	assert_false(top_row_matches(&r[0], "/docker"));
+	assert_false(top_row_matches(&r[3], "python")); /* no server known */
+	snprintf(r[3].fwd, sizeof(r[3].fwd), "203.0.113.77");
+	assert_true(top_row_matches(&r[3], "203.0.113"));
 	assert_true(top_row_matches(&r[0], ""));
 	assert_true(top_row_matches(&r[0], "10.0.0.1"));
 	assert_true(top_row_matches(&r[0], "7272"));
@@ -429,6 +548,69 @@ static void test_sessions(void **state)
 	assert_non_null(r);
 	assert_true(r->ended);
 	assert_string_equal(r->how, "reset 1006");
+}
+
+/* Sessions of a live capture: the events' attribution names the server
+ * (the container id cut to 12 digits) and the forwarded client; without
+ * one, a proxy header in the upgrade request still names the client. */
+static void test_sessions_owner(void **state)
+{
+	static const char container[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct fixture *fx = *state;
+	struct wst_proc srv = { .pid = 4242, .comm = "chatd", .cgroup = "/system.slice/docker-x.scope",
+				.container = container };
+	struct wst_attrib at = { .server = &srv, .forwarded_for = "203.0.113.77" };
+	struct top_view v = { .title = "lo port 7272" };
+	const struct top_row *r;
+
+	fx->attrib = &at;
+	upgrade(fx, 0);
+	frame(fx, 0, WST_C2S, WS_OP_TEXT, "{\"type\":\"login\"}");
+	r = row_of(fx, 40001);
+	assert_non_null(r);
+	assert_int_equal(r->pid, 4242);
+	assert_string_equal(r->comm, "chatd");
+	assert_string_equal(r->container, "0123456789ab");
+	assert_string_equal(r->cgroup, "/system.slice/docker-x.scope");
+	assert_string_equal(r->fwd, "203.0.113.77");
+
+	/* No attribution (not known, or --no-owners): the handshake's
+	 * X-Forwarded-For, and the server's port in its cell. */
+	fx->attrib = NULL;
+	upgrade_with(fx, 1,
+		     "GET / HTTP/1.1\r\nHost: 127.0.0.1:7272\r\nUpgrade: websocket\r\n"
+		     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		     "X-Forwarded-For: 198.51.100.9, 10.1.1.1\r\nSec-WebSocket-Version: 13\r\n\r\n");
+	r = row_of(fx, 40002);
+	assert_non_null(r);
+	assert_int_equal(r->pid, 0);
+	assert_string_equal(r->fwd, "198.51.100.9");
+	upgrade(fx, 2);
+	r = row_of(fx, 40003);
+	assert_non_null(r);
+	assert_string_equal(r->fwd, "");
+
+	refresh(fx, fx->p.now);
+	render(fx, &v, 80, 24, fx->p.now);
+	assert_true(find_line(fx, "  >203.0.113.77     4242/chatd ") > 0);
+	assert_true(find_line(fx, "  >198.51.100.9     :7272 ") > 0);
+	assert_true(find_line(fx, "  10.0.0.1:40003    :7272 ") > 0);
+	render(fx, &v, 160, 24, fx->p.now);
+	assert_true(find_line(fx, " 4242/chatd ") > 0);
+	assert_true(find_line(fx, " 0123456789ab") > 0);
+	assert_true(find_line(fx, "CONTAINER") > 0);
+	/* The filter by the server's name. */
+	snprintf(v.filter, sizeof(v.filter), "chatd");
+	render(fx, &v, 80, 24, fx->p.now);
+	assert_true(find_line(fx, "4242/chatd") > 0);
+	assert_true(find_line(fx, ":7272 ") < 0);
+
+	/* The end keeps who it was. */
+	close_normal(fx, 0);
+	r = row_of(fx, 40001);
+	assert_non_null(r);
+	assert_true(r->ended);
+	assert_int_equal(r->pid, 4242);
 }
 
 /* Quantiles cover about the last minute: since start at first, then the
@@ -574,8 +756,10 @@ int main(void)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_rate_and_quantile),
 		cmocka_unit_test(test_row_80_columns),
+		cmocka_unit_test(test_row_owner),
 		cmocka_unit_test(test_sort_and_filter),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quantile_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_render, setup, teardown),

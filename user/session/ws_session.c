@@ -55,6 +55,13 @@ bool ws_layer_session_counts(const struct wst_flow *f, struct ws_session_counts 
 	return true;
 }
 
+const char *ws_layer_forwarded_for(const struct wst_flow *f)
+{
+	const struct ws_session *s = f ? f->app : NULL;
+
+	return s ? s->forwarded_for : NULL;
+}
+
 const struct stream_budget *ws_layer_budget(const struct ws_layer *l)
 {
 	return &l->budget;

@@ -92,6 +92,9 @@ struct ws_session_counts {
 /* The counts of the session on flow f, for a sink during one of its
  * events; false when f carries no upgraded WebSocket session. */
 bool ws_layer_session_counts(const struct wst_flow *f, struct ws_session_counts *out);
+/* The client behind a proxy (PROXY header, Forwarded...) of the session on
+ * f, or NULL; valid during one of its events. */
+const char *ws_layer_forwarded_for(const struct wst_flow *f);
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
 const struct stream_budget *ws_layer_budget(const struct ws_layer *l);
 void ws_layer_free(struct ws_layer *l);

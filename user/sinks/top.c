@@ -275,6 +275,33 @@ static void take_key(struct top *t, struct top_row *row, const struct ws_message
 	row->key[n] = '\0';
 }
 
+/* Who the session is: the server process from the event's attribution,
+ * the forwarded client from it or from the session's own handshake. */
+static void take_owner(struct top_row *row, const struct wst_event *ev)
+{
+	const struct wst_attrib *a = ev->attrib;
+	const struct wst_proc *p = a ? a->server : NULL;
+	const char *fwd = a && a->forwarded_for ? a->forwarded_for : ws_layer_forwarded_for(ev->flow);
+
+	if (fwd && !row->fwd[0])
+		snprintf(row->fwd, sizeof(row->fwd), "%s", fwd);
+	if (!p || (p->pid == row->pid && row->comm[0]))
+		return;
+	row->pid = p->pid;
+	snprintf(row->comm, sizeof(row->comm), "%s", p->comm);
+	row->container[0] = '\0';
+	if (p->container)
+		snprintf(row->container, sizeof(row->container), "%.*s", TOP_CONTAINER_SHORT, p->container);
+	row->cgroup[0] = '\0';
+	if (p->cgroup) {
+		size_t n = strlen(p->cgroup);
+
+		/* the end of a long path: the leaf names the unit or container */
+		snprintf(row->cgroup, sizeof(row->cgroup), "%s",
+			 p->cgroup + (n >= sizeof(row->cgroup) ? n - (sizeof(row->cgroup) - 1) : 0));
+	}
+}
+
 static void session_ended(struct top_row *row, const struct wst_event *ev)
 {
 	const char *how = wst_session_end_name(ev->u.session.how);
@@ -307,8 +334,10 @@ void top_event(void *ctx, const struct wst_event *ev)
 		return;
 	row = row_find(t, ev->flow->id);
 	if (ev->type == WST_EV_WS_SESSION_END) {
-		if (row && !row->ended)
+		if (row && !row->ended) {
+			take_owner(row, ev);
 			session_ended(row, ev);
+		}
 		return;
 	}
 	/* Upgraded sessions only: the 101, or frames of one picked up mid-way. */
@@ -323,6 +352,7 @@ void top_event(void *ctx, const struct wst_event *ev)
 			return;
 	}
 	row->c = c;
+	take_owner(row, ev);
 	switch (ev->type) {
 	case WST_EV_WS_MESSAGE:
 		take_key(t, row, ev->u.message);
@@ -455,7 +485,7 @@ void top_refresh(struct top *t, uint64_t now_ns)
 
 const char *top_sort_name(enum top_sort s)
 {
-	static const char *const names[TOP_SORT_MAX] = { "rate", "bytes", "age", "rtt" };
+	static const char *const names[TOP_SORT_MAX] = { "rate", "bytes", "age", "rtt", "server" };
 
 	return (unsigned int)s < TOP_SORT_MAX ? names[s] : "rate";
 }
@@ -465,7 +495,8 @@ struct sort_by {
 	bool reverse;
 };
 
-/* Larger first for rate, bytes and RTT; oldest first for age. */
+/* Larger first for rate, bytes and RTT; oldest first for age; by name
+ * for the server. */
 static int cmp_rows(const void *pa, const void *pb, void *ctx)
 {
 	const struct top_row *a = *(const struct top_row *const *)pa;
@@ -491,6 +522,13 @@ static int cmp_rows(const void *pa, const void *pb, void *ctx)
 		case TOP_SORT_RTT:
 			c = a->rtt_us > b->rtt_us ? -1 : a->rtt_us < b->rtt_us;
 			break;
+		case TOP_SORT_SERVER:
+			/* by name, then pid; unknown servers last */
+			if (!a->pid != !b->pid)
+				c = a->pid ? -1 : 1;
+			else if (!(c = strcmp(a->comm, b->comm)))
+				c = a->pid < b->pid ? -1 : a->pid > b->pid;
+			break;
 		default:
 			c = a->rate > b->rate ? -1 : a->rate < b->rate;
 			break;
@@ -512,11 +550,15 @@ void top_sort_rows(const struct top_row **rows, size_t n, enum top_sort key, boo
 
 bool top_row_matches(const struct top_row *r, const char *filter)
 {
-	char port[8];
+	char port[8], pid[16];
 
 	if (!filter || !*filter)
 		return true;
 	snprintf(port, sizeof(port), "%u", r->sport);
+	snprintf(pid, sizeof(pid), "%u", r->pid);
 	return strstr(r->client, filter) || strstr(port, filter) || strstr(r->key, filter) ||
+	       strstr(r->fwd, filter) ||
+	       (r->pid && (strstr(pid, filter) || strstr(r->comm, filter) || strstr(r->container, filter) ||
+			   strstr(r->cgroup, filter))) ||
 	       (r->ended && (strstr(r->how, filter) || strstr("ended", filter)));
 }

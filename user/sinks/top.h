@@ -19,6 +19,7 @@
 
 #include "core/event.h"
 #include "core/packet.h"
+#include "protocol/proxy_hdr.h"
 #include "session/ws_session.h"
 #include "metrics.h"
 
@@ -31,6 +32,10 @@
 #define TOP_DEFAULT_MAX_ROWS 65536
 /* Lines are cut at this width, whatever the terminal's. */
 #define TOP_MAX_WIDTH 400
+/* A server's cgroup path is kept up to this long (its end when longer). */
+#define TOP_CGROUP_MAX 96
+/* A container id is shown as its first 12 hex digits, as docker ps does. */
+#define TOP_CONTAINER_SHORT 12
 
 struct top_row {
 	uint64_t flow_id;
@@ -47,6 +52,12 @@ struct top_row {
 	char key[TOP_KEY_MAX];      /* last text message's --json-key value */
 	char how[24];               /* ended: "close 1000", "abnormal 1006", "reset", ... */
 	bool ended;
+	/* Who the session is (live capture, from the events' attribution). */
+	char fwd[PROXY_ADDR_MAX];   /* the client behind a proxy header, "" none */
+	uint32_t pid;               /* the server process; 0: not known */
+	char comm[17];
+	char container[TOP_CONTAINER_SHORT + 1]; /* "" outside containers */
+	char cgroup[TOP_CGROUP_MAX];             /* "" unknown */
 };
 
 /* The registry's counters the header shows: name, family, first label's
@@ -103,7 +114,7 @@ struct top_totals {
 	uint64_t close_count[24];
 };
 
-enum top_sort { TOP_SORT_RATE, TOP_SORT_BYTES, TOP_SORT_AGE, TOP_SORT_RTT, TOP_SORT_MAX };
+enum top_sort { TOP_SORT_RATE, TOP_SORT_BYTES, TOP_SORT_AGE, TOP_SORT_RTT, TOP_SORT_SERVER, TOP_SORT_MAX };
 
 /* What the user chose: kept by the screen, read by the formatter. */
 struct top_view {
@@ -153,7 +164,8 @@ const char *top_sort_name(enum top_sort s);
 /* Rows ordered by the view's key (open ones first, ended ones after,
  * latest end first); rows[] holds pointers. */
 void top_sort_rows(const struct top_row **rows, size_t n, enum top_sort key, bool reverse);
-/* The filter is a substring of the client, the port, the key or the end. */
+/* The filter is a substring of the client (peer or forwarded), the port,
+ * the server's pid, name, container or cgroup, the key or the end. */
 bool top_row_matches(const struct top_row *r, const char *filter);
 
 /* top_format.c: one line of the screen, and its look. */

@@ -83,23 +83,69 @@ void top_fmt_age(char *buf, size_t len, uint64_t ns)
 		snprintf(buf, len, "%llud", s / 86400);
 }
 
-/* Client and key widths: 21 fits any IPv4 endpoint; more width goes half
- * to the client (IPv6) and the rest to the key. */
-static void column_widths(int width, int *cw, int *kw)
-{
-	int fixed = 1 + 1 + 8 * (1 + NUMW) + 1; /* mark, separators, numbers */
-	int extra = width - 80;
+/*
+ * The table's columns: mark, CLIENT, SERVER, [PORT], AGE, C>S, S>C, B:C>S,
+ * B:S>C, MSG/S, RTT, KEY, [CONTAINER], [CGROUP]. At 80 the client gets 17
+ * (cut from the left beyond), the server 10 ("pid/comm", the name cut) and
+ * the key 7, so an ended row's "ended abnormal 1006" still fits; there is
+ * no port column then, but the server's cell shows the port while its
+ * process is not known.
+ * Width beyond 80 goes, in this order, to any IPv4 endpoint, more of the
+ * server's name, the port column, the key, the container column, IPv6
+ * endpoints, whole names, the cgroup, longer keys, more of the cgroup.
+ */
+struct cols {
+	int client, server, port, key, container, cgroup;
+};
 
-	*cw = 21;
-	if (extra > 0)
-		*cw += extra / 2 > 26 ? 26 : extra / 2;
-	*kw = width - fixed - *cw;
-	if (*kw < 0) {
-		*cw += *kw;
-		*kw = 0;
-		if (*cw < 8)
-			*cw = 8;
+static void grow(int *rest, int *col, int add)
+{
+	int n = *rest < add ? *rest : add;
+
+	if (n > 0) {
+		*col += n;
+		*rest -= n;
 	}
+}
+
+/* A column of w and its separator, or none. */
+static void add_col(int *rest, int *col, int w)
+{
+	if (*rest >= w + 1) {
+		*col = w;
+		*rest -= w + 1;
+	}
+}
+
+static void column_widths(int width, struct cols *c)
+{
+	int rest = width - 80;
+
+	*c = (struct cols){ .client = 17, .server = 10, .key = 7 };
+	if (rest < 0) {
+		/* narrower: the key goes, then the client shrinks; put() cuts
+		 * the rest */
+		c->key += rest;
+		if (c->key < 0) {
+			c->client += c->key;
+			c->key = 0;
+			if (c->client < 8)
+				c->client = 8;
+		}
+		return;
+	}
+	grow(&rest, &c->client, 21 - c->client);
+	grow(&rest, &c->server, 16 - c->server);
+	add_col(&rest, &c->port, NUMW);
+	grow(&rest, &c->key, 16 - c->key);
+	add_col(&rest, &c->container, TOP_CONTAINER_SHORT);
+	grow(&rest, &c->client, 47 - c->client); /* [IPv6]:port */
+	grow(&rest, &c->server, 10 + 1 + 15 - c->server);
+	if (rest >= 13)
+		add_col(&rest, &c->cgroup, rest - 1 < 48 ? rest - 1 : 48);
+	grow(&rest, &c->key, TOP_KEY_MAX - 1 - c->key);
+	if (c->cgroup)
+		grow(&rest, &c->cgroup, TOP_CGROUP_MAX - 1 - c->cgroup);
 }
 
 /* Appends to buf (at *pos, never beyond width), as snprintf does. */
@@ -133,56 +179,114 @@ static const char *fit_left(const char *s, int w, char *tmp, size_t len)
 
 /* A table line starts empty, at a width the columns are laid out for;
  * false when there is no room at all. */
-static bool line_start(char *buf, size_t len, int *width, int *cw, int *kw)
+static bool line_start(char *buf, size_t len, int *width, struct cols *c)
 {
 	if (!len)
 		return false;
 	buf[0] = '\0';
 	if (*width > TOP_MAX_WIDTH)
 		*width = TOP_MAX_WIDTH;
-	column_widths(*width, cw, kw);
+	column_widths(*width, c);
 	return true;
+}
+
+/* Columns are padded to their width: none at the end of a line. */
+static void trim_right(char *buf, int *pos)
+{
+	while (*pos > 0 && buf[*pos - 1] == ' ')
+		buf[--*pos] = '\0';
+}
+
+/* The wide screens' last columns, or a dash for what is not known. */
+static void put_wide(char *buf, size_t len, int *pos, int width, const struct cols *c, const char *container,
+		     const char *cgroup)
+{
+	char tmp[TOP_CGROUP_MAX + 4];
+
+	if (c->container)
+		put(buf, len, pos, width, " %-*s", c->container, container && *container ? container : "-");
+	if (c->cgroup)
+		put(buf, len, pos, width, " %-*s", c->cgroup,
+		    cgroup && *cgroup ? fit_left(cgroup, c->cgroup, tmp, sizeof(tmp)) : "-");
 }
 
 void top_format_heading(char *buf, size_t len, int width)
 {
-	int cw, kw, pos = 0;
+	struct cols c;
+	int pos = 0;
 
-	if (!line_start(buf, len, &width, &cw, &kw))
+	if (!line_start(buf, len, &width, &c))
 		return;
-	put(buf, len, &pos, width, "  %-*s %*s %*s %*s %*s %*s %*s %*s %*s %-*s", cw, "CLIENT", NUMW, "PORT",
-	    NUMW, "AGE", NUMW, "C>S", NUMW, "S>C", NUMW, "B:C>S", NUMW, "B:S>C", NUMW, "MSG/S", NUMW, "RTT",
-	    kw, "KEY");
-	while (pos > 0 && buf[pos - 1] == ' ')
-		buf[--pos] = '\0';
+	put(buf, len, &pos, width, "  %-*s %-*s", c.client, "CLIENT", c.server, "SERVER");
+	if (c.port)
+		put(buf, len, &pos, width, " %*s", NUMW, "PORT");
+	put(buf, len, &pos, width, " %*s %*s %*s %*s %*s %*s %*s %-*s", NUMW, "AGE", NUMW, "C>S", NUMW, "S>C",
+	    NUMW, "B:C>S", NUMW, "B:S>C", NUMW, "MSG/S", NUMW, "RTT", c.key, "KEY");
+	put_wide(buf, len, &pos, width, &c, "CONTAINER", "CGROUP");
+	trim_right(buf, &pos);
+}
+
+/* The server: "pid/comm" (the name cut to the column), or ":port" while
+ * its process is not known. */
+static void server_cell(char *buf, size_t len, const struct top_row *r)
+{
+	if (r->pid)
+		snprintf(buf, len, "%u/%s", r->pid, r->comm);
+	else
+		snprintf(buf, len, ":%u", r->sport);
+}
+
+/* The client: the forwarded one after a '>' when a proxy header named it,
+ * else the peer; cut from the left, the '>' kept. */
+static void client_cell(char *buf, size_t len, const struct top_row *r, int w)
+{
+	char tmp[PROXY_ADDR_MAX + WST_ENDPOINT_STRLEN + 4];
+
+	if (r->fwd[0] && w > 1)
+		snprintf(buf, len, ">%s", fit_left(r->fwd, w - 1, tmp, sizeof(tmp)));
+	else
+		snprintf(buf, len, "%s", fit_left(r->client, w, tmp, sizeof(tmp)));
 }
 
 void top_format_row(char *buf, size_t len, const struct top_row *r, int width, uint64_t now_ns)
 {
-	char tmp[WST_ENDPOINT_STRLEN + 4], age[16], n[4][16], rate[16], rtt[16];
+	char client[PROXY_ADDR_MAX + WST_ENDPOINT_STRLEN + 8], server[40];
+	char age[16], n[4][16], rate[16], rtt[16];
 	uint64_t end = r->ended ? r->end_ns : now_ns;
-	int cw, kw, pos = 0;
+	struct cols c;
+	int pos = 0;
 
-	if (!line_start(buf, len, &width, &cw, &kw))
+	if (!line_start(buf, len, &width, &c))
 		return;
 	top_fmt_age(age, sizeof(age), end > r->start_ns ? end - r->start_ns : 0);
 	top_fmt_count(n[0], sizeof(n[0]), r->c.messages[0]);
 	top_fmt_count(n[1], sizeof(n[1]), r->c.messages[1]);
 	top_fmt_bytes(n[2], sizeof(n[2]), r->c.bytes[0]);
 	top_fmt_bytes(n[3], sizeof(n[3]), r->c.bytes[1]);
+	client_cell(client, sizeof(client), r, c.client);
+	server_cell(server, sizeof(server), r);
 	/* ! protocol violations, ~ stream gaps or resynchronisations */
-	put(buf, len, &pos, width, "%c %-*.*s %*u %*s %*s %*s %*s %*s", r->violations ? '!' : r->gaps ? '~' : ' ',
-	    cw, cw, fit_left(r->client, cw, tmp, sizeof(tmp)), NUMW, r->sport, NUMW, age, NUMW, n[0], NUMW,
-	    n[1], NUMW, n[2], NUMW, n[3]);
+	put(buf, len, &pos, width, "%c %-*.*s %-*.*s", r->violations ? '!' : r->gaps ? '~' : ' ', c.client,
+	    c.client, client, c.server, c.server, server);
+	if (c.port)
+		put(buf, len, &pos, width, " %*u", NUMW, r->sport);
+	put(buf, len, &pos, width, " %*s %*s %*s %*s %*s", NUMW, age, NUMW, n[0], NUMW, n[1], NUMW, n[2], NUMW,
+	    n[3]);
 	if (r->ended) {
-		put(buf, len, &pos, width, " ended %s", r->how);
-		return;
+		/* in place of the rate, RTT and key; on to the end of the
+		 * line when nothing follows */
+		char how[40];
+		int w = 2 * (1 + NUMW) + 1 + c.key - 1;
+
+		snprintf(how, sizeof(how), "ended %s", r->how);
+		put(buf, len, &pos, width, " %-*.*s", w, c.container || c.cgroup ? w : (int)sizeof(how), how);
+	} else {
+		top_fmt_rate(rate, sizeof(rate), r->rate);
+		top_fmt_us(rtt, sizeof(rtt), r->rtt_us);
+		put(buf, len, &pos, width, " %*s %*s %-*.*s", NUMW, rate, NUMW, rtt, c.key, c.key, r->key);
 	}
-	top_fmt_rate(rate, sizeof(rate), r->rate);
-	top_fmt_us(rtt, sizeof(rtt), r->rtt_us);
-	put(buf, len, &pos, width, " %*s %*s", NUMW, rate, NUMW, rtt);
-	if (kw > 0 && r->key[0])
-		put(buf, len, &pos, width, " %.*s", kw, r->key);
+	put_wide(buf, len, &pos, width, &c, r->pid ? r->container : NULL, r->pid ? r->cgroup : NULL);
+	trim_right(buf, &pos);
 }
 
 /* Header items packed into lines: a group starts a line, an item that
@@ -429,7 +533,7 @@ void top_render(const struct top *t, const struct top_view *v, int width, int he
 		put(line, sizeof(line), &pos, width, "%s", v->notice);
 	else
 		put(line, sizeof(line), &pos, width,
-		    "%zu open, %zu shown%s  q quit s sort r reverse / filter p pause  ! viol ~ gap",
+		    "%zu open, %zu shown%s  q quit s sort r reverse / filter p pause  ! viol ~ gap > fwd",
 		    open, shown, top_untracked(t) ? " (table full)" : "");
 	fn(ctx, height - 1, line, TOP_ATTR_TITLE);
 	free(rows);

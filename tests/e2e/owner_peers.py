@@ -12,7 +12,9 @@ each process did is exact.
                  [--forwarded VALUE] [--wait FILE] [--cgroup-fd FD]
       one session: handshake, one text message echoed, close; prints
       "client PID LOCAL_PORT" once connected; with --wait, connects and
-      upgrades, then waits for FILE before the message.
+      upgrades, then waits for FILE before the message. $OWNER_CLIENT_PAUSE
+      (seconds, default 0) is a pause after the upgrade: the rest of the
+      session then comes after a tracer has seen the accept.
 
 The server listens on, and clients connect to, $OWNER_HOST (default
 127.0.0.1; an IPv6 address such as ::1 makes both IPv6).
@@ -204,6 +206,7 @@ def client(port, args):
     s.sendall(req + b"\r\n")
     recv_until(s, b"\r\n\r\n")
     say("upgraded")
+    time.sleep(float(os.environ.get("OWNER_CLIENT_PAUSE", "0")))
     if wait:
         end = time.time() + 60
         while not os.path.exists(wait) and time.time() < end:

@@ -91,6 +91,16 @@ struct {
 	__type(value, struct wst_tls_state);
 } ssls SEC(".maps");
 
+/*
+ * What lets tls_sys_enter return at once, since it runs on every syscall
+ * of the host: SSL calls in progress (entries of calls; a thread that dies
+ * inside one leaves it counted, which only keeps the gate open), and
+ * whether a memory BIO process was ever seen (their socket I/O outside
+ * SSL calls is followed, so then the gate stays open).
+ */
+__s64 calls_open = 0;
+__u32 membio_seen = 0;
+
 /* Processes seen using memory BIOs: only their threads' socket I/O is followed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -196,6 +206,14 @@ static __always_inline void call_enter(__u32 op, __u64 ssl, __u64 buf, __u64 len
 	/* an SSL call made inside another (a callback) keeps the outer one */
 	if (bpf_map_update_elem(&calls, &id, &c, BPF_NOEXIST))
 		count(WST_TLS_CNT_NESTED, 1);
+	else
+		__sync_fetch_and_add(&calls_open, 1);
+}
+
+static __always_inline void call_exit(__u64 id)
+{
+	if (bpf_map_delete_elem(&calls, &id) == 0)
+		__sync_fetch_and_add(&calls_open, -1);
 }
 
 static __always_inline void fill_head(struct wst_tls_rec *r, __u16 kind, __u64 ssl, __u64 id,
@@ -245,12 +263,19 @@ static __always_inline __u8 settle_conn(struct wst_tls_call *c, struct wst_tls_s
 		st->conn = c->conn; /* observed now: the freshest */
 		return 0;
 	}
-	/* no socket syscall inside the call: a memory BIO user */
-	bpf_map_update_elem(&membio, &tgid, &one, BPF_ANY);
+	/* no socket syscall inside the call: data OpenSSL had buffered */
 	if (st->conn.src != WST_TLS_SRC_NONE) {
 		c->conn = st->conn;
 		return WST_TLS_F_CACHED;
 	}
+	/*
+	 * ... and no socket known for the stream either: a memory BIO user,
+	 * whose socket I/O is followed from now on. (A socket BIO user's
+	 * buffered reads must not make it one: every read and write syscall
+	 * of the process would then be looked at.)
+	 */
+	bpf_map_update_elem(&membio, &tgid, &one, BPF_ANY);
+	membio_seen = 1;
 	if (c->op == WST_CALL_READ) {
 		__s32 *fd = bpf_map_lookup_elem(&last_rd, &id);
 
@@ -398,7 +423,7 @@ int BPF_KRETPROBE(ssl_rw_exit, long ret)
 				settle_conn(c, st, id);
 		}
 	}
-	bpf_map_delete_elem(&calls, &id);
+	call_exit(id);
 	return 0;
 }
 
@@ -427,7 +452,7 @@ int BPF_KRETPROBE(ssl_handshake_exit, long ret)
 			settle_conn(c, st, id);
 		}
 	}
-	bpf_map_delete_elem(&calls, &id);
+	call_exit(id);
 	return 0;
 }
 
@@ -541,6 +566,8 @@ int BPF_PROG(tls_sys_enter, struct pt_regs *regs, long nr)
 	default:
 		return 0;
 	}
+	if (calls_open <= 0 && !membio_seen)
+		return 0;
 	sock_syscall((int)PT_REGS_PARM1_CORE_SYSCALL(regs), is_write);
 	return 0;
 }

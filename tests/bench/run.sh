@@ -96,7 +96,7 @@ number "$DUR" && number "$OFF_DUR" || die "BENCH_DURATION and BENCH_OFFLINE_DURA
 for c in $CONNS_LIST; do posint "$c" || die "BENCH_CONNS is a list of connection counts, not '$c'"; done
 C1=${CONNS_LIST%% *}
 [ -n "$C1" ] || die "BENCH_CONNS is empty"
-for t in ip tcpdump tshark openssl cc /usr/bin/python3 /usr/bin/time bc; do
+for t in ip tcpdump tshark openssl cc bpftool /usr/bin/python3 /usr/bin/time bc; do
 	command -v "$t" >/dev/null || die "needs $t (sudo make test-deps)"
 done
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -224,22 +224,27 @@ proc_cpu() {
 
 # "run_time_ns run_cnt own_ns own_cnt" of the BPF programs a pid holds open:
 # the kernel shows them in each program fd's fdinfo (with
-# kernel.bpf_stats_enabled). own_*: the socket owner programs alone
-# (wstrace's tracepoint and tracing programs: the accept/connect exits, or
-# tp_btf/sys_exit), which attribute connections to processes.
+# kernel.bpf_stats_enabled). own_*: the socket owner programs alone, which
+# attribute connections to processes: the tracepoints (accept/connect exits)
+# and the tracing program btf_sys_exit (their fallback); the other tracing
+# program, wss's tls_sys_enter, is not one of them (bpftool names it: the
+# fdinfo has no name).
 bpf_stats() {
-	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '
+	local id ty t c tt=0 cc=0 ot=0 oc=0
+	while read -r id ty t c; do
+		tt=$((tt + t)) cc=$((cc + c))
+		if [ "$ty" = 5 ] || { [ "$ty" = 26 ] &&
+			[[ $(bpftool prog show id "$id" 2>/dev/null) == *" name btf_sys_exit "* ]]; }; then
+			ot=$((ot + t)) oc=$((oc + c))
+		fi
+	done < <(awk '
+		FNR == 1 { ty = "" } # a link fd names a prog_id too, with no prog_type
 		/^prog_type:/ { ty = $2 }
-		/^prog_id:/ { id = $2; own[id] = (ty == 5 || ty == 26) }
-		/^run_time_ns:/ { t[id] = $2 }
-		/^run_cnt:/ { c[id] = $2 }
-		END {
-			for (i in t) {
-				tt += t[i]; cc += c[i]
-				if (own[i]) { ot += t[i]; oc += c[i] }
-			}
-			printf "%d %d %d %d\n", tt, cc, ot, oc
-		}'
+		/^prog_id:/ && ty != "" { id = $2; type[id] = ty }
+		/^run_time_ns:/ && ty != "" { t[id] = $2 }
+		/^run_cnt:/ && ty != "" { c[id] = $2 }
+		END { for (i in t) print i, type[i], t[i], c[i] }' /proc/"$1"/fdinfo/* 2>/dev/null)
+	echo "$tt $cc $ot $oc"
 }
 
 lo_packets() { nsx cat /sys/class/net/lo/statistics/tx_packets; }

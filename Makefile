@@ -66,7 +66,7 @@ USER_HDR := $(wildcard $(foreach l,$(LAYERS),user/$(l)/*.h))
 # linked by wstrace and the BPF tests alone.
 LOADER_SRC := $(shell grep -l -E '\#include [<"](bpf/|wstrace\.skel\.h|tls\.skel\.h|capture_internal\.h)' $(USER_SRC))
 # The program itself: main.c and the files that share its state (app.h).
-MAIN_SRC := $(shell grep -l '\#include "app.h"' user/service/*.c)
+MAIN_SRC := $(shell grep -l '\#include "app.h"' /dev/null $(wildcard user/service/*.c))
 obj = $(patsubst user/%.c,$(1)/user/%.o,$(2))
 layer_src = $(filter-out $(LOADER_SRC) $(MAIN_SRC),$(wildcard user/$(1)/*.c))
 # Link order: a library before the ones it uses; libcapture.a is the loader.

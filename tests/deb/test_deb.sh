@@ -17,10 +17,7 @@ missing=$(sc_need) || true
 for t in dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian git:git; do
 	command -v "${t%%:*}" >/dev/null || missing+=" ${t%%:*} (${t#*:})"
 done
-if [ -n "$missing" ]; then
-	[ "${CI:-}" = "true" ] && fail "$missing (CI=true: not skipping)"
-	skip "$missing"
-fi
+[ -z "$missing" ] || not_available "$missing"
 
 VERSION=$(cat "$ROOT/VERSION")
 CONF=/etc/wstrace/wstrace.conf

@@ -288,13 +288,18 @@ expect_ge() {
 
 # --- WebSocket peers against tshark (test_ws_python.sh, test_ws_node.sh) ---
 
-# ws_need WHAT CMD...: CMD must succeed; otherwise skip, or fail under CI=true
+# not_available WHY: a requirement is missing: skip, or fail under CI=true
 # (where a missing tool is a broken setup, not a reason to skip).
+not_available() {
+	[ "${CI:-}" = "true" ] && fail "$* (CI=true: not skipping)"
+	skip "$*"
+}
+
+# ws_need WHAT CMD...: CMD must succeed; otherwise not_available.
 ws_need() {
 	local what=$1; shift
 	"$@" >/dev/null 2>&1 && return 0
-	[ "${CI:-}" = "true" ] && fail "needs $what (CI=true: not skipping)"
-	skip "needs $what"
+	not_available "needs $what"
 }
 
 # ws_peer_check LABEL SERVER CLIENT SPEC...: in a fresh namespace, runs the

@@ -13,10 +13,7 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$ROOT/tests/lib/systemd_container.sh"
 . "$ROOT/tests/lib/wstrace_unit.sh"
-if ! why=$(sc_need); then
-	[ "${CI:-}" = "true" ] && fail "$why (CI=true: not skipping)"
-	skip "$why"
-fi
+why=$(sc_need) || not_available "$why"
 
 # The most `systemd-analyze security wstrace` may report (README, "Running
 # as a service"). What is left is what a BPF tracer needs: root, CAP_BPF,

@@ -13,10 +13,7 @@
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$ROOT/tests/lib/systemd_container.sh"
 . "$ROOT/tests/lib/wstrace_unit.sh"
-if ! why=$(sc_need); then
-	[ "${CI:-}" = "true" ] && fail "$why (CI=true: not skipping)"
-	skip "$why"
-fi
+why=$(sc_need) || not_available "$why"
 ws_need openssl command -v openssl
 ws_need "python3-websockets (apt-get install python3-websockets)" "$PY" -c "import websockets"
 

@@ -59,7 +59,6 @@ struct attrib {
 	size_t held_bytes;
 	struct flow_key *forget;           /* connections closed: forgotten after their last event */
 	size_t n_forget, cap_forget;
-	bool kfilter;                      /* filters set: connections left out whole */
 	struct attrib_stats st;
 };
 
@@ -142,7 +141,7 @@ bool app_attrib_hold(struct app *app, const struct wst_packet *pkt)
 	app_attrib_flush(app);
 	if (!flow_key_from_packet(pkt, &app->opt.ports, &key, &dir))
 		return false;
-	if (a->kfilter && owners_filtered(a->owners, &key)) {
+	if (filters_set(&app->opt) && owners_filtered(a->owners, &key)) {
 		if (dir != WST_C2S || (pkt->r.tcp_flags & (WST_TCP_SYN | WST_TCP_ACK)) != WST_TCP_SYN) {
 			a->st.filtered_packets++; /* on the way before the kernel knew */
 			return true;
@@ -256,7 +255,8 @@ static int on_owner(void *ctx, const void *data, size_t size, int64_t mono_to_re
 		return 0;
 	idx = -1;
 	hold_find(a, &key, &idx);
-	if (a->kfilter && (idx >= 0 || r->how == WST_SOCK_EXISTING) && !server_wanted(app, &key)) {
+	if (filters_set(&app->opt) && (idx >= 0 || r->how == WST_SOCK_EXISTING) &&
+	    !server_wanted(app, &key)) {
 		leave_out(app, &key, idx);
 		return 0;
 	}
@@ -287,10 +287,9 @@ int app_attrib_open(struct app *app)
 		return -ENOMEM;
 	}
 	app->attrib = a;
-	if (filters_set(&app->opt)) {
-		a->kfilter = true;
+	/* filters are not changed by a reload: set once, here */
+	if (filters_set(&app->opt))
 		capture_set_filter(app->capture, true);
-	}
 	capture_set_reader(app->capture, WST_REC_SOCK_OWNER, on_owner, app);
 	n = capture_scan_owners(app->capture);
 	if (n >= 0)

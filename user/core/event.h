@@ -110,6 +110,13 @@ struct wst_attrib {
 	const char *forwarded_for;              /* the client behind a proxy, or NULL */
 };
 
+/*
+ * Events made once a packet, frame or message set their fields one by one:
+ * the common ones and the member of u their type uses, nothing else.
+ * Zeroing the whole event (128 bytes, a `rep stos`) twice a frame took a
+ * third of the decoding time of small frames. Readers use only the member
+ * of u that the type names.
+ */
 struct wst_event {
 	enum wst_event_type type;
 	uint64_t ts_ns;                 /* CLOCK_REALTIME */

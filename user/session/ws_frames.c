@@ -28,12 +28,20 @@ static void on_frame(void *ctx, const struct ws_frame_header *h, const uint8_t *
 {
 	struct ws_dir *d = ctx;
 	struct ws_session *s = d->s;
-	struct wst_event ev = { .u.frame = { .h = h, .payload = payload, .kept = kept, .truncated = truncated } };
+	struct wst_event ev; /* once a frame: set field by field (event.h) */
 
 	s->frames[d->dir]++;
 	s->bytes[d->dir] += h->payload_len;
 	s->layer->stats.frames[d->dir]++;
 	s->layer->stats.bytes[d->dir] += h->payload_len;
+	if (s->layer->no_frame_events)
+		return;
+	ev.u.frame.h = h;
+	ev.u.frame.payload = payload;
+	ev.u.frame.kept = kept;
+	ev.u.frame.truncated = truncated;
+	ev.u.frame.incomplete = false;
+	ev.u.frame.seen = 0;
 	ws_session_emit(s, &ev, WST_EV_WS_FRAME, d->dir);
 }
 
@@ -58,10 +66,13 @@ static void on_message(void *ctx, const struct ws_message_info *m)
 {
 	struct ws_dir *d = ctx;
 	struct ws_session *s = d->s;
-	struct wst_event ev = { .u.message = m };
+	struct wst_event ev; /* once a message: set field by field (event.h) */
 
 	s->messages[d->dir]++;
 	s->layer->stats.messages[d->dir]++;
+	if (s->layer->no_frame_events)
+		return;
+	ev.u.message = m;
 	ws_session_emit(s, &ev, WST_EV_WS_MESSAGE, d->dir);
 }
 

@@ -67,6 +67,11 @@ const struct stream_budget *ws_layer_budget(const struct ws_layer *l)
 	return &l->budget;
 }
 
+void ws_layer_frame_events(struct ws_layer *l, bool on)
+{
+	l->no_frame_events = !on;
+}
+
 void ws_layer_free(struct ws_layer *l)
 {
 	free(l);
@@ -79,6 +84,8 @@ void ws_session_emit(struct ws_session *s, struct wst_event *ev, enum wst_event_
 	ev->flow = s->flow;
 	ev->dir = dir;
 	ev->pkt = s->pkt;
+	ev->decode = false;
+	ev->attrib = NULL;
 	if (s->layer->next.on_event)
 		s->layer->next.on_event(s->layer->next.ctx, ev);
 }

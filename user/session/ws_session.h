@@ -67,6 +67,12 @@ int ws_layer_new(struct ws_layer **out, const struct ws_layer_opts *opts, struct
 /* The sink entry point: ctx is the ws_layer. */
 void ws_layer_event(void *ctx, const struct wst_event *ev);
 /*
+ * Whether ws_frame and ws_message events go to the next sink (the default),
+ * or are only counted: two calls down the chain a frame, where nothing
+ * reads them (no output, metrics, --top or correlation).
+ */
+void ws_layer_frame_events(struct ws_layer *l, bool on);
+/*
  * The byte path. Bytes of direction dir of connection f, in order, seen at
  * ts_ns; a gap of `missing` bytes of it that will never be seen (0: an
  * unknown amount, the direction is picked up mid-stream); the connection's

@@ -101,6 +101,7 @@ struct ws_layer {
 	struct wst_sink next;
 	struct stream_budget budget;
 	struct ws_stats stats;
+	bool no_frame_events; /* ws_layer_frame_events(l, false) */
 };
 
 /* ws_session.c: an event of the session to the next sink, and the

@@ -74,9 +74,15 @@ static void emit_simple(struct tcp_tracker *t, enum wst_event_type type, struct 
 static void emit_packet(struct tcp_tracker *t, enum wst_event_type type, struct wst_flow *f,
 			enum wst_flow_dir dir, const struct wst_packet *pkt, bool decode)
 {
-	struct wst_event ev = { .type = type, .ts_ns = pkt->r.ts_ns, .flow = f, .dir = dir,
-				.pkt = pkt, .decode = decode };
+	struct wst_event ev; /* once a packet: set field by field (event.h) */
 
+	ev.type = type;
+	ev.ts_ns = pkt->r.ts_ns;
+	ev.flow = f;
+	ev.dir = dir;
+	ev.pkt = pkt;
+	ev.decode = decode;
+	ev.attrib = NULL;
 	emit(t, &ev);
 }
 

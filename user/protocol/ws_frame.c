@@ -320,6 +320,69 @@ static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
 	return len;
 }
 
+size_t ws_frame_decoder_take(struct ws_frame_decoder *d, const uint8_t *buf,
+			     size_t len, size_t max)
+{
+	struct ws_frame_header *h = &d->h;
+	bool masked = d->cfg.is_client_side;
+	size_t hl = masked ? 6 : 2, n;
+
+	if (d->state != WS_FRAME_ST_HEADER || d->hdr_len || len < hl ||
+	    (buf[0] != (0x80 | WS_OP_TEXT) && buf[0] != (0x80 | WS_OP_BINARY)) ||
+	    (bool)(buf[1] & 0x80) != masked)
+		return 0;
+	n = buf[1] & 0x7f;
+	if (n == 126) {
+		hl += 2;
+		if (len < hl)
+			return 0;
+		n = (size_t)buf[2] << 8 | buf[3];
+		if (n < 126)
+			return 0; /* non-minimal: a violation to report */
+	} else if (n == 127) {
+		return 0;
+	}
+	if (n > max || n > d->cfg.max_capture || n > len - hl ||
+	    cap_reserve(d, n ? n : 1) < n)
+		return 0;
+	*h = (struct ws_frame_header){ .fin = true, .masked = masked, .opcode = buf[0] & 0x0f,
+				       .header_len = (uint8_t)hl, .payload_len = n };
+	if (masked) {
+		memcpy(h->mask, buf + hl - 4, 4);
+		ws_frame_unmask(d->cap, buf + hl, n, h->mask, 0);
+	} else {
+		memcpy(d->cap, buf + hl, n);
+	}
+	d->stream_off += hl + n;
+	d->frames++;
+	return hl + n;
+}
+
+size_t ws_frame_decoder_to_boundary(const struct ws_frame_decoder *d,
+				    const uint8_t *buf, size_t len)
+{
+	struct ws_frame_header h;
+	int r;
+
+	switch (d->state) {
+	case WS_FRAME_ST_PAYLOAD:
+		return d->h.payload_len - d->pos < len ? (size_t)(d->h.payload_len - d->pos) : len;
+	case WS_FRAME_ST_HEADER:
+		if (d->hdr_len) { /* a split header: completed, then its payload */
+			size_t rest = (size_t)WS_FRAME_HEADER_MAX - d->hdr_len;
+
+			return rest < len ? rest : len;
+		}
+		r = ws_frame_header_parse(buf, len, &h);
+		if (r > 0 && h.payload_len <= len - (size_t)r)
+			return (size_t)r + (size_t)h.payload_len;
+		break;
+	case WS_FRAME_ST_LOST:
+		break;
+	}
+	return len;
+}
+
 size_t ws_frame_decoder_feed(struct ws_frame_decoder *d, const uint8_t *buf,
 			     size_t len)
 {

@@ -130,6 +130,28 @@ void ws_frame_decoder_free(struct ws_frame_decoder *d);
 size_t ws_frame_decoder_feed(struct ws_frame_decoder *d,
 			     const uint8_t *buf, size_t len);
 
+/*
+ * The common frame, taken whole: while in sync between frames, a final
+ * text or binary frame without RSV bits, masked as this side must, its
+ * length minimal and at most max (and the capture limit), all of it in
+ * buf: its header goes to d->h, its unmasked payload to d->cap, and it is
+ * counted as fed. Returns its size, or 0 (buf is then fed as usual, with
+ * ws_frame_decoder_feed). No callback is called: the caller reports it, as
+ * on_frame_start, on_frame_data and on_frame would (check_header would
+ * find nothing to say of it). Skips the callbacks for small frames.
+ */
+size_t ws_frame_decoder_take(struct ws_frame_decoder *d, const uint8_t *buf,
+			     size_t len, size_t max);
+
+/*
+ * How many of the len bytes at buf to feed so the decoder ends on a frame
+ * boundary (where ws_frame_decoder_take may take the next frame): the rest
+ * of the current frame, or one whole frame at its header; len when the
+ * boundary is not in buf or frames are lost.
+ */
+size_t ws_frame_decoder_to_boundary(const struct ws_frame_decoder *d,
+				    const uint8_t *buf, size_t len);
+
 /* True if a gap of `missing` bytes would fall entirely inside the payload
  * of the current frame (the next frame boundary stays certain). */
 bool ws_frame_decoder_gap_is_inside(const struct ws_frame_decoder *d,

@@ -472,10 +472,72 @@ void ws_message_decoder_resume(struct ws_message_decoder *m, uint8_t carry)
 	m->after_loss = carry & WS_CARRY_AFTER_LOSS;
 }
 
+/*
+ * A message of one small frame, taken whole by the frame decoder: reported
+ * as fr_start, fr_data, fr_end and end_message would, without their calls
+ * and copies. Its data is the frame's capture.
+ */
+static void whole_message(struct ws_message_decoder *m)
+{
+	const struct ws_frame_header *h = &m->fd.h;
+	const uint8_t *p = m->fd.cap;
+	size_t n = (size_t)h->payload_len;
+	struct ws_message_info info;
+	bool text = h->opcode == WS_OP_TEXT;
+
+	m->after_loss = false;
+	m->utf8_bad = false;
+	if (text) {
+		utf8_init(&m->u8);
+		if (!utf8_feed(&m->u8, p, n)) {
+			m->utf8_bad = true;
+			violation(m, WS_VIOL_INVALID_UTF8, m->u8.count);
+		}
+	}
+	if (m->cb.on_frame)
+		m->cb.on_frame(m->cb.ctx, h, p, n, false);
+	if (text && !m->utf8_bad && !utf8_complete(&m->u8)) {
+		m->utf8_bad = true;
+		violation(m, WS_VIOL_INVALID_UTF8, m->u8.count);
+	}
+	info = (struct ws_message_info){ .opcode = h->opcode, .data = p, .kept = n, .total_len = n,
+					 .wire_len = n, .frames = 1, .utf8_valid = !m->utf8_bad };
+	if (m->cb.on_message)
+		m->cb.on_message(m->cb.ctx, &info);
+}
+
+/* The longest frame taken whole (the frame decoder keeps no larger
+ * capture between frames). */
+#define WS_MESSAGE_WHOLE_MAX 1024
+
 size_t ws_message_decoder_feed(struct ws_message_decoder *m,
 			       const uint8_t *buf, size_t len)
 {
-	return ws_frame_decoder_feed(&m->fd, buf, len);
+	size_t off = 0, max = WS_MESSAGE_WHOLE_MAX, n;
+
+	/*
+	 * Between messages, small single-frame messages are taken whole;
+	 * everything else goes through the frame decoder's callbacks, up to
+	 * the next frame boundary at a time.
+	 */
+	if (m->cfg.max_message_capture < max)
+		max = m->cfg.max_message_capture;
+	if (m->cfg.max_message_len && m->cfg.max_message_len < max)
+		max = (size_t)m->cfg.max_message_len;
+	while (off < len) {
+		if (!m->in_msg && !m->close_seen) {
+			while ((n = ws_frame_decoder_take(&m->fd, buf + off, len - off, max))) {
+				off += n;
+				whole_message(m);
+			}
+			if (off == len)
+				break;
+		}
+		n = ws_frame_decoder_to_boundary(&m->fd, buf + off, len - off);
+		ws_frame_decoder_feed(&m->fd, buf + off, n);
+		off += n;
+	}
+	return len;
 }
 
 int ws_message_decoder_gap(struct ws_message_decoder *m, uint64_t missing)

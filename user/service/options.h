@@ -83,7 +83,7 @@ struct options {
 
 #define OPTIONS_DEFAULT_PORT 7272
 #define OPTIONS_DEFAULT_RINGBUF_KB 8192
-#define OPTIONS_WHOLE_PACKET_RINGBUF_KB 32768 /* snaplen 0 */
+#define OPTIONS_WHOLE_PACKET_RINGBUF_KB 16384 /* snaplen 0 */
 
 /* Far above what chat traffic makes (a few events a second per
  * connection), far below a flood of tiny frames (a million a second). */

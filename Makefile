@@ -34,7 +34,7 @@ override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Iuser -Ibpf \
 SKEL_CFLAGS := -I$(BUILD)
 # Only the loader links libbpf; everything else needs these.
 # libmicrohttpd and GnuTLS serve /metrics, libyaml and libcrypt read its web config.
-BASE_LDLIBS := -lpcap -lz -lcrypto -lmicrohttpd -lgnutls -lyaml -lcrypt -lpthread -lm
+BASE_LDLIBS := -lpcap -lz -lnettle -lmicrohttpd -lgnutls -lyaml -lcrypt -lpthread -lm
 # Only the program itself draws on a terminal (--top).
 CURSES_LDLIBS := -lncursesw
 BPF_LDLIBS := -lbpf -lelf
@@ -106,7 +106,7 @@ FUZZ_LDLIBS := -Wl,--gc-sections $(BASE_LDLIBS)
 # (tests/deb/check_sources.sh holds the two lists equal).
 DEB_BUILD_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev \
 	libssl-dev libcmocka-dev pkg-config libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
-	libncurses-dev
+	libncurses-dev nettle-dev
 # make deb: dpkg-buildpackage (dpkg-dev), debhelper, git (the clean copy).
 DEB_BUILD := make gcc $(DEB_BUILD_DEPS) dpkg-dev debhelper git
 DEB_TEST := tcpdump tshark iproute2 time procps bc python3 python3-websockets python3-yaml prometheus systemd nginx-light \

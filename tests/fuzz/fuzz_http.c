@@ -169,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0 && size <= 256 && !strchr(" \t", buf[0]) && !strchr(" \t", buf[size - 1])) {
 		char acc[WS_ACCEPT_LEN + 1];
 
-		CHECK(ws_accept_compute(buf, size, acc) == 0);
+		ws_accept_compute(buf, size, acc);
 		CHECK(ws_accept_matches(all, (struct http_str){ acc, WS_ACCEPT_LEN }));
 	}
 	return 0;

@@ -784,12 +784,12 @@ static void test_ws_accept(void **state)
 
 	(void)state;
 	/* RFC 6455 section 1.3. */
-	assert_int_equal(ws_accept_compute("dGhlIHNhbXBsZSBub25jZQ==", 24, out), 0);
+	ws_accept_compute("dGhlIHNhbXBsZSBub25jZQ==", 24, out);
 	assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-	assert_int_equal(ws_accept_compute("x3JJHMbDL1EzLkh9GBhXDw==", 24, out), 0);
+	ws_accept_compute("x3JJHMbDL1EzLkh9GBhXDw==", 24, out);
 	assert_string_equal(out, "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
 	/* SHA-1 of the GUID alone. */
-	assert_int_equal(ws_accept_compute("", 0, out), 0);
+	ws_accept_compute("", 0, out);
 	assert_string_equal(out, "Kfh9QIsMVZcl6xEPYxPHzW8SZ8w=");
 
 	assert_true(ws_accept_matches(S("dGhlIHNhbXBsZSBub25jZQ=="),

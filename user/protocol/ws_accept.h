@@ -16,9 +16,8 @@
 /*
  * out = base64(SHA-1(key || "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")),
  * NUL-terminated. The key is used as given (the caller trims it).
- * Returns 0, or -ENOMEM/-EIO if libcrypto fails (out is then "").
  */
-int ws_accept_compute(const char *key, size_t key_len, char out[WS_ACCEPT_LEN + 1]);
+void ws_accept_compute(const char *key, size_t key_len, char out[WS_ACCEPT_LEN + 1]);
 
 /* Whether accept (OWS-trimmed) is the answer to key (OWS-trimmed). */
 bool ws_accept_matches(struct http_str key, struct http_str accept);

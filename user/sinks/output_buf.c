@@ -4,12 +4,13 @@
  * numbers, time stamps, JSON strings and base64, text previews, hex.
  * Hand-written because printf costs more than the decoding it reports.
  */
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <nettle/base64.h>
 
 #include "protocol/utf8.h"
 #include "output.h"
@@ -268,10 +269,10 @@ void output_buf_json_b64(struct output *o, const uint8_t *p, size_t len)
 	/* 48 input bytes make 64 characters with no padding in between. */
 	for (size_t off = 0; off < len; off += 48) {
 		size_t n = len - off < 48 ? len - off : 48;
-		unsigned char *d = (unsigned char *)output_reserve(o, 65);
-		int w = EVP_EncodeBlock(d, p + off, (int)n);
+		char *d = output_reserve(o, BASE64_ENCODE_RAW_LENGTH(48));
 
-		o->len += (size_t)w;
+		base64_encode_raw(d, n, p + off);
+		o->len += BASE64_ENCODE_RAW_LENGTH(n);
 	}
 	output_putc(o, '"');
 }

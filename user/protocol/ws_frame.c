@@ -365,8 +365,12 @@ size_t ws_frame_decoder_to_boundary(const struct ws_frame_decoder *d,
 	int r;
 
 	switch (d->state) {
-	case WS_FRAME_ST_PAYLOAD:
-		return d->h.payload_len - d->pos < len ? (size_t)(d->h.payload_len - d->pos) : len;
+	case WS_FRAME_ST_PAYLOAD: {
+		uint64_t rest = d->h.payload_len - d->pos;
+
+		/* Never 0: the caller's loop must move on. */
+		return rest && rest < len ? (size_t)rest : len;
+	}
 	case WS_FRAME_ST_HEADER:
 		if (d->hdr_len) { /* a split header: completed, then its payload */
 			size_t rest = (size_t)WS_FRAME_HEADER_MAX - d->hdr_len;

@@ -24,7 +24,12 @@ struct stream_budget {
 };
 
 #define STREAM_DEFAULT_MAX_BYTES (64ull << 20)
-#define STREAM_DEFAULT_MAX_PER_DIR (256u << 10)
+/*
+ * A hole waits while its direction holds at most this much after it: 16 ms
+ * of a direction at 250 MB/s, long enough for a fast retransmission on lo
+ * (256 KiB was not, at the bench's highest rate).
+ */
+#define STREAM_DEFAULT_MAX_PER_DIR (4u << 20)
 
 struct stream_seg;
 

@@ -353,7 +353,6 @@ size_t ws_frame_decoder_take(struct ws_frame_decoder *d, const uint8_t *buf,
 	} else {
 		memcpy(d->cap, buf + hl, n);
 	}
-	d->stream_off += hl + n;
 	d->frames++;
 	return hl + n;
 }
@@ -390,7 +389,6 @@ size_t ws_frame_decoder_to_boundary(const struct ws_frame_decoder *d,
 size_t ws_frame_decoder_feed(struct ws_frame_decoder *d, const uint8_t *buf,
 			     size_t len)
 {
-	d->stream_off += len;
 	feed_internal(d, buf, len);
 	if (d->win && d->state != WS_FRAME_ST_LOST)
 		ws_resync_free(d); /* in sync again: not needed until a loss */
@@ -408,7 +406,6 @@ int ws_frame_decoder_gap(struct ws_frame_decoder *d, uint64_t missing)
 {
 	if (missing == 0)
 		return 0;
-	d->stream_off += missing;
 	if (ws_frame_decoder_gap_is_inside(d, missing)) {
 		d->pos += missing;
 		d->gap_in_frame = true;

@@ -99,7 +99,6 @@ struct ws_frame_decoder {
 	size_t cap_size;                  /* capture limit */
 	size_t kept;
 	uint64_t skipped;                 /* bytes discarded while lost */
-	uint64_t stream_off;              /* stream bytes seen, gaps included */
 	uint64_t frames;                  /* frames completed */
 	/*
 	 * Lost: bytes not decided yet, from the scan position on, at

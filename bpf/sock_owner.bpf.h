@@ -152,7 +152,7 @@ int iter_task_file(struct bpf_iter__task_file *ctx)
 	r.state = sk->__sk_common.skc_state;
 	r.fd = ctx->fd;
 	r.ts_ns = bpf_ktime_get_ns();
-	r.cookie = bpf_get_socket_cookie(sk);
+	r.cookie = wst_sk_cookie(sk);
 	r.task.tgid = task->tgid;
 	r.task.tid = task->pid;
 	r.task.start_ns = task->group_leader->start_boottime;

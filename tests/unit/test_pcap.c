@@ -62,15 +62,21 @@ static int tmp_cleanup(void **state)
 	return 0;
 }
 
-static void tmp_write(struct tmpfile *t, const void *data, size_t len)
+/* Writes data to t, made before (tmp_make) and kept. */
+static void tmp_rewrite(struct tmpfile *t, const void *data, size_t len)
 {
 	FILE *f;
 
-	tmp_make(t);
 	f = fopen(t->path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
+}
+
+static void tmp_write(struct tmpfile *t, const void *data, size_t len)
+{
+	tmp_make(t);
+	tmp_rewrite(t, data, len);
 }
 
 static void tmp_remove(struct tmpfile *t)
@@ -824,6 +830,139 @@ static void test_source_truncated_file(void **state)
 	free(raw);
 }
 
+/* ---- records taken in place from a mapped file, against libpcap ---- */
+
+/*
+ * Reads the file at path through pcap_source_open() (a regular classic pcap
+ * file: mapped) and the same bytes through a memory stream (always libpcap)
+ * side by side: every packet, the final return, its error text and the
+ * counters must be the same.
+ */
+static void assert_reads_as_libpcap(const char *path, bool mapped)
+{
+	struct pcap_source *a, *b;
+	struct pcap_source_stats sa, sb;
+	struct wst_packet pa, pb;
+	char err[256];
+	uint8_t *raw;
+	size_t len;
+	int ra, rb, n = 0;
+	FILE *f;
+
+	raw = read_file(path, &len);
+	assert_int_equal(pcap_source_open(&a, path, err, sizeof(err)), 0);
+	assert_int_equal(pcap_source_in_place(a), mapped);
+	f = fmemopen(raw, len, "rb");
+	assert_non_null(f);
+	assert_int_equal(pcap_source_open_stream(&b, f, "image", err, sizeof(err)), 0);
+	assert_false(pcap_source_in_place(b));
+	do {
+		ra = pcap_source_next(a, &pa);
+		rb = pcap_source_next(b, &pb);
+		assert_int_equal(ra, rb);
+		if (ra != 1)
+			break;
+		n++;
+		assert_memory_equal(&pa.r, &pb.r, sizeof(pa.r));
+		if (pa.r.cap_len)
+			assert_memory_equal(pa.payload, pb.payload, pa.r.cap_len);
+	} while (n < 100000);
+	assert_string_equal(pcap_source_error(a), pcap_source_error(b));
+	pcap_source_stats(a, &sa);
+	pcap_source_stats(b, &sb);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	pcap_source_close(a);
+	pcap_source_close(b);
+	free(raw);
+}
+
+static void put32(uint8_t *p, uint32_t v, bool swap)
+{
+	if (swap)
+		v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * The same capture rewritten: big-endian if swap, with nanosecond stamps if
+ * nano, with a file snapshot length of snap if nonzero (records longer than
+ * it are then libpcap's to handle).
+ */
+static uint8_t *rewrite_capture(const uint8_t *raw, size_t len, bool swap,
+				bool nano, uint32_t snap)
+{
+	uint8_t *out = malloc(len);
+	size_t off = 24;
+
+	assert_non_null(out);
+	memcpy(out, raw, len);
+	assert_int_equal(get32(raw), 0xa1b2c3d4u);
+	put32(out, nano ? 0xa1b23c4du : 0xa1b2c3d4u, swap);
+	out[4] = swap ? 0 : 2, out[5] = swap ? 2 : 0;  /* version 2.4 */
+	out[6] = swap ? 0 : 4, out[7] = swap ? 4 : 0;
+	put32(out + 8, get32(raw + 8), swap);
+	put32(out + 12, get32(raw + 12), swap);
+	put32(out + 16, snap ? snap : get32(raw + 16), swap);
+	put32(out + 20, get32(raw + 20), swap);
+	while (off + 16 <= len) {
+		uint32_t caplen = get32(raw + off + 8);
+
+		put32(out + off, get32(raw + off), swap);
+		put32(out + off + 4, get32(raw + off + 4) * (nano ? 1000u : 1u), swap);
+		put32(out + off + 8, caplen, swap);
+		put32(out + off + 12, get32(raw + off + 12), swap);
+		off += 16 + caplen;
+	}
+	return out;
+}
+
+static void test_source_in_place(void **state)
+{
+	static const char *const files[] = {
+		"lo_any_sll2.pcap", "lo_any_sll2_snap96.pcap", "veth_any_sll2.pcap",
+	};
+	char path[512];
+	struct tmpfile t;
+	uint8_t *raw;
+	size_t len;
+
+	(void)state;
+	tmp_make(&t);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		data_path(path, sizeof(path), files[i]);
+		assert_reads_as_libpcap(path, true);
+		raw = read_file(path, &len);
+		for (int v = 0; v < 8; v++) {
+			uint8_t *img = rewrite_capture(raw, len, v & 1, v & 2,
+						       v & 4 ? 100 : 0);
+
+			tmp_rewrite(&t, img, len);
+			assert_reads_as_libpcap(t.path, true);
+			free(img);
+		}
+		/* Cut at every byte of the last two records and the header. */
+		for (size_t keep = 0; keep < len; keep++) {
+			if (keep > 40 && keep < len - 300)
+				continue;
+			tmp_rewrite(&t, raw, keep);
+			if (keep >= 24)
+				assert_reads_as_libpcap(t.path, keep > 24);
+		}
+		free(raw);
+	}
+	/* pcapng is libpcap's: read as before, not in place. */
+	data_path(path, sizeof(path), "lo_any_sll2.pcapng");
+	assert_reads_as_libpcap(path, false);
+}
+
 static void test_source_unsupported_linktype(void **state)
 {
 	static const uint8_t frame[64];
@@ -931,6 +1070,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_source_not_a_capture, tmp_cleanup),
 		cmocka_unit_test_teardown(test_source_truncated_file, tmp_cleanup),
 		cmocka_unit_test_teardown(test_source_unsupported_linktype, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_in_place, tmp_cleanup),
 		cmocka_unit_test_teardown(test_sink_errors, tmp_cleanup),
 	};
 

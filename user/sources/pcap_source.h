@@ -9,6 +9,7 @@
 #ifndef WST_PCAP_SOURCE_H
 #define WST_PCAP_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +60,12 @@ void pcap_source_stats(const struct pcap_source *s,
 
 /* The file's link type (DLT_ value as libpcap reports it). */
 int pcap_source_linktype(const struct pcap_source *s);
+
+/*
+ * Whether the next records are taken in place from a mapping of the file
+ * (a regular classic pcap file) rather than read by libpcap.
+ */
+bool pcap_source_in_place(const struct pcap_source *s);
 
 void pcap_source_close(struct pcap_source *s);
 

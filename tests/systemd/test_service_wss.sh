@@ -80,8 +80,9 @@ undecrypted=$(metric 'wstrace_tls_connections_total{outcome="not_decrypted"}')
 expect_eq "${undecrypted:-0}" 0 "TLS connections not decrypted"
 
 info "the journal: events of the wss session name the server"
-upgrade='e["event"]=="ws_upgrade" and e.get("tls") is True'
-sc_wait 15 journal_json_is "$upgrade" 1 || fail "wss ws_upgrade events in the journal: $(journal_json "$upgrade"), want 1"
+# The session's last event: the journal is read once it is there.
+ended='e["event"]=="ws_session_end" and e.get("tls") is True'
+sc_wait 15 journal_json_is "$ended" 1 || fail "wss ws_session_end events in the journal: $(journal_json "$ended"), want 1"
 for ev in tcp_established ws_upgrade ws_session_end; do
 	"$PY" - "$TMP/journal.json" "$ev" "$hpid" <<-'EOF' || fail "$ev: the server's fields"
 	import json, sys

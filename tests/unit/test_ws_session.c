@@ -21,6 +21,7 @@
 
 #include "tracking/tcp_track.h"
 #include "session/ws_session.h"
+#include "session/ws_session_internal.h" /* WS_KEPT_DECODERS */
 #include "pipeline.h"
 #include "recorder.h"
 #include "wsgen.h"
@@ -351,12 +352,86 @@ static void test_byte_path_gap(void **state)
 	rec_free(&r);
 }
 
+/*
+ * More connections than decoders are kept made: each message of each
+ * connection comes in two halves, the first halves of all connections
+ * before any second half, so decoders wait mid-frame while others are
+ * kept and parked in turn. Every connection must still decode exactly its
+ * own messages, in order.
+ */
+#define MANY_CONNS (3 * WS_KEPT_DECODERS + 5)
+#define MANY_ROUNDS 6
+
+static void test_more_connections_than_kept_decoders(void **state)
+{
+	static struct wst_flow f[MANY_CONNS];
+	struct wst_event closed = { .type = WST_EV_TCP_CLOSED };
+	static const uint8_t mask[4] = { 0x3c, 0x91, 0x07, 0xd4 };
+	int next[MANY_CONNS] = { 0 };
+	struct recorder r;
+	struct ws_layer *l;
+	uint64_t ts = 1;
+
+	(void)state;
+	rec_init(&r);
+	assert_int_equal(ws_layer_new(&l, NULL, rec_sink(&r)), 0);
+	for (int c = 0; c < MANY_CONNS; c++) {
+		f[c].id = (uint64_t)c + 1;
+		ws_layer_data(l, &f[c], WST_C2S, ts++, (const uint8_t *)pipe_request,
+			      sizeof(pipe_request) - 1);
+		ws_layer_data(l, &f[c], WST_S2C, ts++, (const uint8_t *)pipe_response,
+			      sizeof(pipe_response) - 1);
+	}
+	for (int m = 0; m < MANY_ROUNDS; m++) {
+		uint8_t fr[MANY_CONNS][64];
+		size_t n[MANY_CONNS];
+
+		for (int c = 0; c < MANY_CONNS; c++) {
+			char text[32];
+			int len = snprintf(text, sizeof(text), "m=%d c=%d", m, c);
+
+			n[c] = wsgen_frame(fr[c], true, WS_OP_TEXT, text, (size_t)len, mask);
+			/* every third connection sends its message whole */
+			ws_layer_data(l, &f[c], WST_C2S, ts++, fr[c], c % 3 ? 5 : n[c]);
+		}
+		for (int c = 0; c < MANY_CONNS; c++)
+			if (c % 3)
+				ws_layer_data(l, &f[c], WST_C2S, ts++, fr[c] + 5, n[c] - 5);
+	}
+	for (int c = 0; c < MANY_CONNS; c++) {
+		closed.flow = &f[c];
+		closed.ts_ns = ts++;
+		closed.u.closed.reason = WST_CLOSE_FIN;
+		ws_layer_end(l, &closed);
+	}
+	for (int i = 0; i < r.n; i++) {
+		char text[32], hex[80];
+		int c = (int)r.ev[i].flow_id - 1, len;
+
+		assert_int_not_equal(r.ev[i].type, WST_EV_WS_VIOLATION);
+		if (r.ev[i].type != WST_EV_WS_MESSAGE)
+			continue;
+		assert_true(c >= 0 && c < MANY_CONNS && next[c] < MANY_ROUNDS);
+		len = snprintf(text, sizeof(text), "m=%d c=%d", next[c]++, c);
+		for (int k = 0; k < len; k++)
+			snprintf(hex + 2 * k, 3, "%02x", (uint8_t)text[k]);
+		if (!strstr(r.ev[i].desc, hex))
+			fail_msg("flow %d: %s, want the text %s", c + 1, r.ev[i].desc, text);
+	}
+	for (int c = 0; c < MANY_CONNS; c++)
+		assert_int_equal(next[c], MANY_ROUNDS);
+	assert_int_equal(ws_layer_stats(l)->active, 0);
+	ws_layer_free(l);
+	rec_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_every_offset),
 		cmocka_unit_test(test_byte_path),
 		cmocka_unit_test(test_byte_path_gap),
+		cmocka_unit_test(test_more_connections_than_kept_decoders),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

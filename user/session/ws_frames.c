@@ -227,11 +227,20 @@ lost:
 	return NULL;
 }
 
+static void kept_remove(struct ws_dir *d)
+{
+	if (!d->kept)
+		return;
+	d->s->layer->kept[d->kept - 1] = NULL;
+	d->kept = 0;
+}
+
 /* Frees the direction's decoder if it holds nothing but a few flags. */
 static void dec_park(struct ws_dir *d)
 {
 	if (!d->dec || !ws_message_decoder_parkable(d->dec))
 		return;
+	kept_remove(d);
 	d->carry = ws_message_decoder_carry(d->dec);
 	ws_message_decoder_free(d->dec);
 	free(d->dec);
@@ -242,9 +251,37 @@ static void dec_free(struct ws_dir *d)
 {
 	if (!d->dec)
 		return;
+	kept_remove(d);
 	ws_message_decoder_free(d->dec);
 	free(d->dec);
 	d->dec = NULL;
+}
+
+/*
+ * After bytes: a parkable decoder is kept made (in the slot of the oldest
+ * kept one, which is parked), one holding state is not in a slot.
+ */
+static void dec_settle(struct ws_dir *d)
+{
+	struct ws_layer *l = d->s->layer;
+	struct ws_dir *oldest;
+	uint32_t i;
+
+	if (!ws_message_decoder_parkable(d->dec)) {
+		kept_remove(d);
+		return;
+	}
+	if (d->kept)
+		return;
+	i = l->kept_hand++ % WS_KEPT_DECODERS;
+	oldest = l->kept[i];
+	if (oldest) {
+		/* Out of its slot first: parked if it still may be. */
+		oldest->kept = 0;
+		dec_park(oldest);
+	}
+	l->kept[i] = d;
+	d->kept = (uint8_t)(i + 1);
 }
 
 void ws_frames_feed(struct ws_session *s, enum wst_flow_dir dir, const uint8_t *p, size_t len)
@@ -254,7 +291,7 @@ void ws_frames_feed(struct ws_session *s, enum wst_flow_dir dir, const uint8_t *
 	if (!len || !dec_get(s, d))
 		return;
 	ws_message_decoder_feed(d->dec, p, len);
-	dec_park(d);
+	dec_settle(d);
 }
 
 bool ws_frames_gap(struct ws_session *s, struct ws_dir *d, uint64_t missing)

@@ -53,6 +53,8 @@ struct ws_dir {
 	uint32_t head_len, head_alloc;
 	uint8_t dir;              /* enum wst_flow_dir */
 	uint8_t carry;            /* the parked decoder's flags */
+	uint8_t kept;             /* 1 + its slot in layer->kept while its
+				   * parkable decoder is kept made, else 0 */
 	bool lost_pending;        /* the next decoder starts lost */
 	bool wire_seen;           /* the packet path gave this direction bytes */
 	/* permessage-deflate as negotiated for this direction's sender */
@@ -96,12 +98,22 @@ struct ws_session {
 	struct ws_dir d[2];
 };
 
+/*
+ * Parkable decoders kept made, at most this many: parking after every
+ * packet (malloc, init, free) was a third of user space at one frame per
+ * packet. Past this many the oldest kept one is parked, so idle
+ * connections still cost only their flags.
+ */
+#define WS_KEPT_DECODERS 64
+
 struct ws_layer {
 	struct ws_layer_opts opts;
 	struct wst_sink next;
 	struct stream_budget budget;
 	struct ws_stats stats;
 	bool no_frame_events; /* ws_layer_frame_events(l, false) */
+	uint32_t kept_hand;   /* the slot the next kept decoder takes */
+	struct ws_dir *kept[WS_KEPT_DECODERS];
 };
 
 /* ws_session.c: an event of the session to the next sink, and the

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <pcap/pcap.h>
 
@@ -963,6 +964,60 @@ static void test_source_in_place(void **state)
 	assert_reads_as_libpcap(path, false);
 }
 
+/*
+ * A mapped file cut shorter while it is read (SIGBUS on the pages past its
+ * new end): a plain message and the exit status of an I/O error (74), not
+ * a crash. In a child, which the fault ends.
+ */
+static void test_source_file_cut_while_read(void **state)
+{
+	static uint8_t rec[16 + 1500];
+	struct pcap_file_header fh = {
+		.magic = 0xa1b2c3d4, .version_major = 2, .version_minor = 4,
+		.snaplen = 65535, .linktype = DLT_RAW,
+	};
+	char err[256], said[256] = "";
+	struct pcap_source *src;
+	struct wst_packet p;
+	struct tmpfile t;
+	int pipefd[2], status;
+	ssize_t n;
+	pid_t pid;
+	FILE *f;
+
+	(void)state;
+	tmp_make(&t);
+	f = fopen(t.path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(&fh, sizeof(fh), 1, f), 1);
+	memcpy(rec + 8, &(uint32_t){ 1500 }, 4); /* caplen */
+	memcpy(rec + 12, &(uint32_t){ 1500 }, 4); /* len */
+	for (int i = 0; i < 4000; i++) /* 6 MB: past the first pages dropped */
+		assert_int_equal(fwrite(rec, sizeof(rec), 1, f), 1);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], STDERR_FILENO);
+		if (pcap_source_open(&src, t.path, err, sizeof(err)) || !pcap_source_in_place(src))
+			_exit(1);
+		if (truncate(t.path, 4096))
+			_exit(2);
+		while (pcap_source_next(src, &p) >= 0)
+			;
+		_exit(3); /* read to the end: the cut went unnoticed */
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], said, sizeof(said) - 1);
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(n > 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 74);
+	assert_non_null(strstr(said, "cut shorter while it was read"));
+}
+
 static void test_source_unsupported_linktype(void **state)
 {
 	static const uint8_t frame[64];
@@ -1071,6 +1126,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_source_truncated_file, tmp_cleanup),
 		cmocka_unit_test_teardown(test_source_unsupported_linktype, tmp_cleanup),
 		cmocka_unit_test_teardown(test_source_in_place, tmp_cleanup),
+		cmocka_unit_test_teardown(test_source_file_cut_while_read, tmp_cleanup),
 		cmocka_unit_test_teardown(test_sink_errors, tmp_cleanup),
 	};
 

@@ -50,7 +50,7 @@ static const struct {
 	{ 70, "internal error" },
 	{ 71, "system error: out of memory, the event loop could not be set up" },
 	{ 73, "an output cannot be created: the -w file, the --metrics endpoint" },
-	{ 74, "I/O error while running: writing the -w file, reading the ring buffer" },
+	{ 74, "I/O error while running: writing the -w file, reading the ring buffer, a -r file cut shorter while it is read" },
 	{ 77, "not enough privilege for live capture (root, or CAP_BPF, CAP_NET_ADMIN, "
 	      "CAP_PERFMON)" },
 };

@@ -10,12 +10,14 @@
  * libpcap at that record's offset, which then reads on as it always did.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <pcap/pcap.h>
@@ -32,6 +34,7 @@ struct pcap_mapped {
 	size_t dropped;      /* pages before this are unmapped from the process */
 	uint32_t snaplen;    /* libpcap's, as adjusted for the link type */
 	bool swapped, nano;
+	struct sigaction old_bus; /* SIGBUS as it was before the mapping */
 };
 
 struct pcap_source {
@@ -75,6 +78,22 @@ static bool classic_magic(uint32_t m, bool *swapped, bool *nano)
 	return *swapped || m == PCAP_MAGIC_USEC || m == PCAP_MAGIC_NSEC;
 }
 
+/*
+ * A mapped file cut shorter while it is read faults (SIGBUS) on the pages
+ * past its new end: that is said plainly, with the exit status of an I/O
+ * error, rather than as a crash.
+ */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "wstrace: the capture file was cut shorter while it was read\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more can be said */
+	}
+	_exit(EX_IOERR);
+}
+
 /* Maps f if it is a regular classic pcap file; false leaves it to libpcap. */
 static bool map_classic(struct pcap_mapped *m, FILE *f, const struct stat *st)
 {
@@ -90,6 +109,12 @@ static bool map_classic(struct pcap_mapped *m, FILE *f, const struct stat *st)
 	if (base == MAP_FAILED)
 		return false;
 	madvise(base, (size_t)st->st_size, MADV_SEQUENTIAL);
+	{
+		struct sigaction sa = { .sa_handler = on_sigbus };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGBUS, &sa, &m->old_bus);
+	}
 	m->base = base;
 	m->len = (size_t)st->st_size;
 	m->off = PCAP_FILE_HDR_LEN;
@@ -98,8 +123,10 @@ static bool map_classic(struct pcap_mapped *m, FILE *f, const struct stat *st)
 
 static void unmap(struct pcap_mapped *m)
 {
-	if (m->base)
-		munmap((void *)m->base, m->len);
+	if (!m->base)
+		return;
+	munmap((void *)m->base, m->len);
+	sigaction(SIGBUS, &m->old_bus, NULL);
 	m->base = NULL;
 }
 

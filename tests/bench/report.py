@@ -14,7 +14,13 @@ import sys
 
 TOOL_ORDER = ["none", "tcpdump-w", "tcpdump-A", "tshark", "wstrace-daemon", "wstrace-q",
               "wstrace-json", "wstrace-q-s0", "wstrace-daemon-noattr", "wstrace-q-noattr",
-              "wstrace-q-corr"]
+              "wstrace-q-corr", "floor-copy", "floor-batched"]
+# The floor programs (tests/bench/floor.bpf.c) on the fixed-rate load.
+FLOORS = (("floor-copy", "a timestamp, the packet's first 128 bytes and one ring buffer record per "
+           "packet (no wakeup), and an empty program on every syscall, as wss's hook is: the least "
+           "a capture through a ring buffer, with wss, costs here"),
+          ("floor-batched", "the same without the ring buffer record: the least if records cost "
+           "nothing (many packets a record)"))
 WSTRACE_DEFAULTS = (("wstrace-daemon", "service defaults"), ("wstrace-q", "command-line defaults"))
 
 
@@ -494,6 +500,28 @@ def targets(res):
     return t
 
 
+def print_floor(res):
+    rows_ = [(tool, what, [c for c in res.get("fixed", tool) if c.ok]) for tool, what in FLOORS]
+    if not any(cs for _, _, cs in rows_):
+        return
+    print("\n## The floor here: 20k msg/s, 1 frame per send\n")
+    print("Programs that do only what any capture must, on the fixed-rate load, each set alone "
+          "(tests/bench/floor.bpf.c; no parsing, no port check, no counters). Per packet, "
+          "median (min–max); CPU adds the loader's own, which drains the ring every 10 ms and "
+          "reads nothing.\n")
+    print("| programs | BPF ns/packet | CPU ns/packet | what they do |")
+    print("|---|---:|---:|---|")
+    for tool, what, cs in rows_:
+        print(f"| {tool} | {spread([c.bpf_packet for c in cs], f0)} | "
+              f"{spread([c.ns_packet for c in cs], f0)} | {what} |")
+    print()
+    for tool, _, cs in rows_:
+        v = med([c.bpf_packet for c in cs])
+        if v is not None:
+            print(f"- {tool}: its BPF time alone, {v:,.0f} ns per packet, is "
+                  f"{'above' if v > 300 else 'below'} the 300 ns per packet target (user space and BPF).")
+
+
 def print_machine(res):
     m = res.meta
     if not m:
@@ -526,6 +554,7 @@ def main():
     print("|---|---|---:|---:|---|")
     for x in ts:
         print(x.row())
+    print_floor(res)
     print("\n## Load shapes\n")
     print("CPU: the capture tool's processes (user + system) plus its BPF programs' run time. "
           "lost: ring buffer (wstrace) or kernel drops (tcpdump, tshark), worst run; "

@@ -25,11 +25,13 @@
 #   BENCH_IDLE      idle connections of the concurrency test (default 10000)
 #   BENCH_IDLE_RUNS runs of the concurrency test (default 1)
 #   BENCH_SKIP      parts to skip: fixed max1 max32 wss churn correlate offline
-#                   idle, or one shape by name (e.g. max1-c50)
+#                   idle floor, or one shape by name (e.g. max1-c50)
 #   BENCH_TOOLS     capture configurations of the fixed-rate and highest-rate
 #                   shapes (default "none tcpdump-w tcpdump-A tshark
 #                   wstrace-daemon wstrace-q"; also wstrace-json, wstrace-q-s0);
-#                   wss, churn and correlate have their own
+#                   wss, churn and correlate have their own; the fixed-rate
+#                   shape also runs the floor programs (floor-copy,
+#                   floor-batched: tests/bench/floor.bpf.c) unless skipped
 #   BENCH_WSTRACE   wstrace binary (default BUILD_DIR/wstrace)
 #   BENCH_TLS_OPT, BENCH_NOATTR_OPT, BENCH_CORRELATE_OPT  the options whose
 #                   presence in `wstrace --help` says the binary decodes wss,
@@ -104,6 +106,21 @@ cc -O2 -g -Wall -Wextra -Werror -pthread "$ROOT/tests/bench/wsload.c" -o "$WSLOA
 	die "cannot build the load generator"
 cc -O2 -Wall -Wextra -Werror "$ROOT/tests/bench/bpf_stats_hold.c" -o "$OUT/bpf_stats_hold" ||
 	die "cannot build bpf_stats_hold"
+# The floor: programs that do only what any capture must (floor.bpf.c), on
+# the fixed-rate load, to show what this machine allows.
+FLOOR_TOOLS=""
+if ! skipped floor; then
+	case $(uname -m) in
+	x86_64) floor_arch=x86 ;;
+	aarch64) floor_arch=arm64 ;;
+	*) die "no BPF target architecture for $(uname -m) (BENCH_SKIP=floor runs without the floor)" ;;
+	esac
+	"${CLANG:-clang}" -g -O2 -target bpf -D__TARGET_ARCH_$floor_arch -I"$ROOT/vmlinux" -Wall -Werror \
+		-c "$ROOT/tests/bench/floor.bpf.c" -o "$OUT/floor.bpf.o" &&
+		cc -O2 -Wall -Wextra -Werror "$ROOT/tests/bench/floor.c" -o "$OUT/floor" -lbpf ||
+		die "cannot build the floor programs (BENCH_SKIP=floor runs without them)"
+	FLOOR_TOOLS="floor-copy floor-batched"
+fi
 
 # What this wstrace can do: features still to come are measured once its
 # --help names their option, and reported as not supported until then.
@@ -313,6 +330,8 @@ tool_cmd() { # TOOL SHAPE
 		else
 			CMD=(tshark -i lo -n -d "tcp.port==$PORT,http" -Y websocket)
 		fi ;;
+	floor-copy) CMD=("$OUT/floor" "$OUT/floor.bpf.o" lo floor_tc_copy floor_sys_enter); READY=attached ;;
+	floor-batched) CMD=("$OUT/floor" "$OUT/floor.bpf.o" lo floor_tc_load floor_sys_enter); READY=attached ;;
 	wstrace-q) CMD=("$WSTRACE" -i lo -p "$PORT" -q -v); READY="listening on" ;;
 	# Every event printed (no --event-limit): the cost of the whole output.
 	wstrace-json) CMD=("$WSTRACE" -i lo -p "$PORT" --json -v --event-limit 0); READY="listening on" ;;
@@ -502,13 +521,20 @@ record_offline() {
 }
 
 # wstrace takes well under a second: its figures are over OFF_REPS runs
-# (divided back), so the 10 ms timer resolution does not dominate.
+# (divided back), in microseconds (getrusage), not time(1)'s 10 ms steps,
+# which a run of a few milliseconds would read as none.
 off_wstrace() { # RUN NAME ARGS...
 	local run=$1 name=$2 u s m dec
 	shift 2
-	if ! /usr/bin/time -f '%U %S %M' -o "$TMP/off.time" sh -c \
-		'n=$1; shift; for i in $(seq "$n"); do "$@" > /dev/null 2> "$OFFERR" || exit 1; done' \
-		sh "$OFF_REPS" "$WSTRACE" -r "$PCAP" -p "$PORT" "$@"; then
+	if ! /usr/bin/python3 -c '
+import resource, subprocess, sys
+for _ in range(int(sys.argv[1])):
+    with open(sys.argv[2], "w") as err:
+        if subprocess.call(sys.argv[3:], stdout=subprocess.DEVNULL, stderr=err):
+            sys.exit(1)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{r.ru_utime:.6f} {r.ru_stime:.6f} {r.ru_maxrss}")' \
+		"$OFF_REPS" "$OFFERR" "$WSTRACE" -r "$PCAP" -p "$PORT" "$@" > "$TMP/off.time"; then
 		note "offline: $name failed"
 		cp "$TMP/off.wst" "$LOGS/r$run-offline-failed.stderr"
 		return
@@ -518,7 +544,7 @@ off_wstrace() { # RUN NAME ARGS...
 	dec=$(( ${dec:-0} + ${s:-0} ))
 	read -r u s m < <(tail -1 "$TMP/off.time")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$name" "$OFF_PKTS" "$dec" "$OFF_FRAMES" \
-		"$(echo "scale=4; $u / $OFF_REPS" | bc)" "$(echo "scale=4; $s / $OFF_REPS" | bc)" "$m" >> "$OFFLINE"
+		"$(echo "scale=6; $u / $OFF_REPS" | bc)" "$(echo "scale=6; $s / $OFF_REPS" | bc)" "$m" >> "$OFFLINE"
 	cp "$TMP/off.wst" "$LOGS/r$run-offline-wstrace.stderr"
 }
 
@@ -637,7 +663,7 @@ for run in $(seq "$RUNS"); do
 	meta "load_run$run" "$(cut -d' ' -f1 /proc/loadavg)"
 	if ! skipped fixed; then
 		shape fixed "$C1" 1 "$RATE"
-		run_shape "$run" fixed $TOOLS
+		run_shape "$run" fixed $TOOLS $FLOOR_TOOLS
 	fi
 	for fps in 1 32; do
 		skipped "max$fps" && continue

@@ -2,7 +2,8 @@
 # The benchmark harness (tests/bench/run.sh) in miniature: two runs of short
 # loads must give a row per run, shape and tool, a report with every target
 # judged over the runs, tshark decrypting the wss load with the client's key
-# log, wstrace's BPF run time and every frame decoded at a low rate, a churn
+# log, wstrace's BPF run time and every frame decoded at a low rate, the
+# floor programs' run time and the report's floor section, a churn
 # load that really churns, an offline comparison where tshark decodes every
 # frame of the 64 KiB packets; the "every run" rule must turn a loss in one
 # run into "not met"; and the harness, stopped halfway, must leave no
@@ -76,6 +77,12 @@ for run in 1 2; do
 	runs=$(field churn wstrace-q "$run" own_cnt)
 	[ "${own:-0}" -gt 0 ] || fail "run $run: no BPF run time of the socket owner programs ($own)"
 	[ "${runs:-0}" -ge "${acc:-1}" ] || fail "run $run: socket owner programs ran $runs times for $acc connections"
+	# The floor programs ran alone on the fixed-rate load: their BPF time.
+	for tool in floor-copy floor-batched; do
+		[ "$(field fixed "$tool" "$run" status)" = ok ] || fail "run $run fixed/$tool not ok"
+		b=$(field fixed "$tool" "$run" bpf_ns)
+		[ "${b:-0}" -gt 0 ] || fail "run $run: no BPF run time for $tool ($b)"
+	done
 done
 
 # Offline: tshark (tree depth raised) and wstrace decode the whole capture.
@@ -102,6 +109,8 @@ all=$(grep -cE '^\| .* \| (every run|median) \| ' "$REP")
 grep -qE '^\| 32 frames/send, 4 conns, command-line defaults: 0 ring-buffer loss.* \| [0-2]/2 \|' "$REP" ||
 	fail "report has no judged loss target for the 4-connection 32-frames shape"
 grep -q "wstrace on wss: not supported\|wss / ws CPU per message" "$REP" || fail "report says nothing of wss"
+grep -qE '^- floor-copy: its BPF time alone, [0-9,]+ ns per packet, is (above|below) the 300 ns' "$REP" ||
+	{ grep -A12 "^## The floor" "$REP"; fail "report has no floor of this machine"; }
 cmp -s "$REP" "$TMP/bench.out" || fail "report.md differs from what run.sh printed"
 # the attribution cost per connection: the owner programs' BPF time, a number
 grep -qE '^\| wstrace-q \(command-line defaults\) \| [0-9][0-9,]* (\([0-9,]+–[0-9,]+\) )?\| ' "$REP" ||

@@ -280,6 +280,49 @@ static void test_random_reorder(void **state)
 	free(k);
 }
 
+/*
+ * Behind a hole: segments in order (held at the tail), a block of them
+ * reversed and retransmissions (placed by walking), then the hole filled;
+ * then a second hole after the list was drained empty.
+ */
+static void test_many_held_behind_a_hole(void **state)
+{
+	static uint8_t data[6000];
+	struct sink *k = calloc(1, sizeof(*k));
+	struct stream_dir s = { 0 };
+	struct stream_budget b = budget();
+	const uint32_t isn = 77, len = 10;
+
+	(void)state;
+	assert_non_null(k);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 31 + 7);
+	stream_segment(&s, &b, &ops, k, isn, true, NULL, 0, 0);
+	/* [0, 10) is the hole; [10, 3000) arrives, the block [1000, 1200) reversed */
+	for (uint32_t off = len; off < 3000; off += len) {
+		uint32_t o = off >= 1000 && off < 1200 ? 1000 + 1190 - off : off;
+
+		stream_segment(&s, &b, &ops, k, isn + 1 + o, false, data + o, len, len);
+		if (o % 70 == 0) /* a retransmission of one held before */
+			stream_segment(&s, &b, &ops, k, isn + 1 + o - len, false, data + o - len, len, len);
+	}
+	assert_int_equal(k->n, 0);
+	assert_int_equal(s.held_bytes, 3000 - len);
+	stream_segment(&s, &b, &ops, k, isn + 1, false, data, len, len);
+	assert_int_equal(k->n, 3000);
+	assert_memory_equal(k->out, data, 3000);
+	assert_int_equal(b.held, 0);
+	/* A second hole, [3000, 3010), once the list is empty again. */
+	for (uint32_t off = 3010; off < 6000; off += len)
+		stream_segment(&s, &b, &ops, k, isn + 1 + off, false, data + off, len, len);
+	stream_segment(&s, &b, &ops, k, isn + 1 + 3000, false, data + 3000, len, len);
+	assert_int_equal(k->n_gaps, 0);
+	assert_int_equal(k->n, sizeof(data));
+	assert_memory_equal(k->out, data, sizeof(data));
+	assert_int_equal(b.held, 0);
+	free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +335,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_budget_bounds_holding, setup_syn, teardown),
 		cmocka_unit_test_setup_teardown(test_release_frees_held, setup_syn, teardown),
 		cmocka_unit_test(test_random_reorder),
+		cmocka_unit_test(test_many_held_behind_a_hole),
 	};
 
 	return cmocka_run_group_tests_name("stream", tests, NULL, NULL);

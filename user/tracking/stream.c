@@ -48,6 +48,8 @@ static struct stream_seg *pop_held(struct stream_dir *s, struct stream_budget *b
 	struct stream_seg *seg = s->held;
 
 	s->held = seg->next;
+	if (!s->held)
+		s->held_tail = NULL;
 	s->held_bytes -= seg->cap_len;
 	b->held -= seg->cap_len;
 	return seg;
@@ -86,11 +88,20 @@ static bool hold(struct stream_dir *s, struct stream_budget *b, uint32_t seq,
 
 	if (s->held_bytes + cap_len > b->max_per_dir || b->held + cap_len > b->max_bytes)
 		return false;
-	while (*pp && seq_lt((*pp)->seq, seq))
-		pp = &(*pp)->next;
-	if (*pp && (*pp)->seq == seq && (*pp)->payload_len >= payload_len) {
-		s->dup_bytes += payload_len; /* the same early segment again */
-		return true;
+	/*
+	 * Behind a hole the segments mostly come in order: after the last
+	 * one held, without walking the list (thousands of small segments
+	 * wait behind a lost one; walking made holding quadratic).
+	 */
+	if (s->held_tail && seq_lt(s->held_tail->seq, seq)) {
+		pp = &s->held_tail->next;
+	} else {
+		while (*pp && seq_lt((*pp)->seq, seq))
+			pp = &(*pp)->next;
+		if (*pp && (*pp)->seq == seq && (*pp)->payload_len >= payload_len) {
+			s->dup_bytes += payload_len; /* the same early segment again */
+			return true;
+		}
 	}
 	seg = malloc(sizeof(*seg) + cap_len);
 	if (!seg)
@@ -101,6 +112,8 @@ static bool hold(struct stream_dir *s, struct stream_budget *b, uint32_t seq,
 	memcpy(seg->data, payload, cap_len);
 	seg->next = *pp;
 	*pp = seg;
+	if (!seg->next)
+		s->held_tail = seg;
 	s->held_bytes += cap_len;
 	b->held += cap_len;
 	return true;

@@ -37,6 +37,7 @@ struct stream_dir {
 	bool started;
 	uint32_t next_seq;         /* the next byte to deliver */
 	struct stream_seg *held;   /* sorted by seq, not overlapping next_seq */
+	struct stream_seg *held_tail; /* its last: the place of most new ones */
 	uint32_t held_bytes;
 	uint64_t delivered, gap_bytes, gaps, dup_bytes;
 };

@@ -27,6 +27,8 @@ struct trace {
 	uint8_t *b;
 	size_t len, alloc;
 	int whole_frames; /* messages of one frame (how often the path could be taken) */
+	/* what a counter would see: callbacks plus the count-only tally */
+	uint64_t frames, messages, frame_bytes, violations, tallied;
 };
 
 static void put(struct trace *t, const void *p, size_t n)
@@ -69,6 +71,10 @@ static void put_frame(struct trace *t, const char *tag, const struct ws_frame_he
 static void on_frame(void *ctx, const struct ws_frame_header *h, const uint8_t *p, size_t kept,
 		     bool truncated)
 {
+	struct trace *t = ctx;
+
+	t->frames++;
+	t->frame_bytes += h->payload_len;
 	put_frame(ctx, "F", h, p, kept, truncated);
 }
 
@@ -84,6 +90,7 @@ static void on_message(void *ctx, const struct ws_message_info *m)
 	uint8_t f[] = { m->opcode, m->compressed, m->inflated, m->truncated, m->incomplete,
 			m->utf8_valid };
 
+	t->messages++;
 	put(t, "M", 1);
 	put(t, f, sizeof(f));
 	put_u64(t, m->kept);
@@ -112,6 +119,7 @@ static void on_violation(void *ctx, enum ws_violation v, uint64_t detail)
 {
 	struct trace *t = ctx;
 
+	t->violations++;
 	put(t, "V", 1);
 	put_u64(t, v);
 	put_u64(t, detail);
@@ -208,8 +216,9 @@ struct gap {
  * pieces (2), from the lost state if lost (picked up mid-stream), with the
  * gaps reported where they are.
  */
-static void decode(struct trace *t, const struct ws_message_config *cfg, const uint8_t *in,
-		   size_t len, int how, bool lost, const struct gap *gaps, int ngaps)
+static void decode_as(struct trace *t, const struct ws_message_config *cfg, const uint8_t *in,
+		      size_t len, int how, bool lost, const struct gap *gaps, int ngaps,
+		      bool count_only)
 {
 	struct ws_message_callbacks cb = {
 		.on_frame = on_frame, .on_frame_incomplete = on_incomplete,
@@ -222,6 +231,7 @@ static void decode(struct trace *t, const struct ws_message_config *cfg, const u
 
 	memset(t, 0, sizeof(*t));
 	assert_int_equal(ws_message_decoder_init(&m, cfg, &cb), 0);
+	ws_message_decoder_count_only(&m, count_only);
 	if (lost)
 		ws_message_decoder_set_lost(&m);
 	while (off < len) {
@@ -238,7 +248,17 @@ static void decode(struct trace *t, const struct ws_message_config *cfg, const u
 		off += n;
 	}
 	ws_message_decoder_end(&m);
+	t->frames += m.tally.frames;
+	t->messages += m.tally.messages;
+	t->frame_bytes += m.tally.bytes;
+	t->tallied = m.tally.frames;
 	ws_message_decoder_free(&m);
+}
+
+static void decode(struct trace *t, const struct ws_message_config *cfg, const uint8_t *in,
+		   size_t len, int how, bool lost, const struct gap *gaps, int ngaps)
+{
+	decode_as(t, cfg, in, len, how, lost, gaps, ngaps, false);
 }
 
 static void test_whole_frames_report_the_same(void **state)
@@ -256,8 +276,9 @@ static void test_whole_frames_report_the_same(void **state)
 	};
 	size_t cap = 1 << 20;
 	uint8_t *in = malloc(cap);
-	struct trace whole, bytes, pieces;
+	struct trace whole, bytes, pieces, counted;
 	int streams = 0, taken = 0;
+	uint64_t tallied = 0;
 
 	(void)state;
 	assert_non_null(in);
@@ -290,6 +311,14 @@ static void test_whole_frames_report_the_same(void **state)
 			assert_memory_equal(whole.b, bytes.b, bytes.len);
 			assert_int_equal(pieces.len, bytes.len);
 			assert_memory_equal(pieces.b, bytes.b, bytes.len);
+			/* Counting only: the same counts, the same violations. */
+			decode_as(&counted, &cfgs[c], in, len, (int)rnd(3), lost, gaps, ngaps, true);
+			assert_int_equal(counted.frames, bytes.frames);
+			assert_int_equal(counted.messages, bytes.messages);
+			assert_int_equal(counted.frame_bytes, bytes.frame_bytes);
+			assert_int_equal(counted.violations, bytes.violations);
+			tallied += counted.tallied;
+			free(counted.b);
 			streams++;
 			taken += whole.whole_frames;
 			free(whole.b);
@@ -300,6 +329,7 @@ static void test_whole_frames_report_the_same(void **state)
 	/* The comparison means something only if single-frame messages came. */
 	assert_true(streams == 600);
 	assert_true(taken > 1000);
+	assert_true(tallied > 300);
 	free(in);
 }
 

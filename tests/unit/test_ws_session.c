@@ -362,19 +362,18 @@ static void test_byte_path_gap(void **state)
 #define MANY_CONNS (3 * WS_KEPT_DECODERS + 5)
 #define MANY_ROUNDS 6
 
-static void test_more_connections_than_kept_decoders(void **state)
+/* The conversation of the test below; frame_events off as with -q. */
+static void many_connections(struct recorder *r, bool frame_events, struct ws_stats *stats)
 {
 	static struct wst_flow f[MANY_CONNS];
 	struct wst_event closed = { .type = WST_EV_TCP_CLOSED };
 	static const uint8_t mask[4] = { 0x3c, 0x91, 0x07, 0xd4 };
-	int next[MANY_CONNS] = { 0 };
-	struct recorder r;
 	struct ws_layer *l;
 	uint64_t ts = 1;
 
-	(void)state;
-	rec_init(&r);
-	assert_int_equal(ws_layer_new(&l, NULL, rec_sink(&r)), 0);
+	memset(f, 0, sizeof(f));
+	assert_int_equal(ws_layer_new(&l, NULL, rec_sink(r)), 0);
+	ws_layer_frame_events(l, frame_events);
 	for (int c = 0; c < MANY_CONNS; c++) {
 		f[c].id = (uint64_t)c + 1;
 		ws_layer_data(l, &f[c], WST_C2S, ts++, (const uint8_t *)pipe_request,
@@ -404,6 +403,20 @@ static void test_more_connections_than_kept_decoders(void **state)
 		closed.u.closed.reason = WST_CLOSE_FIN;
 		ws_layer_end(l, &closed);
 	}
+	*stats = *ws_layer_stats(l);
+	assert_int_equal(stats->active, 0);
+	ws_layer_free(l);
+}
+
+static void test_more_connections_than_kept_decoders(void **state)
+{
+	int next[MANY_CONNS] = { 0 };
+	struct ws_stats with, without;
+	struct recorder r, quiet;
+
+	(void)state;
+	rec_init(&r);
+	many_connections(&r, true, &with);
 	for (int i = 0; i < r.n; i++) {
 		char text[32], hex[80];
 		int c = (int)r.ev[i].flow_id - 1, len;
@@ -420,8 +433,25 @@ static void test_more_connections_than_kept_decoders(void **state)
 	}
 	for (int c = 0; c < MANY_CONNS; c++)
 		assert_int_equal(next[c], MANY_ROUNDS);
-	assert_int_equal(ws_layer_stats(l)->active, 0);
-	ws_layer_free(l);
+	assert_int_equal(with.messages[WST_C2S], MANY_CONNS * MANY_ROUNDS);
+	/* Nothing reads frame events (-q): whole messages only counted, the
+	 * same counts, and each session's end says the same numbers. */
+	rec_init(&quiet);
+	many_connections(&quiet, false, &without);
+	assert_int_equal(rec_count(&quiet, WST_EV_WS_MESSAGE), 0);
+	assert_memory_equal(with.frames, without.frames, sizeof(with.frames));
+	assert_memory_equal(with.messages, without.messages, sizeof(with.messages));
+	assert_memory_equal(with.bytes, without.bytes, sizeof(with.bytes));
+	assert_int_equal(rec_count(&quiet, WST_EV_WS_SESSION_END), MANY_CONNS);
+	for (int i = 0, j = 0; i < r.n; i++) {
+		if (r.ev[i].type != WST_EV_WS_SESSION_END)
+			continue;
+		j = rec_find(&quiet, j, WST_EV_WS_SESSION_END, -1);
+		assert_true(j >= 0);
+		assert_string_equal(r.ev[i].desc, quiet.ev[j].desc);
+		j++;
+	}
+	rec_free(&quiet);
 	rec_free(&r);
 }
 

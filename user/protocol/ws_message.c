@@ -494,12 +494,19 @@ static void whole_message(struct ws_message_decoder *m)
 			violation(m, WS_VIOL_INVALID_UTF8, m->u8.count);
 		}
 	}
-	if (m->cb.on_frame)
+	if (m->count_only) {
+		m->tally.frames++;
+		m->tally.messages++;
+		m->tally.bytes += n;
+	} else if (m->cb.on_frame) {
 		m->cb.on_frame(m->cb.ctx, h, p, n, false);
+	}
 	if (text && !m->utf8_bad && !utf8_complete(&m->u8)) {
 		m->utf8_bad = true;
 		violation(m, WS_VIOL_INVALID_UTF8, m->u8.count);
 	}
+	if (m->count_only)
+		return;
 	info = (struct ws_message_info){ .opcode = h->opcode, .data = p, .kept = n, .total_len = n,
 					 .wire_len = n, .frames = 1, .utf8_valid = !m->utf8_bad };
 	if (m->cb.on_message)

@@ -104,6 +104,11 @@ struct ws_message_callbacks {
 };
 
 /* Must not be moved after init: the frame decoder points back to it. */
+/* Messages of one small frame counted instead of called back (count_only). */
+struct ws_message_tally {
+	uint64_t frames, messages, bytes; /* bytes: payload */
+};
+
 struct ws_message_decoder {
 	struct ws_frame_decoder fd;
 	struct ws_message_config cfg;
@@ -128,7 +133,21 @@ struct ws_message_decoder {
 	size_t kept;
 	uint64_t total, wire;
 	uint32_t frames;
+	bool count_only;    /* ws_message_decoder_count_only() */
+	struct ws_message_tally tally;
 };
+
+/*
+ * While on, a message of one small frame taken whole (the common chat
+ * message) is only added to m->tally instead of calling on_frame and
+ * on_message, for a caller that reads nothing of them but would count them;
+ * the caller takes the tally and zeroes it. Every other frame and message,
+ * and every violation, is called back as always.
+ */
+static inline void ws_message_decoder_count_only(struct ws_message_decoder *m, bool on)
+{
+	m->count_only = on;
+}
 
 /*
  * Returns 0 or -EINVAL (a capture limit or window_bits out of range).

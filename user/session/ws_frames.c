@@ -227,6 +227,24 @@ lost:
 	return NULL;
 }
 
+/* The counts of what the decoder tallied instead of calling back. */
+static void take_tally(struct ws_dir *d)
+{
+	struct ws_message_tally *t = &d->dec->tally;
+	struct ws_session *s = d->s;
+	struct ws_stats *st = &s->layer->stats;
+
+	if (!t->frames)
+		return;
+	s->frames[d->dir] += t->frames;
+	s->messages[d->dir] += t->messages;
+	s->bytes[d->dir] += t->bytes;
+	st->frames[d->dir] += t->frames;
+	st->messages[d->dir] += t->messages;
+	st->bytes[d->dir] += t->bytes;
+	*t = (struct ws_message_tally){ 0 };
+}
+
 static void kept_remove(struct ws_dir *d)
 {
 	if (!d->kept)
@@ -290,7 +308,11 @@ void ws_frames_feed(struct ws_session *s, enum wst_flow_dir dir, const uint8_t *
 
 	if (!len || !dec_get(s, d))
 		return;
+	/* Nothing reads frame or message events: whole ones are counted in
+	 * a tally, taken here once per packet instead of twice per frame. */
+	ws_message_decoder_count_only(d->dec, s->layer->no_frame_events);
 	ws_message_decoder_feed(d->dec, p, len);
+	take_tally(d);
 	dec_settle(d);
 }
 

@@ -176,6 +176,16 @@ prom_has_burst() {
 wait_until 60 prom_has_burst || true
 expect_eq "$(promql "sum(wstrace_ws_session_ends_total{instance=\"$I1\"})")" 8 "session ends in Prometheus"
 [ "$(promql "wstrace_flows_evicted_total{instance=\"$I2\"} > 0")" != none ] || fail "Prometheus has not scraped the lossy instance"
+# The burst's messages of each --json-key value can all fall between two
+# scrapes, so that Prometheus first sees their series at its final count
+# and no rate: three more "say" messages over 2.5 s, scraped as they come.
+out=$(ip netns exec "$NS" timeout 30 "${MIXED[@]}" say ws://127.0.0.1:7272/ 3 2.5 2>&1)
+[ "$out" = ok ] || { echo "$out"; fail "the later say messages failed"; }
+say_scraped() {
+	[ "$(promql "wstrace_ws_app_messages_total{instance=\"$I1\",dir=\"c2s\",value=\"say\"}")" = 9 ]
+}
+wait_until 30 say_scraped || fail "Prometheus has not scraped the later say messages: $(promql "wstrace_ws_app_messages_total{instance=\"$I1\",dir=\"c2s\",value=\"say\"}")"
+echo "ok: later say messages scraped"
 
 info "every dashboard query and alert expression through Prometheus's API"
 # The queries this traffic must fill with a value above 0 ("panel | refId").

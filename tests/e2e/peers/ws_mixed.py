@@ -15,6 +15,9 @@
       refused with 403; a plain HTTP request; two sessions that end without a
       close frame and one reset; a client frame without a mask (a protocol
       violation); a connection refused on REFUSED_PORT.
+  ws_mixed.py say URL COUNT SECONDS
+      One session that sends COUNT JSON messages of type "say" spread over
+      SECONDS, reading each echo, then closes (1000) and prints "ok".
 
 Every run is bounded in time; a failure exits non-zero with a message.
 """
@@ -178,6 +181,16 @@ def refused(host, port):
     raise RuntimeError("port %d is open, want refused" % port)
 
 
+async def say(url, count, seconds):
+    async with websockets.connect(url, compression=None, ping_interval=None) as ws:
+        for i in range(count):
+            await ws.send('{"type":"say","content":"later %d"}' % i)
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+            await asyncio.sleep(seconds / count)
+        await ws.close(1000, "done")
+    print("ok")
+
+
 async def burst(url, refused_port):
     u = urllib.parse.urlsplit(url)
     host, port = u.hostname, u.port
@@ -201,6 +214,8 @@ def main():
         coro = hold(args[0], int(args[1]), float(args[2]), int(args[3]))
     elif cmd == "burst":
         coro = burst(args[0], int(args[1]))
+    elif cmd == "say":
+        coro = say(args[0], int(args[1]), float(args[2]))
     else:
         sys.exit(__doc__)
     asyncio.run(asyncio.wait_for(coro, 120))

@@ -103,12 +103,12 @@ struct ws_message_callbacks {
 	void *ctx;
 };
 
-/* Must not be moved after init: the frame decoder points back to it. */
 /* Messages of one small frame counted instead of called back (count_only). */
 struct ws_message_tally {
 	uint64_t frames, messages, bytes; /* bytes: payload */
 };
 
+/* Must not be moved after init: the frame decoder points back to it. */
 struct ws_message_decoder {
 	struct ws_frame_decoder fd;
 	struct ws_message_config cfg;

@@ -21,6 +21,20 @@ static uint64_t payload_hash(const uint8_t *p, size_t len)
 	return h | 1; /* never 0, which marks a free slot */
 }
 
+/* Frames, messages and payload bytes of a direction, in the session and the layer. */
+static inline void add_counts(struct ws_dir *d, uint64_t frames, uint64_t messages, uint64_t bytes)
+{
+	struct ws_session *s = d->s;
+	struct ws_stats *st = &s->layer->stats;
+
+	s->frames[d->dir] += frames;
+	s->messages[d->dir] += messages;
+	s->bytes[d->dir] += bytes;
+	st->frames[d->dir] += frames;
+	st->messages[d->dir] += messages;
+	st->bytes[d->dir] += bytes;
+}
+
 /* Decoder callbacks: one direction's frames, messages, control frames. */
 
 static void on_frame(void *ctx, const struct ws_frame_header *h, const uint8_t *payload,
@@ -30,10 +44,7 @@ static void on_frame(void *ctx, const struct ws_frame_header *h, const uint8_t *
 	struct ws_session *s = d->s;
 	struct wst_event ev; /* once a frame: set field by field (event.h) */
 
-	s->frames[d->dir]++;
-	s->bytes[d->dir] += h->payload_len;
-	s->layer->stats.frames[d->dir]++;
-	s->layer->stats.bytes[d->dir] += h->payload_len;
+	add_counts(d, 1, 0, h->payload_len);
 	if (s->layer->no_frame_events)
 		return;
 	ev.u.frame.h = h;
@@ -55,10 +66,7 @@ static void on_frame_incomplete(void *ctx, const struct ws_frame_header *h, cons
 	struct wst_event ev = { .u.frame = { .h = h, .payload = payload, .kept = kept, .truncated = true,
 					     .incomplete = true, .seen = seen } };
 
-	s->frames[d->dir]++;
-	s->bytes[d->dir] += seen;
-	s->layer->stats.frames[d->dir]++;
-	s->layer->stats.bytes[d->dir] += seen;
+	add_counts(d, 1, 0, seen);
 	ws_session_emit(s, &ev, WST_EV_WS_FRAME, d->dir);
 }
 
@@ -68,8 +76,7 @@ static void on_message(void *ctx, const struct ws_message_info *m)
 	struct ws_session *s = d->s;
 	struct wst_event ev; /* once a message: set field by field (event.h) */
 
-	s->messages[d->dir]++;
-	s->layer->stats.messages[d->dir]++;
+	add_counts(d, 0, 1, 0);
 	if (s->layer->no_frame_events)
 		return;
 	ev.u.message = m;
@@ -231,17 +238,10 @@ lost:
 static void take_tally(struct ws_dir *d)
 {
 	struct ws_message_tally *t = &d->dec->tally;
-	struct ws_session *s = d->s;
-	struct ws_stats *st = &s->layer->stats;
 
 	if (!t->frames)
 		return;
-	s->frames[d->dir] += t->frames;
-	s->messages[d->dir] += t->messages;
-	s->bytes[d->dir] += t->bytes;
-	st->frames[d->dir] += t->frames;
-	st->messages[d->dir] += t->messages;
-	st->bytes[d->dir] += t->bytes;
+	add_counts(d, t->frames, t->messages, t->bytes);
 	*t = (struct ws_message_tally){ 0 };
 }
 
@@ -276,8 +276,9 @@ static void dec_free(struct ws_dir *d)
 }
 
 /*
- * After bytes: a parkable decoder is kept made (in the slot of the oldest
- * kept one, which is parked), one holding state is not in a slot.
+ * After bytes or a gap: a parkable decoder is kept made (in the slot of
+ * the oldest kept one, which is parked), one holding state is not in a
+ * slot.
  */
 static void dec_settle(struct ws_dir *d)
 {
@@ -326,11 +327,12 @@ bool ws_frames_gap(struct ws_session *s, struct ws_dir *d, uint64_t missing)
 		/* Parked between frames: any gap loses the boundary,
 		 * as it would for the decoder (ws_frame_decoder_gap). */
 		d->lost_pending = true;
-	} else if (missing == 0) {
-		ws_message_decoder_set_lost(d->dec);
 	} else {
-		lost = ws_message_decoder_gap(d->dec, missing) != 0;
-		dec_park(d);
+		if (missing == 0)
+			ws_message_decoder_set_lost(d->dec);
+		else
+			lost = ws_message_decoder_gap(d->dec, missing) != 0;
+		dec_settle(d);
 	}
 	return lost;
 }

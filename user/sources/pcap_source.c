@@ -233,10 +233,7 @@ static int open_stream(struct pcap_source **out, FILE *f, const char *name,
 			 "supported: EN10MB, LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP",
 			 name, linktype_name(s->linktype),
 			 linktype_desc(s->linktype), s->linktype);
-		pcap_close(s->pcap);
-		unmap(&s->map);
-		free(s->iobuf);
-		free(s);
+		pcap_source_close(s);
 		return -EPROTONOSUPPORT;
 	}
 	s->map.snaplen = (uint32_t)pcap_snapshot(s->pcap);

@@ -345,6 +345,28 @@ static void test_unmask_every_phase(void **state)
 	}
 }
 
+/* Whether all bytes written are ASCII: one high bit anywhere (in every
+ * 16 and 8 byte step and the byte tail) makes it false. */
+static void test_unmask_tells_ascii(void **state)
+{
+	const uint8_t mask[4] = { 0x37, 0x5a, 0x21, 0x3d };
+	uint8_t src[40], dst[40];
+
+	(void)state;
+	for (uint64_t pos = 0; pos < 4; pos++) {
+		for (size_t n = 0; n <= sizeof(src); n++) {
+			for (size_t i = 0; i < n; i++)
+				src[i] = (uint8_t)('a' + i % 26) ^ mask[(pos + i) % 4];
+			assert_true(ws_frame_unmask(dst, src, n, mask, pos));
+			for (size_t hi = 0; hi < n; hi++) {
+				src[hi] ^= 0x80;
+				assert_false(ws_frame_unmask(dst, src, n, mask, pos));
+				src[hi] ^= 0x80;
+			}
+		}
+	}
+}
+
 static void test_hello_unmasked(void **state)
 {
 	struct wft_rec *r;
@@ -1477,6 +1499,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_parse_examples),
 		cmocka_unit_test(test_unmask_every_phase),
+		cmocka_unit_test(test_unmask_tells_ascii),
 		cmocka_unit_test(test_hello_unmasked),
 		cmocka_unit_test(test_hello_masked),
 		cmocka_unit_test(test_fragmented_and_control),

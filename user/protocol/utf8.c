@@ -90,11 +90,6 @@ invalid:
 	return false;
 }
 
-bool utf8_complete(const struct utf8_state *s)
-{
-	return !s->bad && s->need == 0;
-}
-
 bool utf8_valid(const uint8_t *p, size_t len)
 {
 	struct utf8_state s = { 0 };

@@ -34,7 +34,10 @@ static inline void utf8_init(struct utf8_state *s)
 bool utf8_feed(struct utf8_state *s, const uint8_t *p, size_t len);
 
 /* True if no invalid byte was seen and the input ends on a code point. */
-bool utf8_complete(const struct utf8_state *s);
+static inline bool utf8_complete(const struct utf8_state *s)
+{
+	return !s->bad && s->need == 0;
+}
 
 /* Length (1-4) of the valid UTF-8 sequence at p, or 0 if it is invalid or
  * cut by n. */

@@ -347,12 +347,10 @@ size_t ws_frame_decoder_take(struct ws_frame_decoder *d, const uint8_t *buf,
 		return 0;
 	*h = (struct ws_frame_header){ .fin = true, .masked = masked, .opcode = buf[0] & 0x0f,
 				       .header_len = (uint8_t)hl, .payload_len = n };
-	if (masked) {
+	if (masked)
 		memcpy(h->mask, buf + hl - 4, 4);
-		ws_frame_unmask(d->cap, buf + hl, n, h->mask, 0);
-	} else {
-		memcpy(d->cap, buf + hl, n);
-	}
+	/* An unmasked payload is "unmasked" with the zero key, h->mask. */
+	d->cap_ascii = ws_frame_unmask(d->cap, buf + hl, n, h->mask, 0);
 	d->frames++;
 	return hl + n;
 }

@@ -98,6 +98,7 @@ struct ws_frame_decoder {
 	size_t cap_alloc;                 /* grown per frame up to cap_size */
 	size_t cap_size;                  /* capture limit */
 	size_t kept;
+	bool cap_ascii;                   /* taken whole: every byte below 0x80 */
 	uint64_t skipped;                 /* bytes discarded while lost */
 	uint64_t frames;                  /* frames completed */
 	/*
@@ -133,8 +134,8 @@ size_t ws_frame_decoder_feed(struct ws_frame_decoder *d,
  * The common frame, taken whole: while in sync between frames, a final
  * text or binary frame without RSV bits, masked as this side must, its
  * length minimal and at most max (and the capture limit), all of it in
- * buf: its header goes to d->h, its unmasked payload to d->cap, and it is
- * counted as fed. Returns its size, or 0 (buf is then fed as usual, with
+ * buf: its header goes to d->h, its unmasked payload to d->cap (and
+ * whether that is all ASCII to d->cap_ascii), and it is counted as fed. Returns its size, or 0 (buf is then fed as usual, with
  * ws_frame_decoder_feed). No callback is called: the caller reports it, as
  * on_frame_start, on_frame_data and on_frame would (check_header would
  * find nothing to say of it). Skips the callbacks for small frames.

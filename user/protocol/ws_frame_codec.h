@@ -90,13 +90,15 @@ int ws_frame_header_parse(const uint8_t *buf, size_t len,
 /*
  * Copies n payload bytes from src to dst unmasked with mask (5.3); pos is
  * the offset of src[0] in the payload. The source is never written.
+ * Returns true if every byte written is ASCII: a text payload that is needs
+ * no UTF-8 check, and this pass already read every byte.
  */
-static inline void ws_frame_unmask(uint8_t *dst, const uint8_t *src, size_t n,
+static inline bool ws_frame_unmask(uint8_t *dst, const uint8_t *src, size_t n,
 				   const uint8_t mask[4], uint64_t pos)
 {
 	unsigned int sh = (unsigned int)(pos & 3) * 8;
 	uint32_t m32;
-	uint64_t m64, w, w2;
+	uint64_t m64, w, w2, any = 0;
 	size_t i = 0;
 
 	/*
@@ -115,17 +117,22 @@ static inline void ws_frame_unmask(uint8_t *dst, const uint8_t *src, size_t n,
 		memcpy(&w2, src + i + 8, sizeof(w2));
 		w ^= m64;
 		w2 ^= m64;
+		any |= w | w2;
 		memcpy(dst + i, &w, sizeof(w));
 		memcpy(dst + i + 8, &w2, sizeof(w2));
 	}
 	if (i + 8 <= n) {
 		memcpy(&w, src + i, sizeof(w));
 		w ^= m64;
+		any |= w;
 		memcpy(dst + i, &w, sizeof(w));
 		i += 8;
 	}
-	for (; i < n; i++)
+	for (; i < n; i++) {
 		dst[i] = src[i] ^ mask[(pos + i) & 3];
+		any |= dst[i];
+	}
+	return !(any & 0x8080808080808080ull);
 }
 
 /* Close codes, RFC 6455 7.4.1. */

@@ -487,7 +487,9 @@ static void whole_message(struct ws_message_decoder *m)
 
 	m->after_loss = false;
 	m->utf8_bad = false;
-	if (text) {
+	if (text && m->fd.cap_ascii) {
+		m->u8 = (struct utf8_state){ .count = n }; /* valid, complete */
+	} else if (text) {
 		utf8_init(&m->u8);
 		if (!utf8_feed(&m->u8, p, n)) {
 			m->utf8_bad = true;

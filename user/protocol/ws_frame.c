@@ -49,9 +49,7 @@ void ws_frame_decoder_free(struct ws_frame_decoder *d)
 	ws_resync_free(d);
 }
 
-/* Makes room for `want` captured bytes (never more than cap_size). Returns
- * the room there is: less than asked if memory is short. */
-static size_t cap_reserve(struct ws_frame_decoder *d, size_t want)
+size_t ws_frame_cap_reserve(struct ws_frame_decoder *d, size_t want)
 {
 	uint8_t *n;
 
@@ -183,7 +181,7 @@ size_t ws_frame_feed_payload(struct ws_frame_decoder *d, const uint8_t *buf,
 	if (!d->gap_in_frame && d->kept < limit) {
 		size_t c = limit - d->kept < n ? limit - d->kept : n;
 		/* Sized once per frame to what it will keep. */
-		size_t room = cap_reserve(d, d->h.payload_len < limit ?
+		size_t room = ws_frame_cap_reserve(d, d->h.payload_len < limit ?
 					     (size_t)d->h.payload_len : limit);
 
 		if (c > room - d->kept)
@@ -318,41 +316,6 @@ static size_t feed_internal(struct ws_frame_decoder *d, const uint8_t *buf,
 		}
 	}
 	return len;
-}
-
-size_t ws_frame_decoder_take(struct ws_frame_decoder *d, const uint8_t *buf,
-			     size_t len, size_t max)
-{
-	struct ws_frame_header *h = &d->h;
-	bool masked = d->cfg.is_client_side;
-	size_t hl = masked ? 6 : 2, n;
-
-	if (d->state != WS_FRAME_ST_HEADER || d->hdr_len || len < hl ||
-	    (buf[0] != (0x80 | WS_OP_TEXT) && buf[0] != (0x80 | WS_OP_BINARY)) ||
-	    (bool)(buf[1] & 0x80) != masked)
-		return 0;
-	n = buf[1] & 0x7f;
-	if (n == 126) {
-		hl += 2;
-		if (len < hl)
-			return 0;
-		n = (size_t)buf[2] << 8 | buf[3];
-		if (n < 126)
-			return 0; /* non-minimal: a violation to report */
-	} else if (n == 127) {
-		return 0;
-	}
-	if (n > max || n > d->cfg.max_capture || n > len - hl ||
-	    cap_reserve(d, n ? n : 1) < n)
-		return 0;
-	*h = (struct ws_frame_header){ .fin = true, .masked = masked, .opcode = buf[0] & 0x0f,
-				       .header_len = (uint8_t)hl, .payload_len = n };
-	if (masked)
-		memcpy(h->mask, buf + hl - 4, 4);
-	/* An unmasked payload is "unmasked" with the zero key, h->mask. */
-	d->cap_ascii = ws_frame_unmask(d->cap, buf + hl, n, h->mask, 0);
-	d->frames++;
-	return hl + n;
 }
 
 size_t ws_frame_decoder_to_boundary(const struct ws_frame_decoder *d,

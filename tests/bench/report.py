@@ -365,7 +365,7 @@ def print_offline(res):
     print("|---|---:|---:|---:|---:|---:|")
     tools = []
     for r in res.offline:
-        if r["tool"] not in tools:
+        if r["tool"] not in tools and r["tool"] not in OFFLINE_FLOORS:
             tools.append(r["tool"])
     for t in tools:
         v = [rates[run][t] for run in rates if t in rates[run]]
@@ -377,6 +377,35 @@ def print_offline(res):
         x = [div(rates[run][a][0], rates[run][b][0]) for run in rates if a in rates[run] and b in rates[run]]
         if x:
             print(f"- {a} vs {b} ({what}): {spread(x, f1)}x frames per CPU-second")
+    print_offline_floor(res, rates)
+
+
+OFFLINE_FLOORS = ("floor: wstrace start-up", "floor: reading the file")
+
+
+def print_offline_floor(res, rates):
+    """What no decoder saves on this file: start-up and reading it."""
+    def cpu(tool):
+        return med([rates[run][tool][2] for run in rates if tool in rates[run]])
+    start, read, wst, tsh = (cpu(t) for t in OFFLINE_FLOORS + ("wstrace -r", "tshark -r -q"))
+    frames = med([rates[run]["wstrace -r"][3] for run in rates if "wstrace -r" in rates[run]])
+    if None in (start, read, wst, tsh) or not frames:
+        return
+    print(f"\n#### The floor of this file (CPU ms, median)\n")
+    print("| part | CPU ms | ns per frame |")
+    print("|---|---:|---:|")
+    for what, v in (("wstrace's start-up and exit (the file's header, no packets)", start),
+                    ("reading the file alone, every byte (tests/bench/read_floor.c, mapped as wstrace maps it)", read),
+                    ("wstrace -r -q, whole", wst),
+                    ("wstrace -r -q minus the two above: decoding", wst - start - read)):
+        print(f"| {what} | {v * 1e3:.1f} | {v * 1e9 / frames:.1f} |")
+    print(f"\n- 100x tshark's frames per CPU-second on this file means wstrace -r -q in at most "
+          f"{tsh * 1e3 / 100:.1f} ms; start-up and reading alone take {(start + read) * 1e3:.1f} ms, "
+          f"so decoding may cost at most {max(0.0, tsh / 100 - start - read) * 1e9 / frames:.1f} ns "
+          f"per frame (it costs {(wst - start - read) * 1e9 / frames:.1f}).")
+    print(f"- With decoding free, wstrace would be {tsh / (start + read):.0f}x tshark here; "
+          f"30M frames per CPU-second allows {1e9 / 30e6:.1f} ns per frame in all, of which "
+          f"start-up and reading take {(start + read) * 1e9 / frames:.1f}.")
 
 
 def print_idle(res):

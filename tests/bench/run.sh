@@ -106,6 +106,8 @@ cc -O2 -g -Wall -Wextra -Werror -pthread "$ROOT/tests/bench/wsload.c" -o "$WSLOA
 	die "cannot build the load generator"
 cc -O2 -Wall -Wextra -Werror "$ROOT/tests/bench/bpf_stats_hold.c" -o "$OUT/bpf_stats_hold" ||
 	die "cannot build bpf_stats_hold"
+cc -O2 -Wall -Wextra -Werror "$ROOT/tests/bench/read_floor.c" -o "$OUT/read_floor" ||
+	die "cannot build read_floor"
 # The floor: programs that do only what any capture must (floor.bpf.c), on
 # the fixed-rate load, to show what this machine allows.
 FLOOR_TOOLS=""
@@ -517,14 +519,15 @@ record_offline() {
 	OFF_PKTS=$(tcpdump -r "$PCAP" 2>/dev/null | wc -l)
 	OFF_FRAMES=$(kv "$TMP/off.srv" frames)
 	OFF_DROPS=$(grep -oE '^[0-9]+ packets? dropped by kernel' "$TMP/off.tcpdump" | cut -d' ' -f1)
+	head -c 24 "$PCAP" > "$TMP/off_header.pcap" # the same file with no packets
 	note "offline: $OFF_PKTS packets, $OFF_FRAMES client frames, ${OFF_DROPS:-?} dropped by tcpdump, $(du -h "$PCAP" | cut -f1)"
 }
 
 # wstrace takes well under a second: its figures are over OFF_REPS runs
 # (divided back), in microseconds (getrusage), not time(1)'s 10 ms steps,
 # which a run of a few milliseconds would read as none.
-off_wstrace() { # RUN NAME ARGS...
-	local run=$1 name=$2 u s m dec
+off_cpu() { # RUN NAME CMD...: OFF_U OFF_S (per run), OFF_M (KiB)
+	local run=$1 name=$2
 	shift 2
 	if ! /usr/bin/python3 -c '
 import resource, subprocess, sys
@@ -534,18 +537,35 @@ for _ in range(int(sys.argv[1])):
             sys.exit(1)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(f"{r.ru_utime:.6f} {r.ru_stime:.6f} {r.ru_maxrss}")' \
-		"$OFF_REPS" "$OFFERR" "$WSTRACE" -r "$PCAP" -p "$PORT" "$@" > "$TMP/off.time"; then
+		"$OFF_REPS" "$OFFERR" "$@" > "$TMP/off.time"; then
 		note "offline: $name failed"
 		cp "$TMP/off.wst" "$LOGS/r$run-offline-failed.stderr"
-		return
+		return 1
 	fi
+	read -r OFF_U OFF_S OFF_M < <(tail -1 "$TMP/off.time")
+	OFF_U=$(echo "scale=6; $OFF_U / $OFF_REPS" | bc)
+	OFF_S=$(echo "scale=6; $OFF_S / $OFF_REPS" | bc)
+}
+
+off_row() { # RUN NAME FRAMES: a row of offline.tsv from off_cpu's figures
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$OFF_PKTS" "$3" "$OFF_FRAMES" \
+		"$OFF_U" "$OFF_S" "$OFF_M" >> "$OFFLINE"
+}
+
+off_wstrace() { # RUN NAME ARGS...
+	local run=$1 name=$2 dec s
+	shift 2
+	off_cpu "$run" "$name" "$WSTRACE" -r "$PCAP" -p "$PORT" "$@" || return
 	dec=$(num "$TMP/off.wst" "frames c2s")
 	s=$(grep -oE '[0-9]+ frames s2c' "$TMP/off.wst" | cut -d' ' -f1)
-	dec=$(( ${dec:-0} + ${s:-0} ))
-	read -r u s m < <(tail -1 "$TMP/off.time")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$name" "$OFF_PKTS" "$dec" "$OFF_FRAMES" \
-		"$(echo "scale=6; $u / $OFF_REPS" | bc)" "$(echo "scale=6; $s / $OFF_REPS" | bc)" "$m" >> "$OFFLINE"
+	off_row "$run" "$name" $(( ${dec:-0} + ${s:-0} ))
 	cp "$TMP/off.wst" "$LOGS/r$run-offline-wstrace.stderr"
+}
+
+off_floor() { # RUN NAME CMD...
+	local run=$1 name=$2
+	shift 2
+	off_cpu "$run" "$name" "$@" && off_row "$run" "$name" -
 }
 
 off_tshark() { # RUN NAME ARGS...
@@ -569,6 +589,10 @@ measure_offline() { # RUN
 	note "r$run offline: wstrace -r and tshark -r on the capture"
 	off_wstrace "$run" "wstrace -r" -q
 	off_tshark "$run" "tshark -r -q" -q -z "io,stat,0,COUNT(websocket.opcode)websocket.opcode"
+	# What no decoding can save: the process's start-up (a capture with no
+	# packets) and reading the file alone (read_floor.c).
+	off_floor "$run" "floor: wstrace start-up" "$WSTRACE" -r "$TMP/off_header.pcap" -q
+	off_floor "$run" "floor: reading the file" "$OUT/read_floor" "$PCAP"
 	# Like for like while printing (one line per event / packet): run 1 only.
 	if [ "$run" -eq 1 ]; then
 		off_wstrace "$run" "wstrace -r text" --event-limit 0

@@ -93,6 +93,11 @@ for run in 1 2; do
 	[ "${inf:-0}" -gt 10000 ] || fail "run $run: offline capture has '$inf' frames"
 	[ "${wf:-0}" -ge "$inf" ] || fail "run $run: wstrace -r decoded $wf of $inf frames"
 	[ "${tf:-0}" -ge $(( inf * 99 / 100 )) ] || fail "run $run: tshark -r decoded $tf of $inf frames"
+	# the offline floor: start-up and reading the file, each a CPU time
+	for f in "floor: wstrace start-up" "floor: reading the file"; do
+		awk -F'\t' -v r="$run" -v f="$f" '$1 == r && $2 == f && $6 + $7 > 0 { ok = 1 } END { exit !ok }' "$O" ||
+			fail "run $run: no CPU time for '$f'"
+	done
 done
 [ "$(awk -F'\t' '$2 == "default"' "$OUT/idle.tsv" | wc -l)" -eq 1 ] || fail "no idle measurement"
 
@@ -111,6 +116,8 @@ grep -qE '^\| 32 frames/send, 4 conns, command-line defaults: 0 ring-buffer loss
 grep -q "wstrace on wss: not supported\|wss / ws CPU per message" "$REP" || fail "report says nothing of wss"
 grep -qE '^- floor-copy: its BPF time alone, [0-9,]+ ns per packet, is (above|below) the 300 ns' "$REP" ||
 	{ grep -A12 "^## The floor" "$REP"; fail "report has no floor of this machine"; }
+grep -qE '^- 100x tshark.s frames per CPU-second on this file means wstrace -r -q in at most [0-9.]+ ms' "$REP" ||
+	{ grep -A12 "^#### The floor of this file" "$REP"; fail "report has no offline floor"; }
 cmp -s "$REP" "$TMP/bench.out" || fail "report.md differs from what run.sh printed"
 # the attribution cost per connection: the owner programs' BPF time, a number
 grep -qE '^\| wstrace-q \(command-line defaults\) \| [0-9][0-9,]* (\([0-9,]+–[0-9,]+\) )?\| ' "$REP" ||

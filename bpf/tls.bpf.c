@@ -59,7 +59,8 @@ struct wst_tls_call {
 	__u64 buf;
 	__u64 lenp;         /* size_t * of the _ex calls, else 0 */
 	__u32 op;           /* enum wst_call_op */
-	__u32 have_conn;
+	__u16 have_conn;
+	__u16 hooked;       /* begun with tls_sys_enter attached: its syscalls seen */
 	struct wst_tls_conn conn;
 };
 
@@ -100,6 +101,19 @@ struct {
  */
 __s64 calls_open = 0;
 __u32 membio_seen = 0;
+
+/*
+ * tls_sys_enter runs on every syscall of the host, about 70 ns each, so
+ * user space attaches it only once an SSL call was made in wstrace's
+ * network namespace (ssl_seen, which it polls, woken by the first record),
+ * and then sets sys_hook_on. Until then a call's socket is only known from
+ * SSL_set_fd or an earlier call; what it reads or writes goes out with no
+ * socket, and user space holds that until a later call names the stream's
+ * socket.
+ */
+__u32 ssl_seen = 0;
+__u32 sys_hook_on = 0;
+__u32 sys_hook_failed = 0; /* then only SSL_set_fd and earlier calls tell */
 
 /* Processes seen using memory BIOs: only their threads' socket I/O is followed. */
 struct {
@@ -145,9 +159,15 @@ static __always_inline void count(__u32 c, __u64 n)
 		*v += n;
 }
 
-/* Waking the reader per record costs more than the rest of the program. */
+/*
+ * Waking the reader per record costs more than the rest of the program;
+ * but until the syscall hook is attached, every record wakes it, so that
+ * it attaches the hook at once and little waits for a socket.
+ */
 static __always_inline __u64 rb_flags(void)
 {
+	if (!sys_hook_on && !sys_hook_failed)
+		return BPF_RB_FORCE_WAKEUP;
 	if (!wakeup_bytes)
 		return 0;
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
@@ -198,11 +218,23 @@ static __always_inline struct wst_tls_state *state_get(__u64 ssl, __u32 tgid, in
 	return bpf_map_lookup_elem(&ssls, &k);
 }
 
+/* Whether the current task is in the namespace wstrace captures in: an SSL
+ * call elsewhere is on sockets it drops, and needs no syscall hook. */
+static __always_inline int in_our_netns(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return !netns_ino || BPF_CORE_READ(t, nsproxy, net_ns, ns.inum) == netns_ino;
+}
+
 static __always_inline void call_enter(__u32 op, __u64 ssl, __u64 buf, __u64 lenp)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct wst_tls_call c = { .ssl = ssl, .buf = buf, .lenp = lenp, .op = op };
+	struct wst_tls_call c = { .ssl = ssl, .buf = buf, .lenp = lenp, .op = op,
+				  .hooked = sys_hook_on != 0 };
 
+	if (!ssl_seen && in_our_netns())
+		ssl_seen = 1;
 	/* an SSL call made inside another (a callback) keeps the outer one */
 	if (bpf_map_update_elem(&calls, &id, &c, BPF_NOEXIST))
 		count(WST_TLS_CNT_NESTED, 1);
@@ -268,6 +300,9 @@ static __always_inline __u8 settle_conn(struct wst_tls_call *c, struct wst_tls_s
 		c->conn = st->conn;
 		return WST_TLS_F_CACHED;
 	}
+	/* begun before the syscall hook was there: nothing to conclude from */
+	if (!c->hooked)
+		return 0;
 	/*
 	 * ... and no socket known for the stream either: a memory BIO user,
 	 * whose socket I/O is followed from now on. (A socket BIO user's
@@ -336,7 +371,10 @@ static __always_inline void emit_data(struct wst_tls_call *c, __u32 dir, __u64 l
 	if (!s || !st)
 		return;
 	flags = settle_conn(c, st, id);
-	if (conn_unwatched(&c->conn)) {
+	/* no socket known yet: a task of another namespace is taken to be on
+	 * sockets of its own, which would be found foreign */
+	if (conn_unwatched(&c->conn) ||
+	    (c->conn.src == WST_TLS_SRC_NONE && !in_our_netns())) {
 		count(WST_TLS_CNT_FILTERED, 1);
 		st->off[dir & 1] += len;
 		return;

@@ -193,6 +193,7 @@ int capture_poll(struct capture *c, int timeout_ms)
 
 	if (!c || !c->rb)
 		return -EINVAL;
+	capture_tls_poll(c);
 	n = ring_buffer__poll(c->rb, timeout_ms);
 	if (n < 0 || !c->batched)
 		return n;

@@ -118,6 +118,9 @@ void capture_remove_orphans(struct capture *c);
  * library: nothing to attach) or -errno, reported. */
 int capture_tls_open(struct capture *c, const struct capture_opts *opts);
 void capture_tls_close(struct capture *c);
+/* Attaches the socket syscall hook once an SSL call was seen (called at
+ * every poll of the ring: one load until then). */
+void capture_tls_poll(struct capture *c);
 /* capture_owner.c */
 /* Before load: which socket owner programs to load (want: any). */
 void capture_owner_configure(struct capture *c, bool want);

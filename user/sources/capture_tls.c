@@ -68,7 +68,8 @@ struct tls_file {
 
 struct capture_tls {
 	struct tls_bpf *skel;
-	struct bpf_link *sys_enter;
+	struct bpf_link *sys_enter; /* attached at the first SSL call */
+	bool sys_enter_failed;
 	struct bpf_link **links; /* uprobe perf events */
 	int n_links, cap_links;
 	int *fds; /* or uprobe_multi links */
@@ -408,18 +409,33 @@ int capture_tls_open(struct capture *c, const struct capture_opts *opts)
 	err = tls_attach_all(t, opts);
 	if (err)
 		return err;
-	if (!t->n_files) {
+	if (!t->n_files)
 		pr_info("TLS plaintext: no OpenSSL library found");
-		return 0;
-	}
-	/* the socket syscalls name the socket of an SSL call: only needed with probes */
+	return 0;
+}
+
+/*
+ * The socket syscalls name the socket of an SSL call, but their hook runs
+ * on every syscall of the host: it comes only with the first SSL call
+ * (tls.bpf.c says what happens until then).
+ */
+void capture_tls_poll(struct capture *c)
+{
+	struct capture_tls *t = c->tls;
+
+	if (!t || t->sys_enter || t->sys_enter_failed || !t->n_files ||
+	    !__atomic_load_n(&t->skel->bss->ssl_seen, __ATOMIC_RELAXED))
+		return;
 	t->sys_enter = bpf_program__attach(t->skel->progs.tls_sys_enter);
 	if (!t->sys_enter) {
-		err = -errno;
-		pr_warn("failed to attach the TLS syscall hook: %s", strerror(-err));
-		return err;
+		t->sys_enter_failed = true;
+		capture_set_word(&t->skel->bss->sys_hook_failed, 1);
+		pr_warn("failed to attach the TLS syscall hook: %s; only sockets given to "
+			"SSL_set_fd are joined", strerror(errno));
+		return;
 	}
-	return 0;
+	capture_set_word(&t->skel->bss->sys_hook_on, 1);
+	pr_info("TLS plaintext: an SSL call was made; the socket syscall hook is attached");
 }
 
 void capture_tls_close(struct capture *c)

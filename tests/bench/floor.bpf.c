@@ -6,8 +6,10 @@
  *   floor_tc_copy    what any capture that hands each packet to user space
  *                    through a ring buffer does: a timestamp, the first 128
  *                    bytes of the packet, one ring record (no wakeup);
- *   floor_tc_load    the same without the record (records batched for free);
- *   floor_sys_enter  an empty program on every syscall, as wss's hook is.
+ *   floor_tc_load    the same without the record (records batched for free).
+ *
+ * (wss's syscall hook is not part of the floor of a plain ws load: wstrace
+ * attaches it only once an SSL call is made.)
  *
  * No parsing, no port check, no counters: wstrace's own programs do more.
  */
@@ -68,10 +70,4 @@ int floor_tc_load(struct __sk_buff *skb)
 	/* Keeps the compiler from dropping the loads nothing reads. */
 	asm volatile("" : : "r"(&r) : "memory");
 	return FLOOR_TC_ACT_UNSPEC;
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(floor_sys_enter, struct pt_regs *regs, long nr)
-{
-	return 0;
 }

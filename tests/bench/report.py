@@ -17,8 +17,7 @@ TOOL_ORDER = ["none", "tcpdump-w", "tcpdump-A", "tshark", "wstrace-daemon", "wst
               "wstrace-q-corr", "floor-copy", "floor-batched"]
 # The floor programs (tests/bench/floor.bpf.c) on the fixed-rate load.
 FLOORS = (("floor-copy", "a timestamp, the packet's first 128 bytes and one ring buffer record per "
-           "packet (no wakeup), and an empty program on every syscall, as wss's hook is: the least "
-           "a capture through a ring buffer, with wss, costs here"),
+           "packet (no wakeup): the least a capture through a ring buffer costs here"),
           ("floor-batched", "the same without the ring buffer record: the least if records cost "
            "nothing (many packets a record)"))
 WSTRACE_DEFAULTS = (("wstrace-daemon", "service defaults"), ("wstrace-q", "command-line defaults"))

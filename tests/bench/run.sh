@@ -332,8 +332,8 @@ tool_cmd() { # TOOL SHAPE
 		else
 			CMD=(tshark -i lo -n -d "tcp.port==$PORT,http" -Y websocket)
 		fi ;;
-	floor-copy) CMD=("$OUT/floor" "$OUT/floor.bpf.o" lo floor_tc_copy floor_sys_enter); READY=attached ;;
-	floor-batched) CMD=("$OUT/floor" "$OUT/floor.bpf.o" lo floor_tc_load floor_sys_enter); READY=attached ;;
+	floor-copy) CMD=("$OUT/floor" "$OUT/floor.bpf.o" lo floor_tc_copy); READY=attached ;;
+	floor-batched) CMD=("$OUT/floor" "$OUT/floor.bpf.o" lo floor_tc_load); READY=attached ;;
 	wstrace-q) CMD=("$WSTRACE" -i lo -p "$PORT" -q -v); READY="listening on" ;;
 	# Every event printed (no --event-limit): the cost of the whole output.
 	wstrace-json) CMD=("$WSTRACE" -i lo -p "$PORT" --json -v --event-limit 0); READY="listening on" ;;

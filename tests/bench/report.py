@@ -12,14 +12,14 @@ import os
 import statistics
 import sys
 
-TOOL_ORDER = ["none", "tcpdump-w", "tcpdump-A", "tshark", "wstrace-daemon", "wstrace-q",
-              "wstrace-json", "wstrace-q-s0", "wstrace-daemon-noattr", "wstrace-q-noattr",
-              "wstrace-q-corr", "floor-copy", "floor-batched"]
 # The floor programs (tests/bench/floor.bpf.c) on the fixed-rate load.
 FLOORS = (("floor-copy", "a timestamp, the packet's first 128 bytes and one ring buffer record per "
            "packet (no wakeup): the least a capture through a ring buffer costs here"),
           ("floor-batched", "the same without the ring buffer record: the least if records cost "
            "nothing (many packets a record)"))
+TOOL_ORDER = ["none", "tcpdump-w", "tcpdump-A", "tshark", "wstrace-daemon", "wstrace-q",
+              "wstrace-json", "wstrace-q-s0", "wstrace-daemon-noattr", "wstrace-q-noattr",
+              "wstrace-q-corr"] + [tool for tool, _ in FLOORS]
 WSTRACE_DEFAULTS = (("wstrace-daemon", "service defaults"), ("wstrace-q", "command-line defaults"))
 
 
@@ -376,13 +376,13 @@ def print_offline(res):
         x = [div(rates[run][a][0], rates[run][b][0]) for run in rates if a in rates[run] and b in rates[run]]
         if x:
             print(f"- {a} vs {b} ({what}): {spread(x, f1)}x frames per CPU-second")
-    print_offline_floor(res, rates)
+    print_offline_floor(rates)
 
 
 OFFLINE_FLOORS = ("floor: wstrace start-up", "floor: reading the file")
 
 
-def print_offline_floor(res, rates):
+def print_offline_floor(rates):
     """What no decoder saves on this file: start-up and reading it."""
     def cpu(tool):
         return med([rates[run][tool][2] for run in rates if tool in rates[run]])

@@ -153,7 +153,7 @@ static inline size_t ws_frame_decoder_take(struct ws_frame_decoder *d,
 {
 	struct ws_frame_header *h = &d->h;
 	bool masked = d->cfg.is_client_side;
-	size_t hl = masked ? 6 : 2, n;
+	size_t hl = masked ? 6 : 2, n, room;
 
 	if (d->state != WS_FRAME_ST_HEADER || d->hdr_len || len < hl ||
 	    (buf[0] != (0x80 | WS_OP_TEXT) && buf[0] != (0x80 | WS_OP_BINARY)) ||
@@ -170,8 +170,9 @@ static inline size_t ws_frame_decoder_take(struct ws_frame_decoder *d,
 	} else if (n == 127) {
 		return 0;
 	}
+	room = n ? n : 1; /* a capture even for an empty payload */
 	if (n > max || n > d->cfg.max_capture || n > len - hl ||
-	    (d->cap_alloc < (n ? n : 1) && ws_frame_cap_reserve(d, n ? n : 1) < n))
+	    (d->cap_alloc < room && ws_frame_cap_reserve(d, room) < n))
 		return 0;
 	*h = (struct ws_frame_header){ .fin = true, .masked = masked, .opcode = buf[0] & 0x0f,
 				       .header_len = (uint8_t)hl, .payload_len = n };

@@ -69,7 +69,6 @@ struct tls_file {
 struct capture_tls {
 	struct tls_bpf *skel;
 	struct bpf_link *sys_enter; /* attached at the first SSL call */
-	bool sys_enter_failed;
 	struct bpf_link **links; /* uprobe perf events */
 	int n_links, cap_links;
 	int *fds; /* or uprobe_multi links */
@@ -423,12 +422,11 @@ void capture_tls_poll(struct capture *c)
 {
 	struct capture_tls *t = c->tls;
 
-	if (!t || t->sys_enter || t->sys_enter_failed || !t->n_files ||
+	if (!t || t->sys_enter || t->skel->bss->sys_hook_failed || !t->n_files ||
 	    !__atomic_load_n(&t->skel->bss->ssl_seen, __ATOMIC_RELAXED))
 		return;
 	t->sys_enter = bpf_program__attach(t->skel->progs.tls_sys_enter);
 	if (!t->sys_enter) {
-		t->sys_enter_failed = true;
 		capture_set_word(&t->skel->bss->sys_hook_failed, 1);
 		pr_warn("failed to attach the TLS syscall hook: %s; only sockets given to "
 			"SSL_set_fd are joined", strerror(errno));
